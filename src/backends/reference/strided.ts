@@ -1,0 +1,67 @@
+import type { View } from '../backend.js';
+import type { TypedArray } from '../../tensor/dtype.js';
+
+export function data(view: View): TypedArray {
+  return view.handle as TypedArray;
+}
+
+export function viewSize(view: View): number {
+  let n = 1;
+  for (const d of view.shape) n *= d;
+  return n;
+}
+
+/** True when the view walks its storage densely in row-major order. */
+export function isDense(view: View): boolean {
+  let expected = 1;
+  for (let i = view.shape.length - 1; i >= 0; i--) {
+    const d = view.shape[i]!;
+    if (d !== 1 && view.strides[i] !== expected) return false;
+    expected *= d;
+  }
+  return true;
+}
+
+/**
+ * Storage offset of every element of a view, in row-major order of its shape. The reference
+ * backend trades this memory for obviously-correct indexing of any strided view.
+ */
+export function offsets(view: View): Int32Array {
+  const n = viewSize(view);
+  const out = new Int32Array(n);
+  if (isDense(view)) {
+    for (let i = 0; i < n; i++) out[i] = view.offset + i;
+    return out;
+  }
+  const rank = view.shape.length;
+  const index = new Array<number>(rank).fill(0);
+  let off = view.offset;
+  for (let i = 0; i < n; i++) {
+    out[i] = off;
+    for (let a = rank - 1; a >= 0; a--) {
+      index[a]!++;
+      off += view.strides[a]!;
+      if (index[a]! < view.shape[a]!) break;
+      off -= view.strides[a]! * view.shape[a]!;
+      index[a] = 0;
+    }
+  }
+  return out;
+}
+
+/** Splits a contiguous shape around an axis into (outer, size, inner) extents. */
+export function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
+  let outer = 1;
+  let inner = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i]!;
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i]!;
+  return [outer, shape[axis]!, inner];
+}
+
+/** Rows of the last axis: (number of rows, row length). */
+export function rows(shape: readonly number[]): [number, number] {
+  const cols = shape.length === 0 ? 1 : shape[shape.length - 1]!;
+  let n = 1;
+  for (let i = 0; i < shape.length - 1; i++) n *= shape[i]!;
+  return [n, cols];
+}

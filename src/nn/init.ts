@@ -1,0 +1,28 @@
+import { full, rand, randn } from '../ops/create.js';
+import { defaultGenerator, type Generator } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** What a module's constructor needs to create its parameters reproducibly. */
+export interface InitOptions {
+  generator?: Generator;
+}
+
+export function uniform(shape: readonly number[], bound: number, generator: Generator = defaultGenerator): Tensor {
+  return rand(shape, { low: -bound, high: bound, generator });
+}
+
+export function normal(shape: readonly number[], std: number, generator: Generator = defaultGenerator): Tensor {
+  return randn(shape, { std, generator });
+}
+
+export function constant(shape: readonly number[], value: number): Tensor {
+  return full(shape, value);
+}
+
+/**
+ * PyTorch's default for Linear and Conv weights, kaiming_uniform(a = sqrt(5)), which reduces to
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)); their biases use the same bound.
+ */
+export function defaultBound(fanIn: number): number {
+  return fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+}
