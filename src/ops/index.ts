@@ -1,5 +1,3 @@
-import './fluent.js';
-
 export * from './create.js';
 export * from './elementwise.js';
 export * from './reduce.js';

@@ -49,6 +49,18 @@ export abstract class Optimizer {
       }
     }
   }
+
+  /** The per-parameter tensors the optimizer keeps between steps. */
+  protected abstract stateTensors(): Tensor[];
+
+  /** Frees the optimizer's state and the parameters' gradients. */
+  dispose(): void {
+    this.zeroGrad();
+    for (const t of this.stateTensors()) t.dispose();
+    this.clearState();
+  }
+
+  protected abstract clearState(): void;
 }
 
 /** Stochastic gradient descent with optional momentum and (coupled) weight decay. */
@@ -74,6 +86,14 @@ export class SGD extends Optimizer {
       d = v;
     }
     copyInto(p, add(p, mul(d, -this.options.lr)));
+  }
+
+  protected stateTensors(): Tensor[] {
+    return [...this.velocity.values()];
+  }
+
+  protected clearState(): void {
+    this.velocity.clear();
   }
 }
 
@@ -114,5 +134,13 @@ export class AdamW extends Optimizer {
     const vHat = mul(state.v, 1 / (1 - beta2 ** state.step));
     const decayed = wd ? mul(p, 1 - this.lr * wd) : p;
     copyInto(p, add(decayed, mul(div(mHat, add(sqrt(vHat), eps)), -this.lr)));
+  }
+
+  protected stateTensors(): Tensor[] {
+    return [...this.moments.values()].flatMap((s) => [s.m, s.v]);
+  }
+
+  protected clearState(): void {
+    this.moments.clear();
   }
 }

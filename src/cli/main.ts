@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { MambaError } from '../util/errors.js';
+import { UsageError } from './args.js';
+import { data, dataUsage } from './data.js';
+import { demo, demoUsage } from './demo.js';
+
+const commands: Record<string, { run: (argv: string[]) => void | Promise<void>; summary: string; usage: string }> = {
+  demo: { run: demo, summary: 'train a small network on real data and report its accuracy', usage: demoUsage },
+  data: { run: data, summary: 'list or install the data sets used by the recipes', usage: dataUsage },
+};
+
+const usage = `usage: mamba-ts <command> [options]
+
+commands:
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+options:
+  -h, --help     show this help (or a command's, after its name)
+  -v, --version  print the version`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    const topic = first === 'help' ? commands[rest[0] ?? ''] : undefined;
+    process.stdout.write((topic?.usage ?? usage) + '\n');
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '-v' || first === '--version') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  const command = commands[first];
+  if (!command) throw new UsageError(`unknown command '${first}'`, usage);
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(command.usage + '\n');
+    return 0;
+  }
+  await command.run(rest);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`mamba-ts: ${error.message}\n\n${error.usage}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof MambaError) {
+      process.stderr.write(`mamba-ts: ${error.message}\n`);
+      process.exitCode = 1;
+    } else {
+      const e = error as Error;
+      process.stderr.write(`mamba-ts: internal error: ${e?.message ?? String(error)}\n`);
+      if (process.env['MAMBA_TS_DEBUG']) process.stderr.write(`${e?.stack ?? ''}\n`);
+      else process.stderr.write('(set MAMBA_TS_DEBUG=1 for the stack trace, and please report it)\n');
+      process.exitCode = 1;
+    }
+  },
+);

