@@ -10,12 +10,6 @@ function pair(v: Pair): [number, number] {
   return typeof v === 'number' ? [v, v] : [v[0], v[1]];
 }
 
-function checkGroups(name: string, inChannels: number, outChannels: number, groups: number): void {
-  if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
-    throw new MambaError(`${name}: groups = ${groups} must divide both ${inChannels} input and ${outChannels} output channels`);
-  }
-}
-
 export interface ConvOptions extends InitOptions {
   stride?: Pair;
   padding?: Pair;
@@ -24,23 +18,37 @@ export interface ConvOptions extends InitOptions {
   bias?: boolean;
 }
 
-/** PyTorch's nn.Conv1d: weight [out, in/groups, kernel]. */
-export class Conv1d extends Module implements Layer {
+/**
+ * Weight and optional bias of a convolution, initialised as PyTorch does: U(+-1/sqrt(fan_in))
+ * with fan_in = weight.size(1) * kernel area (for a transposed conv, that is out/groups).
+ */
+abstract class ConvLayer extends Module implements Layer {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    readonly kernelSize: number,
-    readonly options: Omit<ConvOptions, 'stride' | 'padding' | 'dilation'> & { stride?: number; padding?: number; dilation?: number } = {},
-  ) {
+  protected constructor(name: string, inChannels: number, outChannels: number, weightShape: number[], options: InitOptions & { groups?: number; bias?: boolean }) {
     super();
     const groups = options.groups ?? 1;
-    checkGroups('Conv1d', inChannels, outChannels, groups);
-    const bound = defaultBound((inChannels / groups) * kernelSize);
-    this.weight = this.param('weight', uniform([outChannels, inChannels / groups, kernelSize], bound, options.generator));
+    if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new MambaError(`${name}: groups = ${groups} must divide both ${inChannels} input and ${outChannels} output channels`);
+    }
+    const bound = defaultBound(weightShape.slice(1).reduce((a, b) => a * b, 1));
+    this.weight = this.param('weight', uniform(weightShape, bound, options.generator));
     this.bias = options.bias ?? true ? this.param('bias', uniform([outChannels], bound, options.generator)) : null;
+  }
+
+  abstract forward(x: Tensor): Tensor;
+}
+
+/** PyTorch's nn.Conv1d: weight [out, in/groups, kernel]. */
+export class Conv1d extends ConvLayer {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number,
+    readonly options: InitOptions & { stride?: number; padding?: number; dilation?: number; groups?: number; bias?: boolean } = {},
+  ) {
+    super('Conv1d', inChannels, outChannels, [outChannels, inChannels / (options.groups ?? 1), kernelSize], options);
   }
 
   forward(x: Tensor): Tensor {
@@ -49,23 +57,14 @@ export class Conv1d extends Module implements Layer {
 }
 
 /** PyTorch's nn.Conv2d: weight [out, in/groups, kH, kW]. */
-export class Conv2d extends Module implements Layer {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
-
+export class Conv2d extends ConvLayer {
   constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
+    inChannels: number,
+    outChannels: number,
     kernelSize: Pair,
     readonly options: ConvOptions = {},
   ) {
-    super();
-    const groups = options.groups ?? 1;
-    checkGroups('Conv2d', inChannels, outChannels, groups);
-    const [kh, kw] = pair(kernelSize);
-    const bound = defaultBound((inChannels / groups) * kh * kw);
-    this.weight = this.param('weight', uniform([outChannels, inChannels / groups, kh, kw], bound, options.generator));
-    this.bias = options.bias ?? true ? this.param('bias', uniform([outChannels], bound, options.generator)) : null;
+    super('Conv2d', inChannels, outChannels, [outChannels, inChannels / (options.groups ?? 1), ...pair(kernelSize)], options);
   }
 
   forward(x: Tensor): Tensor {
@@ -74,24 +73,14 @@ export class Conv2d extends Module implements Layer {
 }
 
 /** PyTorch's nn.ConvTranspose2d: weight [in, out/groups, kH, kW]. */
-export class ConvTranspose2d extends Module implements Layer {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
-
+export class ConvTranspose2d extends ConvLayer {
   constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
+    inChannels: number,
+    outChannels: number,
     kernelSize: Pair,
     readonly options: ConvOptions & { outputPadding?: Pair } = {},
   ) {
-    super();
-    const groups = options.groups ?? 1;
-    checkGroups('ConvTranspose2d', inChannels, outChannels, groups);
-    const [kh, kw] = pair(kernelSize);
-    // PyTorch computes the fan-in from weight.size(1), which is out/groups for a transposed conv.
-    const bound = defaultBound((outChannels / groups) * kh * kw);
-    this.weight = this.param('weight', uniform([inChannels, outChannels / groups, kh, kw], bound, options.generator));
-    this.bias = options.bias ?? true ? this.param('bias', uniform([outChannels], bound, options.generator)) : null;
+    super('ConvTranspose2d', inChannels, outChannels, [inChannels, outChannels / (options.groups ?? 1), ...pair(kernelSize)], options);
   }
 
   forward(x: Tensor): Tensor {

@@ -1,6 +1,7 @@
 import type { Backend } from '../backends/backend.js';
 import { backward, type BackwardOptions } from '../tensor/autograd.js';
-import type { DType } from '../tensor/dtype.js';
+import { isFloat, type DType } from '../tensor/dtype.js';
+import { MambaError } from '../util/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { toBackend } from './create.js';
 import * as e from './elementwise.js';
@@ -130,6 +131,8 @@ const methods: Partial<Record<keyof Tensor, unknown>> = {
   cast(this: Tensor, dtype: DType) { return e.cast(this, dtype); },
   to(this: Tensor, backend: Backend | string) { return toBackend(this, backend); },
   requireGrad(this: Tensor, flag = true) {
+    if (!this.isLeaf) throw new MambaError('requireGrad(): only a leaf tensor can be marked; use detach() to start a new leaf');
+    if (flag && !isFloat(this.dtype)) throw new MambaError(`requireGrad(): ${this.dtype} tensors have no gradient; cast to float32 first`);
     this.requiresGrad = flag;
     return this;
   },

@@ -3,7 +3,7 @@ import { DisposedError, ShapeError } from '../util/errors.js';
 import type { GradNode } from './autograd-node.js';
 import { bytesPerElement, type DType, type TypedArray } from './dtype.js';
 import { track } from './scope.js';
-import { contiguousStrides, formatShape, sizeOf, type Shape } from './shape.js';
+import { contiguousStrides, formatShape, isContiguousLayout, sizeOf, type Shape } from './shape.js';
 import { Storage } from './storage.js';
 import { formatTensor } from './format.js';
 
@@ -71,13 +71,7 @@ export class Tensor {
   }
 
   get isContiguous(): boolean {
-    let expected = 1;
-    for (let i = this.shape.length - 1; i >= 0; i--) {
-      const d = this.shape[i]!;
-      if (d !== 1 && this.strides[i] !== expected) return false;
-      expected *= d;
-    }
-    return true;
+    return isContiguousLayout(this.shape, this.strides);
   }
 
   /** Bytes of the elements this tensor addresses (views share their storage's bytes). */

@@ -1,5 +1,6 @@
 import type { View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
+import { isContiguousLayout } from '../../tensor/shape.js';
 
 export function data(view: View): TypedArray {
   return view.handle as TypedArray;
@@ -11,17 +12,6 @@ export function viewSize(view: View): number {
   return n;
 }
 
-/** True when the view walks its storage densely in row-major order. */
-export function isDense(view: View): boolean {
-  let expected = 1;
-  for (let i = view.shape.length - 1; i >= 0; i--) {
-    const d = view.shape[i]!;
-    if (d !== 1 && view.strides[i] !== expected) return false;
-    expected *= d;
-  }
-  return true;
-}
-
 /**
  * Storage offset of every element of a view, in row-major order of its shape. The reference
  * backend trades this memory for obviously-correct indexing of any strided view.
@@ -29,7 +19,7 @@ export function isDense(view: View): boolean {
 export function offsets(view: View): Int32Array {
   const n = viewSize(view);
   const out = new Int32Array(n);
-  if (isDense(view)) {
+  if (isContiguousLayout(view.shape, view.strides)) {
     for (let i = 0; i < n; i++) out[i] = view.offset + i;
     return out;
   }
