@@ -5,6 +5,7 @@ import { MambaError } from '../util/errors.js';
 const factories = new Map<string, () => Backend>([['reference', () => new ReferenceBackend()]]);
 const instances = new Map<string, Backend>();
 let current: Backend | null = null;
+let defaultName = 'reference';
 
 /** Makes a backend available by name (faster backends register themselves here). */
 export function registerBackend(name: string, factory: () => Backend): void {
@@ -15,9 +16,16 @@ export function backendNames(): string[] {
   return [...factories.keys()];
 }
 
+/** Names the backend that getBackend() creates on first use, unless one was set already. */
+export function setDefaultBackendName(name: string): void {
+  if (!factories.has(name)) throw new MambaError(`unknown backend '${name}'; available: ${backendNames().join(', ')}`);
+  defaultName = name;
+}
+
+/** A backend by name, or the current one (created on first use). */
 export function getBackend(name?: string): Backend {
   if (name === undefined) {
-    current ??= getBackend('reference');
+    current ??= getBackend(defaultName);
     return current;
   }
   let backend = instances.get(name);

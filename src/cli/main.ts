@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import '../backends/node.js';
 import { MambaError } from '../util/errors.js';
 import { UsageError } from './args.js';
 import { data, dataUsage } from './data.js';

@@ -38,7 +38,7 @@ export class Tensor {
     track(this);
   }
 
-  /** A new contiguous tensor with uninitialised (zeroed on most backends) memory. */
+  /** A new contiguous tensor whose memory is uninitialised: the caller writes every element. */
   static empty(shape: Shape, dtype: DType, backend: Backend): Tensor {
     const length = sizeOf(shape);
     return new Tensor(new Storage(backend, backend.alloc(dtype, length), dtype, length), shape);

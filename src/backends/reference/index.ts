@@ -1,12 +1,6 @@
 import type { Backend, StorageHandle } from '../backend.js';
 import { allocTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
-import * as conv from './conv.js';
-import * as elementwise from './elementwise.js';
-import * as indexing from './indexing.js';
-import { matmul } from './matmul.js';
-import * as norm from './norm.js';
-import * as reduce from './reduce.js';
-import * as softmax from './softmax.js';
+import * as k from './kernels.js';
 
 /**
  * Plain TypeScript kernels over typed arrays, accumulating in float64: slow, obviously correct,
@@ -39,31 +33,31 @@ export class ReferenceBackend implements Backend {
     return (handle as TypedArray).slice(offset, offset + length);
   }
 
-  copy = elementwise.copy;
-  fill = elementwise.fill;
-  unary = elementwise.unary;
-  unaryGrad = elementwise.unaryGrad;
-  binary = elementwise.binary;
-  where = elementwise.where;
-  reduce = reduce.reduce;
-  argReduce = reduce.argReduce;
-  topk = reduce.topk;
-  matmul = matmul;
-  indexSelect = indexing.indexSelect;
-  indexAdd = indexing.indexAdd;
-  gather = indexing.gather;
-  scatterAdd = indexing.scatterAdd;
-  softmax = softmax.softmax;
-  crossEntropy = softmax.crossEntropy;
-  crossEntropyGrad = softmax.crossEntropyGrad;
-  layerNorm = norm.layerNorm;
-  layerNormGrad = norm.layerNormGrad;
-  rmsNorm = norm.rmsNorm;
-  rmsNormGrad = norm.rmsNormGrad;
-  causalConv1d = conv.causalConv1d;
-  causalConv1dGrad = conv.causalConv1dGrad;
-  conv2d = conv.conv2d;
-  conv2dGradInput = conv.conv2dGradInput;
-  conv2dGradWeight = conv.conv2dGradWeight;
-  maxPool2d = conv.maxPool2d;
+  copy = k.copy;
+  fill = k.fill;
+  unary = k.unary;
+  unaryGrad = k.unaryGrad;
+  binary = k.binary;
+  where = k.where;
+  reduce = k.reduce;
+  argReduce = k.argReduce;
+  topk = k.topk;
+  matmul = k.matmul;
+  indexSelect = k.indexSelect;
+  indexAdd = k.indexAdd;
+  gather = k.gather;
+  scatterAdd = k.scatterAdd;
+  softmax = k.softmax;
+  crossEntropy = k.crossEntropy;
+  crossEntropyGrad = k.crossEntropyGrad;
+  layerNorm = k.layerNorm;
+  layerNormGrad = k.layerNormGrad;
+  rmsNorm = k.rmsNorm;
+  rmsNormGrad = k.rmsNormGrad;
+  causalConv1d = k.causalConv1d;
+  causalConv1dGrad = k.causalConv1dGrad;
+  conv2d = k.conv2d;
+  conv2dGradInput = k.conv2dGradInput;
+  conv2dGradWeight = k.conv2dGradWeight;
+  maxPool2d = k.maxPool2d;
 }

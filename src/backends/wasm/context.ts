@@ -1,0 +1,87 @@
+import type { View } from '../backend.js';
+import type { DType, TypedArray } from '../../tensor/dtype.js';
+import type { WasmHeap } from './heap.js';
+import { coalesce, LAYOUT_WORDS, writeLayout } from './layout.js';
+import type { ThreadPool } from './pool.js';
+
+/** A storage block in wasm memory. */
+export interface WasmHandle {
+  readonly ptr: number;
+  readonly bytes: number;
+}
+
+/**
+ * What a kernel wrapper (kernels/*.ts) needs of the backend: addresses of views, scratch
+ * memory, the layout block, the reference fallback and the thread pool.
+ */
+export class WasmContext {
+  private f32View: Float32Array;
+  private i32View: Int32Array;
+  readonly layoutPtr: number;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly heap: WasmHeap,
+    readonly pool: ThreadPool,
+    private readonly fn: Record<string, number>,
+    /** Work (elements, or multiply-adds / 8 for matmul-like kernels) above which a call runs on every thread. */
+    readonly parallelThreshold: number,
+  ) {
+    this.f32View = new Float32Array(memory.buffer);
+    this.i32View = new Int32Array(memory.buffer);
+    this.layoutPtr = heap.alloc(LAYOUT_WORDS * 4);
+  }
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  /** A typed array over all of wasm memory (renewed after the memory grows). */
+  array(dtype: DType): TypedArray {
+    if (this.f32View.buffer.byteLength !== this.memory.buffer.byteLength) {
+      this.f32View = new Float32Array(this.memory.buffer);
+      this.i32View = new Int32Array(this.memory.buffer);
+    }
+    return dtype === 'int32' ? this.i32View : this.f32View;
+  }
+
+  /** Byte address of a view's first element. */
+  addr(v: View): number {
+    return (v.handle as WasmHandle).ptr + v.offset * 4;
+  }
+
+  /** The view as the reference kernels see it: a typed array over all of wasm memory. */
+  asRef(v: View): View;
+  asRef(v: View | null): View | null;
+  asRef(v: View | null): View | null {
+    if (v === null) return null;
+    return { ...v, handle: this.array(v.dtype), offset: (v.handle as WasmHandle).ptr / 4 + v.offset };
+  }
+
+  /**
+   * Writes the coalesced layout of views walked together (see assembly/strided.ts) and returns
+   * its address, or null when it needs more dimensions than the kernels take.
+   */
+  layout(shape: readonly number[], ...views: View[]): number | null {
+    const c = coalesce(shape, views.map((v) => v.strides));
+    if (!c) return null;
+    writeLayout(new Int32Array(this.memory.buffer, this.layoutPtr, LAYOUT_WORDS), c.shape, c.strides);
+    return this.layoutPtr;
+  }
+
+  /** Runs an exported kernel; on every thread when `work` reaches the parallel threshold. */
+  run(name: string, args: number[], work: number): void {
+    const index = this.fn[name];
+    if (index === undefined) throw new Error(`internal error: the wasm module has no kernel '${name}'`);
+    this.pool.run(index, args, work >= this.parallelThreshold);
+  }
+
+  /** Temporary wasm memory for one kernel call; release it with freeScratch. */
+  scratch(bytes: number): number {
+    return this.heap.alloc(bytes);
+  }
+
+  freeScratch(ptr: number): void {
+    this.heap.release(ptr);
+  }
+}
