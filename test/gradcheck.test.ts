@@ -225,3 +225,17 @@ describe('gradients match finite differences (float64)', () => {
     );
   });
 });
+
+describe('fused ops: gradients match finite differences (float64)', () => {
+  it('addRmsNorm through both outputs', () => {
+    checkGrad((x, r, w) => {
+      const { out, sum } = mt.addRmsNorm(x, r, w);
+      return [out, sum];
+    }, [f64([3, 5], 170), f64([3, 5], 171), f64([5], 172)]);
+    checkGrad((x, r) => mt.addRmsNorm(x, r, null).out, [f64([2, 1, 4], 173), f64([2, 1, 4], 174)]);
+    checkGrad((x, r) => mt.addRmsNorm(x, r, null).sum.mul(x), [f64([2, 3], 175), f64([2, 3], 176)]);
+  });
+  it('siluGate', () => {
+    checkGrad(mt.siluGate, [f64([3, 7], 177, -4, 4), f64([3, 7], 178, -6, 6)]);
+  });
+});

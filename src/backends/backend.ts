@@ -173,6 +173,15 @@ export interface Backend {
   rmsNormGrad(dx: View, dweight: View | null, g: View, x: View, rstd: View, weight: View | null): void;
 
   /**
+   * Fused residual add and RMS norm: sum = x + residual, out = rmsNorm(sum) * weight, with the
+   * per-row 1/rms for the backward pass (which reuses rmsNormGrad on sum).
+   */
+  addRmsNorm(out: View, sum: View, rstd: View, x: View, residual: View, weight: View | null, eps: number): void;
+  /** out = y * silu(z), the gate of the Mamba mixer. */
+  siluMul(out: View, y: View, z: View): void;
+  siluMulGrad(dy: View, dz: View, g: View, y: View, z: View): void;
+
+  /**
    * Depthwise causal conv over time: x [B, L, D] (may be strided), weight [D, K], bias [D];
    * out[b,t,d] = bias[d] + sum_k weight[d,k] * x[b, t-(K-1)+k, d], zero before t = 0.
    */

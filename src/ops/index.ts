@@ -10,3 +10,4 @@ export * from './conv.js';
 export * from './dropout.js';
 export * from './view.js';
 export * from './gradcheck.js';
+export * from './fused.js';

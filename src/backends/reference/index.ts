@@ -54,6 +54,9 @@ export class ReferenceBackend implements Backend {
   layerNormGrad = k.layerNormGrad;
   rmsNorm = k.rmsNorm;
   rmsNormGrad = k.rmsNormGrad;
+  addRmsNorm = k.addRmsNorm;
+  siluMul = k.siluMul;
+  siluMulGrad = k.siluMulGrad;
   causalConv1d = k.causalConv1d;
   causalConv1dGrad = k.causalConv1dGrad;
   conv2d = k.conv2d;

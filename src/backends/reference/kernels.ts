@@ -7,3 +7,4 @@ export { indexSelect, indexAdd, gather, scatterAdd } from './indexing.js';
 export { softmax, crossEntropy, crossEntropyGrad } from './softmax.js';
 export { layerNorm, layerNormGrad, rmsNorm, rmsNormGrad } from './norm.js';
 export { causalConv1d, causalConv1dGrad, conv2d, conv2dGradInput, conv2dGradWeight, maxPool2d } from './conv.js';
+export { addRmsNorm, siluMul, siluMulGrad } from './fused.js';

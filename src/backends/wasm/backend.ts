@@ -5,6 +5,7 @@ import { WasmContext, type WasmHandle } from './context.js';
 import { WasmHeap } from './heap.js';
 import * as conv from './kernels/conv.js';
 import * as elementwise from './kernels/elementwise.js';
+import * as fused from './kernels/fused.js';
 import * as indexing from './kernels/indexing.js';
 import * as linear from './kernels/matmul.js';
 import * as norm from './kernels/norm.js';
@@ -150,6 +151,15 @@ export class WasmBackend implements Backend {
   }
   rmsNormGrad(dx: View, dweight: View | null, g: View, x: View, rstd: View, weight: View | null): void {
     norm.rmsNormGrad(this.ctx, dx, dweight, g, x, rstd, weight);
+  }
+  addRmsNorm(out: View, sum: View, rstd: View, x: View, residual: View, weight: View | null, eps: number): void {
+    fused.addRmsNorm(this.ctx, out, sum, rstd, x, residual, weight, eps);
+  }
+  siluMul(out: View, y: View, z: View): void {
+    fused.siluMul(this.ctx, out, y, z);
+  }
+  siluMulGrad(dy: View, dz: View, g: View, y: View, z: View): void {
+    fused.siluMulGrad(this.ctx, dy, dz, g, y, z);
   }
   causalConv1d(out: View, x: View, weight: View, bias: View | null): void {
     conv.causalConv1d(this.ctx, out, x, weight, bias);
