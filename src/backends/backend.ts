@@ -88,6 +88,32 @@ export interface Pool2dParams {
   padW: number;
 }
 
+/** The inputs of the selective scan (see Backend.selectiveScan). */
+export interface ScanInputs {
+  u: View;
+  delta: View;
+  A: View;
+  B: View;
+  C: View;
+  D: View | null;
+  z: View | null;
+  deltaBias: View | null;
+  h0: View | null;
+}
+
+/** The gradients the selective scan's backward pass writes, all contiguous. */
+export interface ScanGrads {
+  du: View;
+  ddelta: View;
+  dA: View;
+  dB: View;
+  dC: View;
+  dD: View | null;
+  dz: View | null;
+  ddeltaBias: View | null;
+  dh0: View | null;
+}
+
 /**
  * The set of kernels every backend implements. Unless a kernel says otherwise, `out` views are
  * contiguous and freshly allocated by the caller, and input views are contiguous. Where a kernel
@@ -194,6 +220,24 @@ export interface Backend {
   conv2dGradInput(dx: View, g: View, weight: View, p: Conv2dParams): void;
   /** The gradient of conv2d in its weight. */
   conv2dGradWeight(dweight: View, x: View, g: View, p: Conv2dParams): void;
+
+  /**
+   * The selective scan of Mamba (S6), channels last: for every batch b and channel d,
+   *   delta_t = softplus(delta[b,t,d] + deltaBias[d])            (softplus optional)
+   *   h_t[n]  = exp(delta_t A[d,n]) h_{t-1}[n] + delta_t B[b,t,n] u[b,t,d]
+   *   y[b,t,d] = (sum_n h_t[n] C[b,t,n] + D[d] u[b,t,d]) * silu(z[b,t,d])   (D and z optional)
+   * from h_{-1} = h0[b,d,:] (or 0). u, delta, z [B, L, D] and B, C [B, L, N] may be strided
+   * (slices of wider rows); A is [D, N]. Writes y [B, L, D], lastState [B, D, N] (which may
+   * alias h0) and, when given, the state before each chunk of `chunk` steps in chunkStates
+   * [B, ceil(L / chunk), D, N], from which the backward pass recomputes the rest.
+   */
+  selectiveScan(y: View, lastState: View, chunkStates: View | null, inputs: ScanInputs, softplus: boolean, chunk: number): void;
+  /**
+   * Gradients of selectiveScan given gy [B, L, D] and optionally gLast [B, D, N]. ddelta is the
+   * gradient of the raw delta (before bias and softplus). Every gradient output given is fully
+   * written; the optional ones are null when the input was absent.
+   */
+  selectiveScanGrad(grads: ScanGrads, gy: View, gLast: View | null, inputs: ScanInputs, chunkStates: View, softplus: boolean, chunk: number): void;
 
   /** Max pooling of x [B, C, H, W]; indices (int32) are flat positions within each H*W plane. */
   maxPool2d(out: View, indices: View, x: View, p: Pool2dParams): void;

@@ -63,4 +63,6 @@ export class ReferenceBackend implements Backend {
   conv2dGradInput = k.conv2dGradInput;
   conv2dGradWeight = k.conv2dGradWeight;
   maxPool2d = k.maxPool2d;
+  selectiveScan = k.selectiveScan;
+  selectiveScanGrad = k.selectiveScanGrad;
 }

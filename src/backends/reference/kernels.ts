@@ -8,3 +8,4 @@ export { softmax, crossEntropy, crossEntropyGrad } from './softmax.js';
 export { layerNorm, layerNormGrad, rmsNorm, rmsNormGrad } from './norm.js';
 export { causalConv1d, causalConv1dGrad, conv2d, conv2dGradInput, conv2dGradWeight, maxPool2d } from './conv.js';
 export { addRmsNorm, siluMul, siluMulGrad } from './fused.js';
+export { selectiveScan, selectiveScanGrad } from './scan.js';

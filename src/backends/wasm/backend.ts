@@ -1,4 +1,4 @@
-import type { ArgReduceOp, Backend, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, StorageHandle, UnaryOp, UnaryParams, View } from '../backend.js';
+import type { ArgReduceOp, Backend, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, ScanGrads, ScanInputs, StorageHandle, UnaryOp, UnaryParams, View } from '../backend.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { MambaError } from '../../util/errors.js';
 import { WasmContext, type WasmHandle } from './context.js';
@@ -10,6 +10,7 @@ import * as indexing from './kernels/indexing.js';
 import * as linear from './kernels/matmul.js';
 import * as norm from './kernels/norm.js';
 import * as reduction from './kernels/reduce.js';
+import * as scan from './kernels/scan.js';
 import * as softmaxes from './kernels/softmax.js';
 import { ThreadPool, type SpawnWorker } from './pool.js';
 
@@ -178,5 +179,11 @@ export class WasmBackend implements Backend {
   }
   maxPool2d(out: View, indices: View, x: View, p: Pool2dParams): void {
     conv.maxPool2d(this.ctx, out, indices, x, p);
+  }
+  selectiveScan(y: View, lastState: View, chunkStates: View | null, inputs: ScanInputs, softplus: boolean, chunk: number): void {
+    scan.selectiveScan(this.ctx, y, lastState, chunkStates, inputs, softplus, chunk);
+  }
+  selectiveScanGrad(grads: ScanGrads, gy: View, gLast: View | null, inputs: ScanInputs, chunkStates: View, softplus: boolean, chunk: number): void {
+    scan.selectiveScanGrad(this.ctx, grads, gy, gLast, inputs, chunkStates, softplus, chunk);
   }
 }
