@@ -69,11 +69,16 @@ export class WasmContext {
     return this.layoutPtr;
   }
 
-  /** Runs an exported kernel; on every thread when `work` reaches the parallel threshold. */
-  run(name: string, args: number[], work: number): void {
+  /**
+   * Runs an exported kernel; on every thread when `work` reaches the parallel threshold.
+   * Returns the number of threads that took part.
+   */
+  run(name: string, args: number[], work: number): number {
     const index = this.fn[name];
     if (index === undefined) throw new Error(`internal error: the wasm module has no kernel '${name}'`);
-    this.pool.run(index, args, work >= this.parallelThreshold);
+    const parallel = work >= this.parallelThreshold;
+    this.pool.run(index, args, parallel);
+    return parallel ? this.pool.threads : 1;
   }
 
   /** Temporary wasm memory for one kernel call; release it with freeScratch. */

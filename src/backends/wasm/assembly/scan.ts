@@ -1,0 +1,333 @@
+// The selective scan (Mamba S6) and its backward pass, vectorised across four channels at a
+// time: the state update is independent per channel, and B_t, C_t are shared by all channels,
+// so each step costs dState vector exps per four channels. The JS wrapper writes the arguments
+// into a parameter block (word offsets below) because they outnumber what a call can carry.
+import { madd, shareStart } from './common';
+import { expv, sigmoidv, softplusv } from './vmath';
+
+const Y = 0;
+const LAST = 1;
+const STATES = 2;
+const U = 3;
+const DELTA = 4;
+const A = 5;
+const BMAT = 6;
+const CMAT = 7;
+const DSKIP = 8;
+const Z = 9;
+const BIAS = 10;
+const H0 = 11;
+const BATCH = 12;
+const LEN = 13;
+const DIM = 14;
+const NSTATE = 15;
+const U_STRIDES = 16;
+const DELTA_STRIDES = 19;
+const Z_STRIDES = 22;
+const B_STRIDES = 25;
+const C_STRIDES = 28;
+const SOFTPLUS = 31;
+const CHUNK = 32;
+const SCRATCH = 33;
+const SCRATCH_BYTES = 34;
+const GY = 35;
+const GLAST = 36;
+const DU = 37;
+const DDELTA = 38;
+const DA = 39;
+const DB = 40;
+const DC = 41;
+const DD = 42;
+const DZ = 43;
+const DBIAS = 44;
+const DH0 = 45;
+const PARTS = 46;
+
+// @ts-ignore: decorator
+@inline function param(p: usize, i: i32): i32 {
+  return load<i32>(p + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline function f32p(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
+
+/** Four channels d0.. of a [B, L, D] sequence at (b, t): one load when dense, else lane by lane. */
+// @ts-ignore: decorator
+@inline function load4(base: usize, p: usize, strides: i32, b: i32, t: i32, d0: i32, lanes: i32): v128 {
+  const s2 = param(p, strides + 2);
+  const at = base + (<usize>(b * param(p, strides) + t * param(p, strides + 1) + d0 * s2) << 2);
+  if (lanes == 4 && s2 == 1) return v128.load(at);
+  let v = f32x4.splat(0);
+  const step = <usize>s2 << 2;
+  if (lanes > 0) v = f32x4.replace_lane(v, 0, load<f32>(at));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(at + step));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(at + 2 * step));
+  if (lanes > 3) v = f32x4.replace_lane(v, 3, load<f32>(at + 3 * step));
+  return v;
+}
+
+/** Four channels of a contiguous [B, L, D] array at flat index `index`. */
+// @ts-ignore: decorator
+@inline function loadDense4(base: usize, index: i32, lanes: i32): v128 {
+  return lanes == 4 ? v128.load(f32p(base, index)) : gatherChannels(base, index, lanes);
+}
+
+/** Stores the first `lanes` lanes at base + index*4, base + (index+stride)*4, ... */
+// @ts-ignore: decorator
+@inline function store4(base: usize, index: i32, stride: i32, v: v128, lanes: i32): void {
+  const at = f32p(base, index);
+  if (lanes == 4 && stride == 1) {
+    v128.store(at, v);
+    return;
+  }
+  const step = <usize>stride << 2;
+  if (lanes > 0) store<f32>(at, f32x4.extract_lane(v, 0));
+  if (lanes > 1) store<f32>(at + step, f32x4.extract_lane(v, 1));
+  if (lanes > 2) store<f32>(at + 2 * step, f32x4.extract_lane(v, 2));
+  if (lanes > 3) store<f32>(at + 3 * step, f32x4.extract_lane(v, 3));
+}
+
+/** Lanes of a per-channel vector [D] (D, delta bias), zero where absent or past the end. */
+// @ts-ignore: decorator
+@inline function channels(base: usize, d0: i32, lanes: i32): v128 {
+  if (base == 0) return f32x4.splat(0);
+  return lanes == 4 ? v128.load(f32p(base, d0)) : gatherChannels(base, d0, lanes);
+}
+
+function gatherChannels(base: usize, d0: i32, lanes: i32): v128 {
+  let v = f32x4.splat(0);
+  if (lanes > 0) v = f32x4.replace_lane(v, 0, load<f32>(f32p(base, d0)));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(f32p(base, d0 + 1)));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(f32p(base, d0 + 2)));
+  return v;
+}
+
+/** B or C at (b, t, i), the same for every channel. */
+// @ts-ignore: decorator
+@inline function shared(base: usize, p: usize, strides: i32, b: i32, t: i32, i: i32): v128 {
+  return v128.load32_splat(base + (<usize>(b * param(p, strides) + t * param(p, strides + 1) + i * param(p, strides + 2)) << 2));
+}
+
+/** Element [i, j] of the state layout [..., D, N] for the four channels d0.. as one vector. */
+function gatherState(base: usize, row: i32, n: i32, i: i32, lanes: i32): v128 {
+  let v = f32x4.splat(0);
+  if (lanes > 0) v = f32x4.replace_lane(v, 0, load<f32>(f32p(base, row * n + i)));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(f32p(base, (row + 1) * n + i)));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(f32p(base, (row + 2) * n + i)));
+  if (lanes > 3) v = f32x4.replace_lane(v, 3, load<f32>(f32p(base, (row + 3) * n + i)));
+  return v;
+}
+
+function scatterState(base: usize, row: i32, n: i32, i: i32, v: v128, lanes: i32): void {
+  if (lanes > 0) store<f32>(f32p(base, row * n + i), f32x4.extract_lane(v, 0));
+  if (lanes > 1) store<f32>(f32p(base, (row + 1) * n + i), f32x4.extract_lane(v, 1));
+  if (lanes > 2) store<f32>(f32p(base, (row + 2) * n + i), f32x4.extract_lane(v, 2));
+  if (lanes > 3) store<f32>(f32p(base, (row + 3) * n + i), f32x4.extract_lane(v, 3));
+}
+
+// @ts-ignore: decorator
+@inline function vec(base: usize, i: i32): usize {
+  return base + (<usize>i << 4);
+}
+
+/** delta after bias and (optionally) softplus, and its raw value. */
+// @ts-ignore: decorator
+@inline function rawDelta(p: usize, b: i32, t: i32, d0: i32, lanes: i32, bias: v128): v128 {
+  return f32x4.add(load4(param(p, DELTA), p, DELTA_STRIDES, b, t, d0, lanes), bias);
+}
+
+// @ts-ignore: decorator
+@inline function effectiveDelta(p: usize, raw: v128): v128 {
+  return param(p, SOFTPLUS) ? softplusv(raw, f32x4.splat(1), f32x4.splat(20)) : raw;
+}
+
+
+/** Forward scan of one sequence b for the four channels d0.. (aq holds their rows of A). */
+function forwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, h: usize, bias: v128, skip: v128): void {
+  const len = param(p, LEN);
+  const dim = param(p, DIM);
+  const n = param(p, NSTATE);
+  const chunk = param(p, CHUNK);
+  const chunks = (len + chunk - 1) / chunk;
+  for (let i = 0; i < n; i++) {
+    v128.store(vec(h, i), param(p, H0) ? gatherState(param(p, H0), b * dim + d0, n, i, lanes) : f32x4.splat(0));
+  }
+  for (let t = 0; t < len; t++) {
+    if (param(p, STATES) && t % chunk == 0) {
+      for (let i = 0; i < n; i++) scatterState(param(p, STATES), (b * chunks + t / chunk) * dim + d0, n, i, v128.load(vec(h, i)), lanes);
+    }
+    const dt = effectiveDelta(p, rawDelta(p, b, t, d0, lanes, bias));
+    const u = load4(param(p, U), p, U_STRIDES, b, t, d0, lanes);
+    const dtu = f32x4.mul(dt, u);
+    let acc = f32x4.splat(0);
+    for (let i = 0; i < n; i++) {
+      // h_t = exp(delta A) h_{t-1} + delta B_t u_t (zero-order hold on A, Euler on B).
+      const a = expv(f32x4.mul(dt, v128.load(vec(aq, i))));
+      const hi = madd(a, v128.load(vec(h, i)), f32x4.mul(dtu, shared(param(p, BMAT), p, B_STRIDES, b, t, i)));
+      v128.store(vec(h, i), hi);
+      acc = madd(hi, shared(param(p, CMAT), p, C_STRIDES, b, t, i), acc);
+    }
+    let y = madd(skip, u, acc);
+    if (param(p, Z)) {
+      const z = load4(param(p, Z), p, Z_STRIDES, b, t, d0, lanes);
+      y = f32x4.mul(y, f32x4.mul(z, sigmoidv(z)));
+    }
+    store4(param(p, Y), (b * len + t) * dim + d0, 1, y, lanes);
+  }
+  for (let i = 0; i < n; i++) scatterState(param(p, LAST), b * dim + d0, n, i, v128.load(vec(h, i)), lanes);
+}
+
+export function scanForward(p: usize, tid: i32, nthreads: i32): void {
+  const dim = param(p, DIM);
+  const n = param(p, NSTATE);
+  const blocks = (dim + 3) >> 2;
+  const scratch: usize = <usize>param(p, SCRATCH) + <usize>tid * <usize>param(p, SCRATCH_BYTES);
+  const aq = scratch;
+  const h = scratch + (<usize>n << 4);
+  // Threads own blocks of four channels across the whole batch.
+  for (let blk = shareStart(blocks, tid, nthreads); blk < shareStart(blocks, tid + 1, nthreads); blk++) {
+    const d0 = blk << 2;
+    const lanes = min(4, dim - d0);
+    for (let i = 0; i < n; i++) v128.store(vec(aq, i), gatherState(param(p, A), d0, n, i, lanes));
+    const bias = channels(param(p, BIAS), d0, lanes);
+    const skip = channels(param(p, DSKIP), d0, lanes);
+    for (let b = 0; b < param(p, BATCH); b++) forwardSequence(p, b, d0, lanes, aq, h, bias, skip);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/**
+ * Backward of one sequence b for the four channels d0..: per chunk, last first, recompute the
+ * states from the one saved at the chunk's start into hs, then walk back carrying dL/dh.
+ * Per-channel sums go to acc (dA rows, then dD and the delta-bias gradient); dB and dC, which
+ * sum over channels, go to this thread's partials.
+ */
+function backwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, dh: usize, acc: usize, hs: usize, partDB: usize, partDC: usize, bias: v128, skip: v128): void {
+  const len = param(p, LEN);
+  const dim = param(p, DIM);
+  const n = param(p, NSTATE);
+  const chunk = param(p, CHUNK);
+  const chunks = (len + chunk - 1) / chunk;
+  const one = f32x4.splat(1);
+  const dSkipAt = vec(acc, n);
+  const dBiasAt = vec(acc, n + 1);
+  for (let i = 0; i < n; i++) {
+    v128.store(vec(dh, i), param(p, GLAST) ? gatherState(param(p, GLAST), b * dim + d0, n, i, lanes) : f32x4.splat(0));
+  }
+  for (let c = chunks - 1; c >= 0; c--) {
+    const t0 = c * chunk;
+    const t1 = min(len, t0 + chunk);
+    // hs row k holds h_{t0 + k - 1}; row 0 is the state saved before the chunk.
+    for (let i = 0; i < n; i++) v128.store(vec(hs, i), gatherState(param(p, STATES), (b * chunks + c) * dim + d0, n, i, lanes));
+    for (let t = t0; t < t1; t++) {
+      const dt = effectiveDelta(p, rawDelta(p, b, t, d0, lanes, bias));
+      const dtu = f32x4.mul(dt, load4(param(p, U), p, U_STRIDES, b, t, d0, lanes));
+      const row = (t - t0 + 1) * n;
+      for (let i = 0; i < n; i++) {
+        const a = expv(f32x4.mul(dt, v128.load(vec(aq, i))));
+        v128.store(vec(hs, row + i), madd(a, v128.load(vec(hs, row - n + i)), f32x4.mul(dtu, shared(param(p, BMAT), p, B_STRIDES, b, t, i))));
+      }
+    }
+    for (let t = t1 - 1; t >= t0; t--) {
+      const raw = rawDelta(p, b, t, d0, lanes, bias);
+      const dt = effectiveDelta(p, raw);
+      const u = load4(param(p, U), p, U_STRIDES, b, t, d0, lanes);
+      const row = (t - t0 + 1) * n;
+      let gpre = loadDense4(param(p, GY), (b * len + t) * dim + d0, lanes);
+      if (param(p, Z)) {
+        // Through the gate: out = pre * silu(z).
+        let pre = f32x4.mul(skip, u);
+        for (let i = 0; i < n; i++) pre = madd(v128.load(vec(hs, row + i)), shared(param(p, CMAT), p, C_STRIDES, b, t, i), pre);
+        const z = load4(param(p, Z), p, Z_STRIDES, b, t, d0, lanes);
+        const s = sigmoidv(z);
+        const dsilu = f32x4.mul(s, madd(z, f32x4.sub(one, s), one));
+        store4(param(p, DZ), (b * len + t) * dim + d0, 1, f32x4.mul(f32x4.mul(gpre, pre), dsilu), lanes);
+        gpre = f32x4.mul(gpre, f32x4.mul(z, s));
+      }
+      v128.store(dSkipAt, madd(gpre, u, v128.load(dSkipAt)));
+      let du = f32x4.mul(gpre, skip);
+      let ddt = f32x4.splat(0);
+      const dtu = f32x4.mul(dt, u);
+      for (let i = 0; i < n; i++) {
+        const aqi = v128.load(vec(aq, i));
+        const a = expv(f32x4.mul(dt, aqi));
+        const aprev = f32x4.mul(a, v128.load(vec(hs, row - n + i)));
+        const bv = shared(param(p, BMAT), p, B_STRIDES, b, t, i);
+        const at = (b * len + t) * n + i;
+        // dL/dh_t = C_t dy_t + exp(delta_{t+1} A) dL/dh_{t+1}
+        const dhi = madd(gpre, shared(param(p, CMAT), p, C_STRIDES, b, t, i), v128.load(vec(dh, i)));
+        store<f32>(f32p(partDC, at), load<f32>(f32p(partDC, at)) + hsum(f32x4.mul(gpre, v128.load(vec(hs, row + i)))));
+        store<f32>(f32p(partDB, at), load<f32>(f32p(partDB, at)) + hsum(f32x4.mul(dhi, dtu)));
+        ddt = madd(dhi, madd(aqi, aprev, f32x4.mul(bv, u)), ddt);
+        v128.store(vec(acc, i), madd(f32x4.mul(dhi, dt), aprev, v128.load(vec(acc, i))));
+        du = madd(f32x4.mul(dhi, dt), bv, du);
+        v128.store(vec(dh, i), f32x4.mul(dhi, a));
+      }
+      // softplus' = sigmoid below the threshold of 20, 1 above it.
+      const slope = param(p, SOFTPLUS) ? v128.bitselect(one, sigmoidv(raw), f32x4.gt(raw, f32x4.splat(20))) : one;
+      const draw = f32x4.mul(ddt, slope);
+      v128.store(dBiasAt, f32x4.add(v128.load(dBiasAt), draw));
+      store4(param(p, DDELTA), (b * len + t) * dim + d0, 1, draw, lanes);
+      store4(param(p, DU), (b * len + t) * dim + d0, 1, du, lanes);
+    }
+  }
+  if (param(p, DH0)) {
+    for (let i = 0; i < n; i++) scatterState(param(p, DH0), b * dim + d0, n, i, v128.load(vec(dh, i)), lanes);
+  }
+}
+
+/**
+ * Backward pass. Threads own blocks of four channels across the whole batch, so the
+ * per-channel gradients have one writer each; dB and dC, which sum over channels, are added
+ * into per-thread partials [B, L, N] that scanReducePartials combines.
+ */
+export function scanBackward(p: usize, tid: i32, nthreads: i32): void {
+  const dim = param(p, DIM);
+  const n = param(p, NSTATE);
+  const blocks = (dim + 3) >> 2;
+  const scratch: usize = <usize>param(p, SCRATCH) + <usize>tid * <usize>param(p, SCRATCH_BYTES);
+  const aq = scratch;
+  const dh = vec(aq, n);
+  const acc = vec(dh, n);
+  const hs = vec(acc, n + 2);
+  const seqN = param(p, BATCH) * param(p, LEN) * n;
+  const partDB: usize = <usize>param(p, PARTS) + (<usize>(tid * 2 * seqN) << 2);
+  const partDC: usize = partDB + (<usize>seqN << 2);
+  memory.fill(partDB, 0, <usize>(2 * seqN) << 2);
+  for (let blk = shareStart(blocks, tid, nthreads); blk < shareStart(blocks, tid + 1, nthreads); blk++) {
+    const d0 = blk << 2;
+    const lanes = min(4, dim - d0);
+    for (let i = 0; i < n; i++) v128.store(vec(aq, i), gatherState(param(p, A), d0, n, i, lanes));
+    memory.fill(acc, 0, <usize>(n + 2) << 4);
+    const bias = channels(param(p, BIAS), d0, lanes);
+    const skip = channels(param(p, DSKIP), d0, lanes);
+    for (let b = 0; b < param(p, BATCH); b++) backwardSequence(p, b, d0, lanes, aq, dh, acc, hs, partDB, partDC, bias, skip);
+    for (let i = 0; i < n; i++) scatterState(param(p, DA), d0, n, i, v128.load(vec(acc, i)), lanes);
+    if (param(p, DD)) store4(param(p, DD), d0, 1, v128.load(vec(acc, n)), lanes);
+    if (param(p, DBIAS)) store4(param(p, DBIAS), d0, 1, v128.load(vec(acc, n + 1)), lanes);
+  }
+}
+
+/** dB, dC = sums of the per-thread partials, in thread order so the result is deterministic. */
+export function scanReducePartials(p: usize, parts: i32, tid: i32, nthreads: i32): void {
+  const seqN = param(p, BATCH) * param(p, LEN) * param(p, NSTATE);
+  const base: usize = <usize>param(p, PARTS);
+  const e0 = shareStart(seqN, tid, nthreads);
+  const e1 = shareStart(seqN, tid + 1, nthreads);
+  for (let e = e0; e < e1; e++) {
+    let db: f32 = 0;
+    let dc: f32 = 0;
+    for (let q = 0; q < parts; q++) {
+      db += load<f32>(f32p(base, q * 2 * seqN + e));
+      dc += load<f32>(f32p(base, q * 2 * seqN + seqN + e));
+    }
+    store<f32>(f32p(param(p, DB), e), db);
+    store<f32>(f32p(param(p, DC), e), dc);
+  }
+}
