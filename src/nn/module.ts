@@ -22,13 +22,25 @@ export class Module {
   private readonly params = new Map<string, Tensor>();
   private readonly buffers = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
+  private readonly exemptFromDecay = new Set<Tensor>();
 
-  /** Registers a trainable tensor under a PyTorch name; it is kept and requires grad. */
-  protected param(name: string, t: Tensor): Tensor {
+  /**
+   * Registers a trainable tensor under a PyTorch name; it is kept and requires grad.
+   * `noWeightDecay` marks parameters that optimizers must not decay (Mamba's A_log and D).
+   */
+  protected param(name: string, t: Tensor, options: { noWeightDecay?: boolean } = {}): Tensor {
     this.checkName(name);
     t.requiresGrad = true;
     this.params.set(name, keep(t));
+    if (options.noWeightDecay) this.exemptFromDecay.add(t);
     return t;
+  }
+
+  /** Parameters registered with noWeightDecay anywhere in the tree. */
+  noWeightDecayParameters(): Set<Tensor> {
+    const out = new Set<Tensor>();
+    for (const [, m] of this.namedModules()) for (const t of m.exemptFromDecay) out.add(t);
+    return out;
   }
 
   /** Registers non-trainable state saved with the module (running statistics, masks). */

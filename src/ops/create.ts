@@ -15,6 +15,20 @@ export interface CreateOptions {
 
 export type NestedArray = number | readonly NestedArray[];
 
+let defaultFloat: DType = 'float32';
+
+/**
+ * The dtype of new float tensors when none is given (float32; float64 for gradient checks of
+ * whole models on the reference backend). Typed arrays keep their own dtype.
+ */
+export function setDefaultFloatDType(dtype: 'float32' | 'float64'): void {
+  defaultFloat = dtype;
+}
+
+export function defaultFloatDType(): DType {
+  return defaultFloat;
+}
+
 function backendFrom(b: Backend | string | undefined): Backend {
   return typeof b === 'object' ? b : getBackend(b);
 }
@@ -30,7 +44,7 @@ export function fromArray(values: ArrayLike<number>, shape: readonly number[], o
   if (values.length !== sizeOf(shape)) {
     throw new ShapeError(`fromArray: ${values.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`);
   }
-  const dtype = options.dtype ?? (ArrayBuffer.isView(values) ? dtypeOfArray(values as TypedArray) : 'float32');
+  const dtype = options.dtype ?? (ArrayBuffer.isView(values) ? dtypeOfArray(values as TypedArray) : defaultFloat);
   const backend = backendFrom(options.backend);
   if (!backend.dtypes.includes(dtype)) {
     throw new MambaError(`the ${backend.name} backend has no ${dtype} tensors; use one of ${backend.dtypes.join(', ')}`);
@@ -64,7 +78,7 @@ export function tensor(values: NestedArray | TypedArray, options: CreateOptions 
 export function full(shape: readonly number[], value: number, options: CreateOptions = {}): Tensor {
   checkShape(shape, 'full');
   const backend = backendFrom(options.backend);
-  const t = Tensor.empty(shape, options.dtype ?? 'float32', backend);
+  const t = Tensor.empty(shape, options.dtype ?? defaultFloat, backend);
   backend.fill(t.view(), value);
   return finish(t, options);
 }
@@ -80,12 +94,12 @@ export const zerosLike = (t: Tensor, options: CreateOptions = {}) => full(t.shap
 export const onesLike = (t: Tensor, options: CreateOptions = {}) => full(t.shape, 1, like(t, options));
 export const fullLike = (t: Tensor, value: number, options: CreateOptions = {}) => full(t.shape, value, like(t, options));
 
-/** start, start+step, ... below end; int32 when all arguments are integers, else float32. */
+/** start, start+step, ... below end; int32 when all arguments are integers, else the default float dtype. */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
   if (step === 0) throw new MambaError('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((hi - lo) / step));
-  const dtype = options.dtype ?? ([lo, hi, step].every(Number.isInteger) ? 'int32' : 'float32');
+  const dtype = options.dtype ?? ([lo, hi, step].every(Number.isInteger) ? 'int32' : defaultFloat);
   const values = allocTypedArray(dtype, n);
   for (let i = 0; i < n; i++) values[i] = lo + i * step;
   return fromArray(values, [n], { ...options, dtype });
@@ -100,7 +114,7 @@ export function rand(shape: readonly number[], options: RandomOptions & { low?: 
   const { generator = defaultGenerator, low = 0, high = 1 } = options;
   const values = new Float64Array(sizeOf(shape));
   for (let i = 0; i < values.length; i++) values[i] = low + (high - low) * generator.uniform();
-  return fromArray(values, shape, { dtype: 'float32', ...options });
+  return fromArray(values, shape, { dtype: defaultFloat, ...options });
 }
 
 /** Normal samples with the given mean and standard deviation. */
@@ -108,7 +122,7 @@ export function randn(shape: readonly number[], options: RandomOptions & { mean?
   const { generator = defaultGenerator, mean = 0, std = 1 } = options;
   const values = new Float64Array(sizeOf(shape));
   for (let i = 0; i < values.length; i++) values[i] = mean + std * generator.normal();
-  return fromArray(values, shape, { dtype: 'float32', ...options });
+  return fromArray(values, shape, { dtype: defaultFloat, ...options });
 }
 
 /** Uniform integers in [low, high) as int32. */

@@ -89,6 +89,14 @@ export class Tensor {
     return new Tensor(this.storage.retain(), shape, strides, offset);
   }
 
+  /** Overwrites every element with `values` (row-major) in place; the tensor must be contiguous. */
+  write(values: ArrayLike<number>): void {
+    if (!this.isContiguous || values.length !== this.size) {
+      throw new ShapeError(`write(): ${values.length} values for a ${this.isContiguous ? '' : 'non-contiguous '}tensor of shape ${formatShape(this.shape)}`);
+    }
+    this.backend.write(this.storage.handle, this.dtype, this.offset, values);
+  }
+
   /** Copies the elements out in row-major order. */
   toArray(): TypedArray {
     const backend = this.backend;

@@ -1,0 +1,137 @@
+import { concat, split } from '../ops/shape-ops.js';
+import { exp, neg, silu } from '../ops/elementwise.js';
+import { causalConv1d } from '../ops/conv.js';
+import { defaultFloatDType, fromArray, full, zeros } from '../ops/create.js';
+import { linear } from '../ops/matmul.js';
+import { contiguous, reshape, slice } from '../ops/view.js';
+import { Linear } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import { defaultBound, uniform, type InitOptions } from '../nn/init.js';
+import { defaultGenerator } from '../tensor/random.js';
+import { keep } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { MambaConfig } from '../models/mamba-config.js';
+import { selectiveScan } from './selective-scan.js';
+
+/**
+ * The recurrent state of one Mamba layer during generation: the last dConv-1 inputs of the
+ * causal conv [B, dConv-1, dInner] and the SSM state [B, dInner, dState]. Its size does not
+ * depend on how many tokens were seen.
+ */
+export interface MambaLayerState {
+  conv: Tensor;
+  ssm: Tensor;
+}
+
+function replace(state: MambaLayerState, key: keyof MambaLayerState, next: Tensor): void {
+  const old = state[key];
+  state[key] = keep(contiguous(next));
+  if (old !== state[key]) old.dispose();
+}
+
+/**
+ * The Mamba (S6) mixer exactly as the reference `Mamba` module (mamba-spec.md §1.2-1.3), with its
+ * PyTorch parameter names: in_proj, conv1d, x_proj, dt_proj, A_log, D, out_proj.
+ */
+export class MambaMixer extends Module {
+  readonly inProj: Linear;
+  readonly conv1dWeight: Tensor;
+  readonly conv1dBias: Tensor | null;
+  readonly xProj: Linear;
+  readonly dtProj: Linear;
+  readonly ALog: Tensor;
+  readonly D: Tensor;
+  readonly outProj: Linear;
+
+  constructor(
+    readonly config: MambaConfig,
+    options: InitOptions = {},
+  ) {
+    super();
+    const { dModel, dInner, dState, dConv, dtRank } = config;
+    const g = options.generator ?? defaultGenerator;
+    this.inProj = this.module('in_proj', new Linear(dModel, 2 * dInner, { bias: config.bias, generator: g }));
+    const conv = this.module('conv1d', new ConvParams(dInner, dConv, config.convBias, options));
+    this.conv1dWeight = conv.weight;
+    this.conv1dBias = conv.bias;
+    this.xProj = this.module('x_proj', new Linear(dInner, dtRank + 2 * dState, { bias: false, generator: g }));
+    this.dtProj = this.module('dt_proj', new Linear(dtRank, dInner, { bias: true, generator: g }));
+    initDtProj(this.dtProj, config, g);
+    // S4D-real initialisation: A[d, n] = n + 1, stored as its log; A = -exp(A_log) at run time.
+    const aLog = new Float32Array(dInner * dState);
+    for (let d = 0; d < dInner; d++) for (let n = 0; n < dState; n++) aLog[d * dState + n] = Math.log(n + 1);
+    this.ALog = this.param('A_log', fromArray(aLog, [dInner, dState], { dtype: defaultFloatDType() }), { noWeightDecay: true });
+    this.D = this.param('D', full([dInner], 1), { noWeightDecay: true });
+    this.outProj = this.module('out_proj', new Linear(dInner, dModel, { bias: config.bias, generator: g }));
+  }
+
+  /**
+   * Maps hidden states [B, L, dModel] to [B, L, dModel]. With a state, the sequence continues
+   * from it (prefill from a fresh state, or one token at a time) and the state is updated.
+   */
+  forward(hidden: Tensor, state?: MambaLayerState): Tensor {
+    const { dInner, dState, dConv, dtRank } = this.config;
+    const [x0, z] = split(this.inProj.forward(hidden), dInner, 2) as [Tensor, Tensor];
+    const len = x0.shape[1]!;
+    // The conv sees the previous dConv-1 inputs first when continuing a sequence.
+    const x = state ? concat([state.conv, x0], 1) : x0;
+    const convolved = causalConv1d(x, reshape(this.conv1dWeight, [dInner, dConv]), this.conv1dBias);
+    const u = silu(state ? slice(convolved, 1, dConv - 1) : convolved);
+    const [dt, B, C] = split(this.xProj.forward(u), [dtRank, dState, dState], 2) as [Tensor, Tensor, Tensor];
+    const { y, lastState } = selectiveScan({
+      u,
+      delta: linear(dt, this.dtProj.weight),
+      A: neg(exp(this.ALog)),
+      B,
+      C,
+      D: this.D,
+      z,
+      deltaBias: this.dtProj.bias,
+      initialState: state?.ssm ?? null,
+      deltaSoftplus: true,
+    });
+    if (state) {
+      replace(state, 'conv', slice(x, 1, len));
+      replace(state, 'ssm', lastState);
+    }
+    return this.outProj.forward(y);
+  }
+
+  /** A zero state for a batch: what the reference's allocate_inference_cache makes. */
+  initialState(batch: number): MambaLayerState {
+    const { dInner, dState, dConv } = this.config;
+    const like = { dtype: this.D.dtype, backend: this.D.backend };
+    return { conv: keep(zeros([batch, dConv - 1, dInner], like)), ssm: keep(zeros([batch, dInner, dState], like)) };
+  }
+}
+
+/** conv1d's parameters in PyTorch's Conv1d layout [dInner, 1, dConv] (depthwise), default init. */
+class ConvParams extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+
+  constructor(channels: number, kernel: number, hasBias: boolean, options: InitOptions) {
+    super();
+    const bound = defaultBound(kernel);
+    this.weight = this.param('weight', uniform([channels, 1, kernel], bound, options.generator));
+    this.bias = hasBias ? this.param('bias', uniform([channels], bound, options.generator)) : null;
+  }
+}
+
+/**
+ * dt_proj as the reference initialises it: weight U(-s, s) (or s) with s = dtRank^-0.5 * dtScale;
+ * bias = softplus^-1(dt) with dt log-uniform in [dtMin, dtMax], floored at dtInitFloor.
+ */
+function initDtProj(dtProj: Linear, config: MambaConfig, g: typeof defaultGenerator): void {
+  const std = config.dtRank ** -0.5 * config.dtScale;
+  const w = new Float32Array(dtProj.weight.size);
+  for (let i = 0; i < w.length; i++) w[i] = config.dtInit === 'constant' ? std : (g.uniform() * 2 - 1) * std;
+  const bias = new Float32Array(config.dInner);
+  const [lo, hi] = [Math.log(config.dtMin), Math.log(config.dtMax)];
+  for (let d = 0; d < bias.length; d++) {
+    const dt = Math.max(Math.exp(g.uniform() * (hi - lo) + lo), config.dtInitFloor);
+    bias[d] = dt + Math.log(-Math.expm1(-dt));
+  }
+  dtProj.weight.write(w);
+  dtProj.bias!.write(bias);
+}
