@@ -31,13 +31,15 @@ export class ThreadPool {
     /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
     private readonly canBlock: boolean,
   ) {
-    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    // Only workers need a shared control block; one thread must also work on pages that are not
+    // cross-origin isolated, where SharedArrayBuffer does not exist.
+    const control = threads > 1 ? new SharedArrayBuffer(CONTROL_BYTES) : new ArrayBuffer(CONTROL_BYTES);
     this.control = new Int32Array(control);
     this.args = new Float64Array(control, ARGS_OFFSET_BYTES, MAX_ARGS);
     this.ready = threads === 1;
     if (threads > 1) {
       if (!spawn) throw new Error('internal error: a thread pool of several threads needs a way to spawn workers');
-      for (let index = 1; index < threads; index++) this.workers.push(spawn({ ...init, control, index }));
+      for (let index = 1; index < threads; index++) this.workers.push(spawn({ ...init, control: control as SharedArrayBuffer, index }));
     }
   }
 

@@ -1,0 +1,21 @@
+/**
+ * The library API that Node (index.ts) and the browser (browser.ts) share. It must stay free
+ * of node: imports, directly or through what it imports, so that browsers can load it.
+ */
+export * from './ops/index.js';
+export * as nn from './nn/index.js';
+export { selectiveScan, type SelectiveScanArgs, type SelectiveScanOptions } from './ssm/selective-scan.js';
+export { MambaMixer, type MambaLayerState } from './ssm/mamba-mixer.js';
+export { MambaLM, MambaBackbone, MambaBlock, disposeState, type MambaState } from './models/mamba-lm.js';
+export { mambaConfig, type MambaConfig, type MambaConfigOptions } from './models/mamba-config.js';
+export { Tensor } from './tensor/tensor.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export { backward, noGrad, enableGrad, isGradEnabled, type BackwardOptions } from './tensor/autograd.js';
+export { scope, keep } from './tensor/scope.js';
+export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
+export type { Backend, View } from './backends/backend.js';
+export { getBackend, setBackend, registerBackend, backendNames, setDefaultBackendName } from './backends/registry.js';
+export { WasmBackend, type WasmBackendOptions } from './backends/wasm/backend.js';
+export { ReferenceBackend } from './backends/reference/index.js';
+export { MambaError, ShapeError, DisposedError } from './util/errors.js';
+export { SGD, AdamW, Optimizer, type ParamGroup } from './train/optim.js';
