@@ -1,0 +1,111 @@
+import { open, rm, rename, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:buffer';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MambaError } from '../util/errors.js';
+
+/**
+ * Reads exactly `length` bytes at `position` into a fresh buffer (offset 0, so typed views of it
+ * are aligned). One read call may return less than asked, and Linux caps one at about 2 GiB.
+ */
+export async function readAt(fh: FileHandle, position: number, length: number, what: string): Promise<Uint8Array> {
+  if (length > constants.MAX_LENGTH) throw new MambaError(`${what}: ${length} bytes is more than one array can hold in this runtime (${constants.MAX_LENGTH})`);
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(out, done, Math.min(length - done, 1 << 30), position + done);
+    if (bytesRead === 0) {
+      throw new MambaError(
+        `${what} is truncated: it needs bytes ${position}..${position + length} but the file ends at byte ${position + done}; download it again`,
+      );
+    }
+    done += bytesRead;
+  }
+  return out;
+}
+
+/** The size of the file at `path`, with a MambaError when there is no such file. */
+export async function fileSize(path: string): Promise<number> {
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') throw new MambaError(`${path} does not exist`);
+    throw error;
+  });
+  if (!info.isFile()) throw new MambaError(`${path} is not a file`);
+  return info.size;
+}
+
+/** Runs `use` with the file open for reading, and closes it however `use` ends. */
+export async function withFile<T>(path: string, use: (fh: FileHandle) => Promise<T>): Promise<T> {
+  const fh = await open(path, 'r');
+  try {
+    return await use(fh);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Sequential writes into a file, gathered into large blocks: a checkpoint has many small tensors. */
+export class BlockWriter {
+  private readonly block = new Uint8Array(1 << 22);
+  private filled = 0;
+
+  constructor(private readonly fh: FileHandle) {}
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.filled + bytes.byteLength > this.block.byteLength) await this.flush();
+    if (bytes.byteLength >= this.block.byteLength) {
+      await this.writeAll(bytes);
+      return;
+    }
+    this.block.set(bytes, this.filled);
+    this.filled += bytes.byteLength;
+  }
+
+  async flush(): Promise<void> {
+    await this.writeAll(this.block.subarray(0, this.filled));
+    this.filled = 0;
+  }
+
+  private async writeAll(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.byteLength) done += (await this.fh.write(bytes, done, bytes.byteLength - done)).bytesWritten;
+  }
+}
+
+/**
+ * Streams a file into place so that a reader (or a crash) sees the old file or the whole new one:
+ * like util/fs.ts's writeFileAtomic (temporary file, fsync, rename, fsync of the folder), but for
+ * files far larger than one buffer, such as an 11 GB checkpoint.
+ */
+export async function writeFileAtomicStreaming(path: string, fill: (out: BlockWriter) => Promise<void>): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      const out = new BlockWriter(fh);
+      await fill(out);
+      await out.flush();
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  await syncFolder(dirname(path));
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(folder, 'r');
+    await fh.sync();
+  } catch {
+    // Some platforms cannot open or fsync a folder; the rename itself is still atomic there.
+  } finally {
+    await fh?.close();
+  }
+}

@@ -1,0 +1,14 @@
+export { openCheckpoint, saveSafetensors, type Checkpoint, type SaveOptions } from './checkpoint.js';
+export type { FloatWriteDType, ReadArray, StoredDType, TensorEntry } from './dtypes.js';
+export {
+  checkConfigAgainstWeights,
+  expectedParameters,
+  parseMambaConfig,
+  readMambaConfig,
+  toTransformersConfig,
+  transformersConfigJson,
+  type MambaConfig,
+  type WeightLayout,
+} from './hf-config.js';
+export { openSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';
+export { openTorchCheckpoint, type TorchCheckpoint } from './torch-zip.js';
