@@ -14,7 +14,7 @@ export interface RecurrentState {
 
 /** What generation needs of a language model. */
 export interface RecurrentLM<S extends RecurrentState> {
-  forward(ids: Tensor, options: { state: S; lastOnly: boolean }): Tensor;
+  forward(ids: Tensor, options: { state: NoInfer<S>; lastOnly: boolean }): Tensor;
   initialState(batch: number): S;
 }
 

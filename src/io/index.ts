@@ -12,3 +12,4 @@ export {
 } from './hf-config.js';
 export { openSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';
 export { openTorchCheckpoint, type TorchCheckpoint } from './torch-zip.js';
+export { loadMambaLM, saveMambaLM, type LoadedMamba, type SaveMambaOptions } from './mamba-model.js';

@@ -1,7 +1,7 @@
 import { Embedding, Linear } from '../nn/layers.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { RMSNorm } from '../nn/norm.js';
-import { defaultBound, normal, uniform, type InitOptions } from '../nn/init.js';
+import { defaultBound, isInitialising, normal, uniform, type InitOptions } from '../nn/init.js';
 import { addRmsNorm } from '../ops/fused.js';
 import { linear } from '../ops/matmul.js';
 import { slice } from '../ops/view.js';
@@ -62,9 +62,9 @@ class TiedHead extends Module {
 }
 
 /** Per-layer recurrent state of a batch of sequences (see MambaLM.initialState). */
-export interface MambaState {
+export type MambaState = {
   layers: MambaLayerState[];
-}
+};
 
 /**
  * The Mamba language model (MambaForCausalLM / MambaLMHeadModel): parameter names follow the
@@ -83,7 +83,7 @@ export class MambaLM extends Module {
       'lm_head',
       config.tieEmbeddings ? new TiedHead(this.backbone.embeddings.weight) : new Linear(config.dModel, config.vocabSize, { bias: false, generator }),
     );
-    reinitialise(this, config, generator);
+    if (isInitialising()) reinitialise(this, config, generator);
   }
 
   /**

@@ -7,12 +7,32 @@ export interface InitOptions {
   generator?: Generator;
 }
 
+let skipping = false;
+
+/**
+ * Builds modules without drawing their initial values (parameters start at zero): for models
+ * whose weights are about to be loaded, where random initialisation would only cost time.
+ */
+export function withoutInitialisation<T>(build: () => T): T {
+  const before = skipping;
+  skipping = true;
+  try {
+    return build();
+  } finally {
+    skipping = before;
+  }
+}
+
+export function isInitialising(): boolean {
+  return !skipping;
+}
+
 export function uniform(shape: readonly number[], bound: number, generator: Generator = defaultGenerator): Tensor {
-  return rand(shape, { low: -bound, high: bound, generator });
+  return skipping ? full(shape, 0) : rand(shape, { low: -bound, high: bound, generator });
 }
 
 export function normal(shape: readonly number[], std: number, generator: Generator = defaultGenerator): Tensor {
-  return randn(shape, { std, generator });
+  return skipping ? full(shape, 0) : randn(shape, { std, generator });
 }
 
 export function constant(shape: readonly number[], value: number): Tensor {

@@ -6,7 +6,7 @@ import { linear } from '../ops/matmul.js';
 import { contiguous, reshape, slice } from '../ops/view.js';
 import { Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
-import { defaultBound, uniform, type InitOptions } from '../nn/init.js';
+import { defaultBound, isInitialising, uniform, type InitOptions } from '../nn/init.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -18,10 +18,10 @@ import { selectiveScan } from './selective-scan.js';
  * causal conv [B, dConv-1, dInner] and the SSM state [B, dInner, dState]. Its size does not
  * depend on how many tokens were seen.
  */
-export interface MambaLayerState {
+export type MambaLayerState = {
   conv: Tensor;
   ssm: Tensor;
-}
+};
 
 function replace(state: MambaLayerState, key: keyof MambaLayerState, next: Tensor): void {
   const old = state[key];
@@ -56,7 +56,7 @@ export class MambaMixer extends Module {
     this.conv1dBias = conv.bias;
     this.xProj = this.module('x_proj', new Linear(dInner, dtRank + 2 * dState, { bias: false, generator: g }));
     this.dtProj = this.module('dt_proj', new Linear(dtRank, dInner, { bias: true, generator: g }));
-    initDtProj(this.dtProj, config, g);
+    if (isInitialising()) initDtProj(this.dtProj, config, g);
     // S4D-real initialisation: A[d, n] = n + 1, stored as its log; A = -exp(A_log) at run time.
     const aLog = new Float32Array(dInner * dState);
     for (let d = 0; d < dInner; d++) for (let n = 0; n < dState; n++) aLog[d * dState + n] = Math.log(n + 1);
