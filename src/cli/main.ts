@@ -5,9 +5,15 @@ import { MambaError } from '../util/errors.js';
 import { UsageError } from './args.js';
 import { data, dataUsage } from './data.js';
 import { demo, demoUsage } from './demo.js';
+import { evaluate, evalUsage } from './eval.js';
+import { generate, generateUsage } from './generate.js';
+import { info, infoUsage } from './info.js';
 
 const commands: Record<string, { run: (argv: string[]) => void | Promise<void>; summary: string; usage: string }> = {
   demo: { run: demo, summary: 'train a small network on real data and report its accuracy', usage: demoUsage },
+  generate: { run: generate, summary: 'continue a prompt with a Mamba language model', usage: generateUsage },
+  eval: { run: evaluate, summary: 'negative log-likelihood, perplexity and bits per byte of a text', usage: evalUsage },
+  info: { run: info, summary: 'describe a model: config, parameters, dtypes, memory', usage: infoUsage },
   data: { run: data, summary: 'list or install the data sets used by the recipes', usage: dataUsage },
 };
 

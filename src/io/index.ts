@@ -13,3 +13,5 @@ export {
 export { openSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';
 export { openTorchCheckpoint, type TorchCheckpoint } from './torch-zip.js';
 export { loadMambaLM, saveMambaLM, type LoadedMamba, type SaveMambaOptions } from './mamba-model.js';
+export { ByteTokenizer, loadTokenizer, Tokenizer, type DecodeOptions, type StreamDecoder, type TextTokenizer } from './tokenizer.js';
+export { resolveModel, FALLBACK_TOKENIZER_REPO, type ResolveModelOptions, type ResolvedModel } from './model-source.js';
