@@ -21,9 +21,19 @@ for job in req:
         m, k, n = job["m"], job["k"], job["n"]
         a = np.random.rand(m, k).astype(np.float32); b = np.random.rand(k, n).astype(np.float32)
         out.append(timed(lambda: a @ b, job["repeats"]))
+    elif job["kind"] == "linear":
+        m, k, n = job["m"], job["k"], job["n"]
+        x = np.random.rand(m, k).astype(np.float32); w = np.random.rand(n, k).astype(np.float32)
+        out.append(timed(lambda: x @ w.T, job["repeats"]))
     elif job["kind"] == "add":
         x = np.random.rand(job["n"]).astype(np.float32); y = np.random.rand(job["n"]).astype(np.float32)
         out.append(timed(lambda: np.add(x, y), job["repeats"]))
+    elif job["kind"] == "read":
+        x = np.random.rand(job["n"]).astype(np.float32)
+        out.append(timed(lambda: x.sum(), job["repeats"]))
+    elif job["kind"] == "exp":
+        x = np.random.rand(job["n"]).astype(np.float32)
+        out.append(timed(lambda: np.exp(x), job["repeats"]))
     elif job["kind"] == "sum":
         x = np.random.rand(job["rows"], job["cols"]).astype(np.float32)
         out.append(timed(lambda: x.sum(axis=1), job["repeats"]))
@@ -32,7 +42,12 @@ print(json.dumps({"version": np.__version__, "results": out}))
 
 export type NumpyJob =
   | { kind: 'matmul'; m: number; k: number; n: number; repeats: number }
+  /** x [m, k] times the transpose of w [n, k], as nn.Linear applies its weight. */
+  | { kind: 'linear'; m: number; k: number; n: number; repeats: number }
   | { kind: 'add'; n: number; repeats: number }
+  | { kind: 'exp'; n: number; repeats: number }
+  /** Sums n floats: the read bandwidth numpy reaches. */
+  | { kind: 'read'; n: number; repeats: number }
   | { kind: 'sum'; rows: number; cols: number; repeats: number };
 
 export interface NumpyRun {

@@ -24,7 +24,10 @@ export class WasmContext {
     readonly heap: WasmHeap,
     readonly pool: ThreadPool,
     private readonly fn: Record<string, number>,
-    /** Work (elements, or multiply-adds / 8 for matmul-like kernels) above which a call runs on every thread. */
+    /**
+     * Work from which a call runs on every thread, in units of one elementwise element; matmul-like
+     * kernels count multiply-adds / 64 (waking the pool costs 30-50 us here).
+     */
     readonly parallelThreshold: number,
   ) {
     this.f32View = new Float32Array(memory.buffer);
