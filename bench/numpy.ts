@@ -28,6 +28,17 @@ for job in req:
     elif job["kind"] == "add":
         x = np.random.rand(job["n"]).astype(np.float32); y = np.random.rand(job["n"]).astype(np.float32)
         out.append(timed(lambda: np.add(x, y), job["repeats"]))
+    elif job["kind"] == "scan":
+        L, d, n = job["length"], job["d"], job["n"]
+        u = np.random.randn(L, d).astype(np.float32); dt = np.random.rand(L, d).astype(np.float32) * 0.1
+        A = -np.random.rand(d, n).astype(np.float32); B = np.random.randn(L, n).astype(np.float32); C = np.random.randn(L, n).astype(np.float32)
+        def scan():
+            h = np.zeros((d, n), np.float32); y = np.empty((L, d), np.float32)
+            for t in range(L):
+                h = np.exp(dt[t][:, None] * A) * h + (dt[t] * u[t])[:, None] * B[t][None, :]
+                y[t] = h @ C[t]
+            return y
+        out.append(timed(scan, job["repeats"]))
     elif job["kind"] == "read":
         x = np.random.rand(job["n"]).astype(np.float32)
         out.append(timed(lambda: x.sum(), job["repeats"]))
@@ -46,6 +57,8 @@ export type NumpyJob =
   | { kind: 'linear'; m: number; k: number; n: number; repeats: number }
   | { kind: 'add'; n: number; repeats: number }
   | { kind: 'exp'; n: number; repeats: number }
+  /** The selective scan written as a numpy loop over time, vectorised over channels and state. */
+  | { kind: 'scan'; length: number; d: number; n: number; repeats: number }
   /** Sums n floats: the read bandwidth numpy reaches. */
   | { kind: 'read'; n: number; repeats: number }
   | { kind: 'sum'; rows: number; cols: number; repeats: number };

@@ -9,8 +9,9 @@ import { madd } from './common';
 
 // @ts-ignore: decorator
 @inline export function expv(x0: v128): v128 {
-  const x1 = f32x4.max(f32x4.min(x0, splat(88.3762626647950)), splat(-88.3762626647949));
-  const fx = f32x4.floor(madd(x1, splat(1.44269504088896341), splat(0.5)));
+  // pmin/pmax are one instruction each (min/max carry NaN and -0 fix-ups) and keep a NaN x.
+  const x1 = f32x4.pmax(f32x4.pmin(x0, splat(88.3762626647950)), splat(-88.3762626647949));
+  const fx = f32x4.nearest(f32x4.mul(x1, splat(1.44269504088896341)));
   // x - fx*ln2 in two steps (ln2 = C1 + C2) to keep the reduction exact.
   let x = f32x4.sub(x1, f32x4.mul(fx, splat(0.693359375)));
   x = f32x4.sub(x, f32x4.mul(fx, splat(-2.12194440e-4)));
@@ -22,13 +23,17 @@ import { madd } from './common';
   y = madd(y, x, splat(1.6666665459e-1));
   y = madd(y, x, splat(5.0000001201e-1));
   y = f32x4.add(madd(y, z, x), splat(1));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  // 2^fx built in the exponent bits. fx is an integer in [-127, 128]: adding 1.5 * 2^23 puts it
+  // in the low mantissa bits, cheaper than a saturating float-to-int conversion.
+  const magic = splat(12582912);
+  const n = i32x4.sub(f32x4.add(fx, magic), magic);
+  const pow2n = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
   return f32x4.mul(y, pow2n);
 }
 
 // @ts-ignore: decorator
 @inline export function logv(x0: v128): v128 {
-  const x1 = f32x4.max(x0, splat(1.17549435e-38));
+  const x1 = f32x4.pmax(x0, splat(1.17549435e-38));
   let e = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(x1, 23), i32x4.splat(126)));
   let m = v128.or(v128.and(x1, i32x4.splat(0x807fffff)), i32x4.splat(0x3f000000));
   // m in [0.5, 1): fold to [sqrt(1/2), sqrt(2)) so that the polynomial argument stays small.
