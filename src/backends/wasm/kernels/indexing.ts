@@ -1,20 +1,90 @@
 import type { View } from '../../backend.js';
 import * as ref from '../../reference/kernels.js';
+import { isContiguousLayout } from '../../../tensor/shape.js';
 import type { WasmContext } from '../context.js';
 
-// Run the reference code on wasm memory until they get wasm versions.
+// The kernels trust their indices, so each wrapper checks them first. A bad index takes the
+// reference path, which throws the reference's error for it (and, like the reference, leaves
+// index_add's earlier rows added).
+
+function count(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
+  return [count(shape.slice(0, axis)), shape[axis]!, count(shape.slice(axis + 1))];
+}
+
+/** Whether every entry of a contiguous 1-D int32 index lies in [0, size). */
+function rowIndicesValid(ctx: WasmContext, index: View, size: number): boolean {
+  const is = ctx.array('int32');
+  const base = ctx.addr(index) / 4;
+  const n = index.shape[0] ?? 1;
+  for (let j = 0; j < n; j++) {
+    const i = is[base + j]!;
+    if (!(i >= 0 && i < size)) return false;
+  }
+  return true;
+}
+
+/** Whether a (strided) index fits the kernels' layout and every entry lies in [0, size). */
+function indicesChecked(ctx: WasmContext, index: View, size: number): boolean {
+  const layout = ctx.layout(index.shape, index);
+  if (layout === null) return false;
+  const result = ctx.scratch(ctx.threads * 4);
+  try {
+    const counts = ctx.array('int32').subarray(result / 4, result / 4 + ctx.threads);
+    counts.fill(0);
+    ctx.run('countOutOfRange', [ctx.addr(index), size, result, layout], count(index.shape));
+    return counts.every((bad) => bad === 0);
+  } finally {
+    ctx.freeScratch(result);
+  }
+}
+
 export function indexSelect(ctx: WasmContext, out: View, x: View, axis: number, index: View): void {
-  ref.indexSelect(ctx.asRef(out), ctx.asRef(x), axis, ctx.asRef(index));
+  const [outer, size, inner] = aroundAxis(x.shape, axis);
+  if (!rowIndicesValid(ctx, index, size)) return ref.indexSelect(ctx.asRef(out), ctx.asRef(x), axis, ctx.asRef(index));
+  const n = index.shape[0] ?? 1;
+  if (outer * n * inner === 0) return;
+  // Threads split the copied rows; a single row stays on the calling thread.
+  const work = outer * n > 1 ? outer * n * inner : 0;
+  ctx.run('indexSelect', [ctx.addr(out), ctx.addr(x), ctx.addr(index), outer, size, inner, n], work);
 }
 
 export function indexAdd(ctx: WasmContext, out: View, axis: number, index: View, src: View): void {
-  ref.indexAdd(ctx.asRef(out), axis, ctx.asRef(index), ctx.asRef(src));
+  const [outer, size, inner] = aroundAxis(out.shape, axis);
+  if (!rowIndicesValid(ctx, index, size)) return ref.indexAdd(ctx.asRef(out), axis, ctx.asRef(index), ctx.asRef(src));
+  const n = index.shape[0] ?? 1;
+  if (outer * n * inner === 0) return;
+  const isInt = out.dtype === 'int32' ? 1 : 0;
+  ctx.run('indexAdd', [ctx.addr(out), ctx.addr(src), ctx.addr(index), outer, size, inner, n, isInt], outer * n * inner);
 }
 
 export function gather(ctx: WasmContext, out: View, x: View, axis: number, index: View): void {
-  ref.gather(ctx.asRef(out), ctx.asRef(x), axis, ctx.asRef(index));
+  if (!indicesChecked(ctx, index, x.shape[axis]!)) return ref.gather(ctx.asRef(out), ctx.asRef(x), axis, ctx.asRef(index));
+  const n = count(index.shape);
+  if (n === 0) return;
+  // x walks index's shape with no stride on the axis; the kernel adds index * axis stride.
+  const walkX = { ...x, strides: x.strides.map((s, d) => (d === axis ? 0 : s)) };
+  const layout = ctx.layout(index.shape, out, index, walkX);
+  if (layout === null) return ref.gather(ctx.asRef(out), ctx.asRef(x), axis, ctx.asRef(index));
+  ctx.run('gather', [ctx.addr(out), ctx.addr(x), ctx.addr(index), x.strides[axis]!, layout], n);
 }
 
 export function scatterAdd(ctx: WasmContext, out: View, axis: number, index: View, src: View): void {
-  ref.scatterAdd(ctx.asRef(out), axis, ctx.asRef(index), ctx.asRef(src));
+  const n = count(index.shape);
+  const fallback = () => ref.scatterAdd(ctx.asRef(out), axis, ctx.asRef(index), ctx.asRef(src));
+  // With a contiguous out, distinct positions off the axis address distinct outputs, which is
+  // what lets threads split them.
+  if (!isContiguousLayout(out.shape, out.strides) || !indicesChecked(ctx, index, out.shape[axis]!)) return fallback();
+  if (n === 0) return;
+  // The axis goes innermost, so that each row of the walk holds every addition into its outputs.
+  const order = [...index.shape.keys()].filter((d) => d !== axis).concat(axis);
+  const permuted = (strides: readonly number[]) => order.map((d) => strides[d]!);
+  const walkOut = { ...out, strides: permuted(out.strides.map((s, d) => (d === axis ? 0 : s))) };
+  const layout = ctx.layout(permuted(index.shape), walkOut, { ...index, strides: permuted(index.strides) }, { ...src, strides: permuted(src.strides) });
+  if (layout === null) return fallback();
+  const isInt = out.dtype === 'int32' ? 1 : 0;
+  ctx.run('scatterAdd', [ctx.addr(out), ctx.addr(src), ctx.addr(index), out.strides[axis]!, isInt, layout], n);
 }

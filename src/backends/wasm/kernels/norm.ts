@@ -1,20 +1,70 @@
 import type { View } from '../../backend.js';
-import * as ref from '../../reference/kernels.js';
 import type { WasmContext } from '../context.js';
 
-// Run the reference code on wasm memory until they get wasm versions.
+/** (rows, cols) of a contiguous view over its last axis. */
+function rowsOf(v: View): [number, number] {
+  const cols = v.shape.length === 0 ? 1 : v.shape[v.shape.length - 1]!;
+  return [v.shape.slice(0, -1).reduce((a, b) => a * b, 1), cols];
+}
+
+/** Work to report for a kernel whose threads split rows: a single row stays on the calling thread. */
+function rowWork(rows: number, cols: number): number {
+  return rows > 1 ? rows * cols : 0;
+}
+
+/** Address of an optional view; 0 tells a kernel it is absent. */
+function addrOr0(ctx: WasmContext, v: View | null): number {
+  return v ? ctx.addr(v) : 0;
+}
+
+/**
+ * Runs a norm gradient whose parameter gradients are sums over rows: every thread adds its rows
+ * into its own zeroed float64 block of `perThread` values, then normParamsSum adds the blocks in
+ * thread order into each requested output (`targets`: output and offset within a block).
+ */
+function withParamSums(ctx: WasmContext, cols: number, perThread: number, targets: [View | null, number][], kernel: (partials: number) => number): void {
+  if (targets.every(([v]) => v === null)) {
+    kernel(0);
+    return;
+  }
+  const bytes = ctx.threads * perThread * 8;
+  const partials = ctx.scratch(bytes);
+  try {
+    ctx.array('int32').fill(0, partials / 4, (partials + bytes) / 4);
+    const used = kernel(partials);
+    for (const [v, offset] of targets) {
+      if (v) ctx.run('normParamsSum', [ctx.addr(v), partials + offset * 8, used, perThread, cols], cols * used);
+    }
+  } finally {
+    ctx.freeScratch(partials);
+  }
+}
+
 export function layerNorm(ctx: WasmContext, out: View, mean: View, rstd: View, x: View, weight: View | null, bias: View | null, eps: number): void {
-  ref.layerNorm(ctx.asRef(out), ctx.asRef(mean), ctx.asRef(rstd), ctx.asRef(x), ctx.asRef(weight), ctx.asRef(bias), eps);
+  const [rows, cols] = rowsOf(x);
+  if (rows === 0) return;
+  const args = [ctx.addr(out), ctx.addr(mean), ctx.addr(rstd), ctx.addr(x), addrOr0(ctx, weight), addrOr0(ctx, bias), rows, cols, eps];
+  ctx.run('layerNorm', args, rowWork(rows, cols));
 }
 
 export function layerNormGrad(ctx: WasmContext, dx: View, dweight: View | null, dbias: View | null, g: View, x: View, mean: View, rstd: View, weight: View | null): void {
-  ref.layerNormGrad(ctx.asRef(dx), ctx.asRef(dweight), ctx.asRef(dbias), ctx.asRef(g), ctx.asRef(x), ctx.asRef(mean), ctx.asRef(rstd), ctx.asRef(weight));
+  const [rows, cols] = rowsOf(x);
+  withParamSums(ctx, cols, 2 * cols, [[dweight, 0], [dbias, cols]], (partials) => {
+    const args = [ctx.addr(dx), partials, ctx.addr(g), ctx.addr(x), ctx.addr(mean), ctx.addr(rstd), addrOr0(ctx, weight), rows, cols];
+    return ctx.run('layerNormGrad', args, rowWork(rows, cols));
+  });
 }
 
 export function rmsNorm(ctx: WasmContext, out: View, rstd: View, x: View, weight: View | null, eps: number): void {
-  ref.rmsNorm(ctx.asRef(out), ctx.asRef(rstd), ctx.asRef(x), ctx.asRef(weight), eps);
+  const [rows, cols] = rowsOf(x);
+  if (rows === 0) return;
+  ctx.run('rmsNorm', [ctx.addr(out), ctx.addr(rstd), ctx.addr(x), addrOr0(ctx, weight), rows, cols, eps], rowWork(rows, cols));
 }
 
 export function rmsNormGrad(ctx: WasmContext, dx: View, dweight: View | null, g: View, x: View, rstd: View, weight: View | null): void {
-  ref.rmsNormGrad(ctx.asRef(dx), ctx.asRef(dweight), ctx.asRef(g), ctx.asRef(x), ctx.asRef(rstd), ctx.asRef(weight));
+  const [rows, cols] = rowsOf(x);
+  withParamSums(ctx, cols, cols, [[dweight, 0]], (partials) => {
+    const args = [ctx.addr(dx), partials, ctx.addr(g), ctx.addr(x), ctx.addr(rstd), addrOr0(ctx, weight), rows, cols];
+    return ctx.run('rmsNormGrad', args, rowWork(rows, cols));
+  });
 }
