@@ -40,8 +40,8 @@ for job in req:
             return y
         out.append(timed(scan, job["repeats"]))
     elif job["kind"] == "read":
-        x = np.random.rand(job["n"]).astype(np.float32)
-        out.append(timed(lambda: x.sum(), job["repeats"]))
+        w = np.random.rand(job["n"] // 1024, 1024).astype(np.float32); v = np.random.rand(1024).astype(np.float32)
+        out.append(timed(lambda: w @ v, job["repeats"]))
     elif job["kind"] == "exp":
         x = np.random.rand(job["n"]).astype(np.float32)
         out.append(timed(lambda: np.exp(x), job["repeats"]))
@@ -59,7 +59,7 @@ export type NumpyJob =
   | { kind: 'exp'; n: number; repeats: number }
   /** The selective scan written as a numpy loop over time, vectorised over channels and state. */
   | { kind: 'scan'; length: number; d: number; n: number; repeats: number }
-  /** Sums n floats: the read bandwidth numpy reaches. */
+  /** A matrix-vector product over n floats of weights: numpy's read bandwidth on decode's access pattern. */
   | { kind: 'read'; n: number; repeats: number }
   | { kind: 'sum'; rows: number; cols: number; repeats: number };
 

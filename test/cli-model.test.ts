@@ -75,3 +75,33 @@ describe('model commands', () => {
     }
   });
 });
+
+describe('model commands with a real tokenizer', () => {
+  it('generate --prompt streams text and eval --text-file reports bits per byte (GPT-NeoX tokenizer, random tiny model)', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const mt = await import('../src/index.js');
+    const { saveMambaLM } = await import('../src/io/index.js');
+    const folder = mkdtempSync(join(tmpdir(), 'mamba-ts-tok-'));
+    try {
+      const tokenizer = gunzipSync(readFileSync(fileURLToPath(new URL('../../test/fixtures/gpt-neox-20b/tokenizer.json.gz', import.meta.url))));
+      writeFileSync(join(folder, 'tokenizer.json'), tokenizer);
+      const model = new mt.MambaLM(mt.mambaConfig({ dModel: 8, nLayer: 1, vocabSize: 50277, dState: 4 }), { generator: new mt.Generator(0) });
+      await saveMambaLM(model, folder);
+      model.dispose();
+      const r = cli('generate', '--model', folder, '--prompt', 'Hello, world', '--max-new-tokens', '5', '--temperature', '1', '--seed', '3');
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(r.stdout.startsWith('Hello, world'), r.stdout);
+      assert.match(r.stderr, /decode [\d.]+ tokens\/s/);
+      const json = JSON.parse(cli('generate', '--model', folder, '--prompt', 'Hello, world', '--max-new-tokens', '5', '--json').stdout);
+      assert.deepEqual(json.prompt_ids, [12092, 13, 1533]);
+      assert.equal(typeof json.text, 'string');
+      assert.ok(json.tokens.every((t: number) => t < 50277), 'padding rows of the vocabulary are never sampled');
+      const text = join(folder, 'text.txt');
+      writeFileSync(text, 'The quick brown fox jumps over the lazy dog. '.repeat(5));
+      const e = JSON.parse(cli('eval', '--model', folder, '--text-file', text, '--json').stdout);
+      assert.ok(e.tokens > 10 && e.bits_per_byte > 0 && Number.isFinite(e.perplexity));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
