@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fromArray, gradcheck, Generator, type Tensor } from '../src/index.js';
+import { fromArray, gradcheck, Generator, MambaError, type Tensor } from '../src/index.js';
 
 /** A float64 leaf on the reference backend with values uniform in [lo, hi). */
 export function f64(shape: number[], seed: number, lo = -1, hi = 1, requiresGrad = true): Tensor {
@@ -41,4 +41,13 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     const ok = (Number.isNaN(a) && Number.isNaN(e)) || Math.abs(a - e) <= tol * (1 + Math.abs(e));
     assert.ok(ok, `${what}[${i}]: ${a} vs expected ${e} (tol ${tol})`);
   }
+}
+
+/** Asserts that a promise rejects with a MambaError whose message contains every part. */
+export async function rejectsWith(promise: Promise<unknown>, ...parts: string[]): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
+    for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
+    return true;
+  });
 }

@@ -4,20 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { rejectsWith } from './helpers.js';
 import { openCheckpoint, saveSafetensors, type Checkpoint, type SafetensorsInput } from '../src/io/index.js';
-import { MambaError } from '../src/util/errors.js';
 
 const fixture = (path: string): string => fileURLToPath(new URL(`../../test/fixtures/${path}`, import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-io-ckpt-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-async function rejectsWith(promise: Promise<unknown>, ...parts: string[]): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-    for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
-    return true;
-  });
-}
 
 async function readAll(checkpoint: Checkpoint): Promise<Map<string, { shape: readonly number[]; data: Float32Array | Int32Array }>> {
   const out = new Map<string, { shape: readonly number[]; data: Float32Array | Int32Array }>();

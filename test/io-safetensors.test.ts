@@ -4,21 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { rejectsWith } from './helpers.js';
 import { openSafetensors, writeSafetensors, type SafetensorsInput } from '../src/io/index.js';
-import { MambaError } from '../src/util/errors.js';
 
 const fixture = (path: string): string => fileURLToPath(new URL(`../../test/fixtures/${path}`, import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-io-st-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** Asserts that `promise` rejects with a MambaError whose message contains every part. */
-async function rejectsWith(promise: Promise<unknown>, ...parts: string[]): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-    for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
-    return true;
-  });
-}
 
 /** A safetensors file from a header (object or raw text) and data bytes, with an optional length override. */
 function rawFile(name: string, header: object | string, data: Uint8Array, headerLength?: number): string {

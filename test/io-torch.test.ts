@@ -4,21 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { rejectsWith } from './helpers.js';
 import { crc32 } from 'node:zlib';
 import { openSafetensors, openTorchCheckpoint, type TensorEntry } from '../src/io/index.js';
-import { MambaError } from '../src/util/errors.js';
 
 const fixture = (path: string): string => fileURLToPath(new URL(`../../test/fixtures/${path}`, import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-io-torch-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-async function rejectsWith(promise: Promise<unknown>, ...parts: string[]): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-    for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
-    return true;
-  });
-}
 
 /** Compares every tensor with expected.safetensors, which the fixture script wrote from torch.load's result. */
 async function assertMatchesTorch(tensors: Map<string, TensorEntry>, expectedPath: string, dtype: string): Promise<void> {

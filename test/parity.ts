@@ -97,3 +97,18 @@ export function checkParity(
     });
   }
 }
+
+/** Every backend, the reference first. */
+export const allBackends = [reference, ...wasmBackends.map((b) => b.backend)];
+
+/** The message each backend throws for fn (or 'no error'), reference first. */
+export function errorsOf(fn: (backend: mt.Backend) => void): string[] {
+  return allBackends.map((backend) => {
+    try {
+      mt.scope(() => fn(backend));
+      return 'no error';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  });
+}

@@ -1,21 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as mt from '../src/index.js';
-import { checkParity, wasmBackends } from './parity.js';
-
-const backends = [mt.getBackend('reference'), ...wasmBackends.map((b) => b.backend)];
-
-/** The message each backend throws for fn (or 'no error'), reference first. */
-function errorsOf(fn: (backend: mt.Backend) => void): string[] {
-  return backends.map((backend) => {
-    try {
-      mt.scope(() => fn(backend));
-      return 'no error';
-    } catch (e) {
-      return (e as Error).message;
-    }
-  });
-}
+import { allBackends as backends, checkParity, errorsOf } from './parity.js';
 
 describe('wasm softmax and log-softmax agree with the reference backend', () => {
   const shapes = [[7], [3, 5], [2, 1, 9], [4, 33], [1, 1], [3, 4, 12], [2, 1]];
