@@ -15,3 +15,4 @@ export { openTorchCheckpoint, type TorchCheckpoint } from './torch-zip.js';
 export { loadMambaLM, saveMambaLM, type LoadedMamba, type SaveMambaOptions } from './mamba-model.js';
 export { ByteTokenizer, loadTokenizer, Tokenizer, type DecodeOptions, type StreamDecoder, type TextTokenizer } from './tokenizer.js';
 export { resolveModel, FALLBACK_TOKENIZER_REPO, type ResolveModelOptions, type ResolvedModel } from './model-source.js';
+export { loadModuleWeights, saveModuleWeights, uniqueTensors } from './module-weights.js';

@@ -5,7 +5,8 @@ import type { MambaConfig } from '../models/mamba-config.js';
 import { withoutInitialisation } from '../nn/init.js';
 import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { openCheckpoint, saveSafetensors } from './checkpoint.js';
+import { openCheckpoint } from './checkpoint.js';
+import { saveModuleWeights } from './module-weights.js';
 import { checkConfigAgainstWeights, readMambaConfig, transformersConfigJson } from './hf-config.js';
 
 export interface LoadedMamba {
@@ -56,11 +57,8 @@ export interface SaveMambaOptions {
  */
 export async function saveMambaLM(model: MambaLM, folder: string, options: SaveMambaOptions = {}): Promise<string[]> {
   mkdirSync(folder, { recursive: true });
-  const tensors = [...model.stateDict()]
-    .filter(([name]) => !(name === 'lm_head.weight' && model.config.tieEmbeddings))
-    .map(([name, t]) => ({ name, shape: t.shape, data: t.toArray() as Float32Array }));
   const torchDtype = options.dtype === 'F16' ? 'float16' : options.dtype === 'BF16' ? 'bfloat16' : 'float32';
-  const weights = await saveSafetensors(join(folder, 'model.safetensors'), tensors, {
+  const weights = await saveModuleWeights(model, join(folder, 'model.safetensors'), {
     ...(options.dtype && { dtype: options.dtype }),
     ...(options.maxShardBytes && { maxShardBytes: options.maxShardBytes }),
   });

@@ -2,7 +2,7 @@ import { conv1d, conv2d, convTranspose2d, maxPool2d, avgPool2d, type Pool2dOptio
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import { defaultBound, uniform, type InitOptions } from './init.js';
-import { Module, type Layer } from './module.js';
+import { Module, NO_DECAY, type Layer } from './module.js';
 
 type Pair = number | readonly [number, number];
 
@@ -34,7 +34,7 @@ abstract class ConvLayer extends Module implements Layer {
     }
     const bound = defaultBound(weightShape.slice(1).reduce((a, b) => a * b, 1));
     this.weight = this.param('weight', uniform(weightShape, bound, options.generator));
-    this.bias = options.bias ?? true ? this.param('bias', uniform([outChannels], bound, options.generator)) : null;
+    this.bias = options.bias ?? true ? this.param('bias', uniform([outChannels], bound, options.generator), NO_DECAY) : null;
   }
 
   abstract forward(x: Tensor): Tensor;

@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { MambaError } from '../util/errors.js';
 import { defaultBound, normal, uniform, type InitOptions } from './init.js';
-import { Module, type Layer } from './module.js';
+import { Module, NO_DECAY, type Layer } from './module.js';
 
 /** y = x W^T + b with weight [out, in] (PyTorch's nn.Linear and its initialisation). */
 export class Linear extends Module implements Layer {
@@ -21,7 +21,7 @@ export class Linear extends Module implements Layer {
     super();
     const bound = defaultBound(inFeatures);
     this.weight = this.param('weight', uniform([outFeatures, inFeatures], bound, options.generator));
-    this.bias = options.bias ?? true ? this.param('bias', uniform([outFeatures], bound, options.generator)) : null;
+    this.bias = options.bias ?? true ? this.param('bias', uniform([outFeatures], bound, options.generator), NO_DECAY) : null;
   }
 
   forward(x: Tensor): Tensor {

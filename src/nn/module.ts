@@ -6,6 +6,9 @@ import { MambaError, ShapeError } from '../util/errors.js';
 
 export type StateDict = Map<string, Tensor>;
 
+/** Parameter options of biases and normalisation weights, which optimizers must not decay. */
+export const NO_DECAY = { noWeightDecay: true } as const;
+
 /** Writes src's values into dst's storage (dtype converted, across backends if needed). */
 export function copyInto(dst: Tensor, src: Tensor): void {
   if (dst.backend === src.backend) dst.backend.copy(dst.view(), src.view());

@@ -1,7 +1,7 @@
 import { instanceNorm, layerNorm, rmsNorm } from '../ops/norm.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { constant } from './init.js';
-import { Module, type Layer } from './module.js';
+import { Module, NO_DECAY, type Layer } from './module.js';
 
 /** Layer norm over the last axis; weight 1 and bias 0 as in PyTorch. */
 export class LayerNorm extends Module implements Layer {
@@ -14,8 +14,8 @@ export class LayerNorm extends Module implements Layer {
   ) {
     super();
     const affine = options.elementwiseAffine ?? true;
-    this.weight = affine ? this.param('weight', constant([normalizedShape], 1)) : null;
-    this.bias = affine && (options.bias ?? true) ? this.param('bias', constant([normalizedShape], 0)) : null;
+    this.weight = affine ? this.param('weight', constant([normalizedShape], 1), NO_DECAY) : null;
+    this.bias = affine && (options.bias ?? true) ? this.param('bias', constant([normalizedShape], 0), NO_DECAY) : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -32,7 +32,7 @@ export class RMSNorm extends Module implements Layer {
     readonly eps = 1e-5,
   ) {
     super();
-    this.weight = this.param('weight', constant([dim], 1));
+    this.weight = this.param('weight', constant([dim], 1), NO_DECAY);
   }
 
   forward(x: Tensor): Tensor {
@@ -50,8 +50,8 @@ export class InstanceNorm extends Module implements Layer {
     readonly options: { eps?: number; affine?: boolean } = {},
   ) {
     super();
-    this.weight = options.affine ? this.param('weight', constant([numFeatures], 1)) : null;
-    this.bias = options.affine ? this.param('bias', constant([numFeatures], 0)) : null;
+    this.weight = options.affine ? this.param('weight', constant([numFeatures], 1), NO_DECAY) : null;
+    this.bias = options.affine ? this.param('bias', constant([numFeatures], 0), NO_DECAY) : null;
   }
 
   forward(x: Tensor): Tensor {

@@ -5,7 +5,7 @@ import { defaultFloatDType, fromArray, full, zeros } from '../ops/create.js';
 import { linear } from '../ops/matmul.js';
 import { contiguous, reshape, slice } from '../ops/view.js';
 import { Linear } from '../nn/layers.js';
-import { Module } from '../nn/module.js';
+import { Module, NO_DECAY } from '../nn/module.js';
 import { defaultBound, isInitialising, uniform, type InitOptions } from '../nn/init.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { keep } from '../tensor/scope.js';
@@ -114,7 +114,7 @@ class ConvParams extends Module {
     super();
     const bound = defaultBound(kernel);
     this.weight = this.param('weight', uniform([channels, 1, kernel], bound, options.generator));
-    this.bias = hasBias ? this.param('bias', uniform([channels], bound, options.generator)) : null;
+    this.bias = hasBias ? this.param('bias', uniform([channels], bound, options.generator), NO_DECAY) : null;
   }
 }
 

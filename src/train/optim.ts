@@ -143,4 +143,35 @@ export class AdamW extends Optimizer {
   protected clearState(): void {
     this.moments.clear();
   }
+
+  /**
+   * The moments and step counts under the parameters' names (`<name>.exp_avg`, `<name>.exp_avg_sq`,
+   * as PyTorch calls them), for a training checkpoint.
+   */
+  exportState(names: ReadonlyMap<Tensor, string>): { tensors: Map<string, Tensor>; steps: Record<string, number> } {
+    const tensors = new Map<string, Tensor>();
+    const steps: Record<string, number> = {};
+    for (const [p, state] of this.moments) {
+      const name = names.get(p);
+      if (name === undefined) throw new MambaError('AdamW.exportState: a parameter has no name');
+      tensors.set(`${name}.exp_avg`, state.m);
+      tensors.set(`${name}.exp_avg_sq`, state.v);
+      steps[name] = state.step;
+    }
+    return { tensors, steps };
+  }
+
+  /** Restores what exportState wrote; `read` gives the stored values of a state tensor. */
+  importState(params: ReadonlyMap<string, Tensor>, steps: Record<string, number>, read: (name: string) => ArrayLike<number>): void {
+    this.dispose();
+    for (const [name, step] of Object.entries(steps)) {
+      const p = params.get(name);
+      if (!p) throw new MambaError(`optimizer state names a parameter '${name}' that the model does not have`);
+      const m = keep(zerosLike(p));
+      const v = keep(zerosLike(p));
+      m.write(read(`${name}.exp_avg`));
+      v.write(read(`${name}.exp_avg_sq`));
+      this.moments.set(p, { m, v, step });
+    }
+  }
 }

@@ -218,7 +218,7 @@ export function scanForward(p: usize, tid: i32, nthreads: i32): void {
  * Per-channel sums go to acc (dA rows, then dD and the delta-bias gradient); dB and dC, which
  * sum over channels, go to this thread's partials.
  */
-function backwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, dh: usize, acc: usize, hs: usize, partDB: usize, partDC: usize, bias: v128, skip: v128): void {
+function backwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, dh: usize, acc: usize, hs: usize, decay: usize, partDB: usize, partDC: usize, bias: v128, skip: v128): void {
   const bStep = rowStep(p, B_STRIDES);
   const cStep = rowStep(p, C_STRIDES);
   const len = param(p, LEN);
@@ -244,6 +244,8 @@ function backwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, dh: 
       const bRow = rowAt(p, BMAT, B_STRIDES, b, t);
       for (let i = 0; i < n; i++) {
         const a = expv(f32x4.mul(dt, v128.load(vec(aq, i))));
+        // Kept for the walk back, which would otherwise compute every exp a second time.
+        v128.store(vec(decay, row + i), a);
         v128.store(vec(hs, row + i), madd(a, v128.load(vec(hs, row - n + i)), f32x4.mul(dtu, v128.load32_splat(bRow + <usize>i * bStep))));
       }
     }
@@ -271,14 +273,15 @@ function backwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, dh: 
       const dtu = f32x4.mul(dt, u);
       for (let i = 0; i < n; i++) {
         const aqi = v128.load(vec(aq, i));
-        const a = expv(f32x4.mul(dt, aqi));
+        const a = v128.load(vec(decay, row + i));
         const aprev = f32x4.mul(a, v128.load(vec(hs, row - n + i)));
         const bv = v128.load32_splat(bRow + <usize>i * bStep);
-        const at = (b * len + t) * n + i;
+        const at = vec(partDC, (b * len + t) * n + i) - partDC;
         // dL/dh_t = C_t dy_t + exp(delta_{t+1} A) dL/dh_{t+1}
         const dhi = madd(gpre, v128.load32_splat(cRow + <usize>i * cStep), v128.load(vec(dh, i)));
-        store<f32>(f32p(partDC, at), load<f32>(f32p(partDC, at)) + hsum(f32x4.mul(gpre, v128.load(vec(hs, row + i)))));
-        store<f32>(f32p(partDB, at), load<f32>(f32p(partDB, at)) + hsum(f32x4.mul(dhi, dtu)));
+        // dC and dB sum over channels: lanes are added up in scanReducePartials.
+        v128.store(partDC + at, madd(gpre, v128.load(vec(hs, row + i)), v128.load(partDC + at)));
+        v128.store(partDB + at, madd(dhi, dtu, v128.load(partDB + at)));
         ddt = madd(dhi, madd(aqi, aprev, f32x4.mul(bv, u)), ddt);
         v128.store(vec(acc, i), madd(f32x4.mul(dhi, dt), aprev, v128.load(vec(acc, i))));
         du = madd(f32x4.mul(dhi, dt), bv, du);
@@ -311,10 +314,12 @@ export function scanBackward(p: usize, tid: i32, nthreads: i32): void {
   const dh = vec(aq, n);
   const acc = vec(dh, n);
   const hs = vec(acc, n + 2);
+  const decay = vec(hs, (param(p, CHUNK) + 1) * n);
   const seqN = param(p, BATCH) * param(p, LEN) * n;
-  const partDB: usize = <usize>param(p, PARTS) + (<usize>(tid * 2 * seqN) << 2);
-  const partDC: usize = partDB + (<usize>seqN << 2);
-  memory.fill(partDB, 0, <usize>(2 * seqN) << 2);
+  // Per-thread partials of dB then dC, four lanes each: [B, L, N] vectors.
+  const partDB: usize = <usize>param(p, PARTS) + (<usize>(tid * 2 * seqN) << 4);
+  const partDC: usize = partDB + (<usize>seqN << 4);
+  memory.fill(partDB, 0, <usize>(2 * seqN) << 4);
   for (let blk = shareStart(blocks, tid, nthreads); blk < shareStart(blocks, tid + 1, nthreads); blk++) {
     const d0 = blk << 2;
     const lanes = min(4, dim - d0);
@@ -322,27 +327,27 @@ export function scanBackward(p: usize, tid: i32, nthreads: i32): void {
     memory.fill(acc, 0, <usize>(n + 2) << 4);
     const bias = channels(param(p, BIAS), d0, lanes);
     const skip = channels(param(p, DSKIP), d0, lanes);
-    for (let b = 0; b < param(p, BATCH); b++) backwardSequence(p, b, d0, lanes, aq, dh, acc, hs, partDB, partDC, bias, skip);
+    for (let b = 0; b < param(p, BATCH); b++) backwardSequence(p, b, d0, lanes, aq, dh, acc, hs, decay, partDB, partDC, bias, skip);
     for (let i = 0; i < n; i++) scatterState(param(p, DA), d0, n, i, v128.load(vec(acc, i)), lanes);
     if (param(p, DD)) store4(param(p, DD), d0, 1, v128.load(vec(acc, n)), lanes);
     if (param(p, DBIAS)) store4(param(p, DBIAS), d0, 1, v128.load(vec(acc, n + 1)), lanes);
   }
 }
 
-/** dB, dC = sums of the per-thread partials, in thread order so the result is deterministic. */
+/** dB, dC = sums of the per-thread, per-lane partials, in a fixed order so the result is deterministic. */
 export function scanReducePartials(p: usize, parts: i32, tid: i32, nthreads: i32): void {
   const seqN = param(p, BATCH) * param(p, LEN) * param(p, NSTATE);
   const base: usize = <usize>param(p, PARTS);
   const e0 = shareStart(seqN, tid, nthreads);
   const e1 = shareStart(seqN, tid + 1, nthreads);
   for (let e = e0; e < e1; e++) {
-    let db: f32 = 0;
-    let dc: f32 = 0;
+    let db = f32x4.splat(0);
+    let dc = f32x4.splat(0);
     for (let q = 0; q < parts; q++) {
-      db += load<f32>(f32p(base, q * 2 * seqN + e));
-      dc += load<f32>(f32p(base, q * 2 * seqN + seqN + e));
+      db = f32x4.add(db, v128.load(vec(base, q * 2 * seqN + e)));
+      dc = f32x4.add(dc, v128.load(vec(base, q * 2 * seqN + seqN + e)));
     }
-    store<f32>(f32p(param(p, DB), e), db);
-    store<f32>(f32p(param(p, DC), e), dc);
+    store<f32>(f32p(param(p, DB), e), hsum(db));
+    store<f32>(f32p(param(p, DC), e), hsum(dc));
   }
 }

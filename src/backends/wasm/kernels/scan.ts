@@ -66,11 +66,12 @@ export function selectiveScan(ctx: WasmContext, y: View, lastState: View, chunkS
 export function selectiveScanGrad(ctx: WasmContext, g: ScanGrads, gy: View, gLast: View | null, s: ScanInputs, chunkStates: View, softplus: boolean, chunk: number): void {
   const [batch, len] = s.u.shape as [number, number];
   const n = s.A.shape[1]!;
-  const perThread = align((3 * n + 2 + (chunk + 1) * n) * 16);
+  // aq, dh, per-channel sums (n + 2), then the chunk's states and decays ((chunk + 1) * n each).
+  const perThread = align((3 * n + 2 + 2 * (chunk + 1) * n) * 16);
   const block = ctx.scratch(WORDS * 4);
   const scratch = ctx.scratch(perThread * ctx.threads);
-  // One dB and one dC partial [B, L, N] per thread, back to back.
-  const parts = ctx.scratch(2 * batch * len * n * 4 * ctx.threads);
+  // One dB and one dC partial [B, L, N] of four-lane vectors per thread, back to back.
+  const parts = ctx.scratch(2 * batch * len * n * 16 * ctx.threads);
   try {
     const w = writeParams(ctx, block, s, softplus, chunk);
     const addr = (v: View | null) => (v ? ctx.addr(v) : 0);

@@ -1,0 +1,83 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCheckpoint, saveSafetensors } from '../io/checkpoint.js';
+import { loadModuleWeights } from '../io/module-weights.js';
+import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { MambaError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import type { AdamW } from './optim.js';
+
+/** What a run needs besides weights and optimizer moments to continue exactly. */
+export interface TrainerState {
+  step: number;
+  plannedSteps: number;
+  elapsedSeconds: number;
+  unitsSeen: number;
+  /** The settings the run started with; a resume must use the same. */
+  settings: Record<string, unknown>;
+  optimizerSteps: Record<string, number>;
+  lastLoss: number;
+}
+
+const KEEP = 2;
+
+function stepName(step: number): string {
+  return `step-${String(step).padStart(7, '0')}`;
+}
+
+/**
+ * Writes a training checkpoint as checkpoints/step-N/ (model via saveModel, optimizer moments,
+ * trainer_state.json), then points `latest` at it. Every file is written atomically and `latest`
+ * last, so a run killed at any moment leaves `latest` naming a complete checkpoint. Older
+ * checkpoints beyond the last two are removed.
+ */
+export async function saveTrainingCheckpoint(
+  out: string,
+  model: Module,
+  optimizer: AdamW,
+  state: TrainerState,
+  saveModel: (dir: string) => Promise<unknown>,
+): Promise<string> {
+  const name = stepName(state.step);
+  const dir = join(out, 'checkpoints', name);
+  mkdirSync(dir, { recursive: true });
+  await saveModel(dir);
+  const names = new Map<Tensor, string>([...model.stateDict()].map(([n, t]) => [t, n]));
+  const { tensors, steps } = optimizer.exportState(names);
+  await saveSafetensors(
+    join(dir, 'optimizer.safetensors'),
+    [...tensors].map(([n, t]) => ({ name: n, shape: t.shape, data: t.toArray() as Float32Array })),
+  );
+  writeFileAtomic(join(dir, 'trainer_state.json'), JSON.stringify({ ...state, optimizerSteps: steps }, null, 2) + '\n');
+  writeFileAtomic(join(out, 'latest'), name + '\n');
+  const all = readdirSync(join(out, 'checkpoints')).filter((d) => /^step-\d+$/.test(d)).sort();
+  for (const old of all.slice(0, Math.max(0, all.length - KEEP))) rmSync(join(out, 'checkpoints', old), { recursive: true, force: true });
+  return dir;
+}
+
+/** The folder `latest` names, or null when the run has no complete checkpoint yet. */
+export function latestCheckpoint(out: string): string | null {
+  const pointer = join(out, 'latest');
+  if (!existsSync(pointer)) return null;
+  const dir = join(out, 'checkpoints', readFileSync(pointer, 'utf8').trim());
+  if (!existsSync(join(dir, 'trainer_state.json'))) {
+    throw new MambaError(`${pointer} names ${dir}, which is incomplete; the run folder was changed by hand`);
+  }
+  return dir;
+}
+
+/** Restores model weights and optimizer moments from a checkpoint folder; returns its trainer state. */
+export async function loadTrainingCheckpoint(dir: string, model: Module, optimizer: AdamW): Promise<TrainerState> {
+  const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+  await loadModuleWeights(model, dir);
+  const stored = await openCheckpoint(join(dir, 'optimizer.safetensors'));
+  const values = new Map<string, Float32Array | Int32Array>();
+  for (const [name, entry] of stored.tensors) values.set(name, await entry.read());
+  optimizer.importState(new Map(model.stateDict()), state.optimizerSteps, (name) => {
+    const v = values.get(name);
+    if (!v) throw new MambaError(`${dir}: the optimizer state has no ${name}`);
+    return v;
+  });
+  return state;
+}
