@@ -67,9 +67,13 @@ export function latestCheckpoint(out: string): string | null {
   return dir;
 }
 
+export function readTrainerState(dir: string): TrainerState {
+  return JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+}
+
 /** Restores model weights and optimizer moments from a checkpoint folder; returns its trainer state. */
 export async function loadTrainingCheckpoint(dir: string, model: Module, optimizer: AdamW): Promise<TrainerState> {
-  const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+  const state = readTrainerState(dir);
   await loadModuleWeights(model, dir);
   const stored = await openCheckpoint(join(dir, 'optimizer.safetensors'));
   const values = new Map<string, Float32Array | Int32Array>();

@@ -7,7 +7,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { latestCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainerState } from './checkpoint.js';
+import { latestCheckpoint, loadTrainingCheckpoint, readTrainerState, saveTrainingCheckpoint, type TrainerState } from './checkpoint.js';
 import { clipGradNorm } from './clip.js';
 import { AdamW } from './optim.js';
 import { ProgressLine } from './progress.js';
@@ -112,11 +112,11 @@ export async function train(task: TrainTask, config: TrainerConfig, run: { out: 
     throw new MambaError(`${run.out} already holds a training run (${existing}); pass --resume to continue it, or choose another --out`);
   }
   if (existing) {
-    state = await loadTrainingCheckpoint(existing, model, optimizer);
-    const differ = sameSettings(state.settings, settings);
+    const differ = sameSettings(readTrainerState(existing).settings, settings);
     if (differ.length > 0) {
       throw new MambaError(`the run in ${run.out} was started with other settings (${differ.join(', ')}); resume with the same flags, or choose another --out`);
     }
+    state = await loadTrainingCheckpoint(existing, model, optimizer);
     resumedFrom = state.step;
     log(`resuming from step ${state.step} of ${state.plannedSteps} (${existing})`);
   }
