@@ -8,6 +8,7 @@ export { selectiveScan, type SelectiveScanArgs, type SelectiveScanOptions } from
 export { MambaMixer, type MambaLayerState } from './ssm/mamba-mixer.js';
 export { MambaLM, MambaBackbone, MambaBlock, disposeState, type MambaState } from './models/mamba-lm.js';
 export { mambaConfig, type MambaConfig, type MambaConfigOptions } from './models/mamba-config.js';
+export { TransformerLM, TransformerBlock, CausalSelfAttention, TransformerMLP, CausalMask, transformerConfig, transformerParameterCount, transformerConfigForParameters, disposeTransformerState, type TransformerConfig, type TransformerConfigOptions, type TransformerSizeOptions, type TransformerState, type TransformerLayerState } from './models/transformer.js';
 export { generate, type GenerateOptions, type GenerateResult, type RecurrentLM, type RecurrentState } from './generate/generate.js';
 export { sampleToken, type SamplingOptions } from './generate/sample.js';
 export { Tensor } from './tensor/tensor.js';
