@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import '../src/backends/node.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureCompressors, compressorLabel } from '../src/data/compressors.js';
