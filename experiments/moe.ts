@@ -57,7 +57,8 @@ function stepsTo(points: readonly (readonly [number, number])[], y: number): num
 }
 const moeSteps = stepsTo(moeCurve, target);
 const heldOut = data.validation.subarray(0, 262144);
-const loadByLayer = mixture.model.moeStats().map((s) => s.load);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const loadByLayer = mixture.expertLoad;
 const report = {
   steps,
   pairs,
@@ -79,7 +80,8 @@ const report = {
     held_out_bpb_256k: bitsPerByte(mixture.model, heldOut, settings.seqLen),
     steps_to_plain_final_val_bpb: moeSteps,
     expert_load_last_step: loadByLayer,
-    dropped_fraction_last_step: mixture.model.moeStats().map((s) => s.dropped),
+    mean_dropped_fraction: mean(mixture.history.map((r) => r['moe_dropped']!)),
+    mean_max_load_over_mean: mean(mixture.history.map((r) => r['moe_max_load_over_mean']!)),
   },
   step_ratio: moeSteps ? steps / moeSteps : null,
   paper_claim_step_ratio: 2.35,

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTextCorpus, loadTextFiles, splitBytes } from '../data/text.js';
 import type { LanguageModel } from '../io/language-model.js';
-import { MoEMambaLM } from '../models/moe-mamba.js';
 import type { MoEConfig } from '../ssm/switch-moe.js';
 import { bitsPerByte, MAMBABYTE_DEFAULTS, MAMBABYTE_TRAINER, sampleText, trainMambaByte, type MambaByteSettings } from '../train/mambabyte.js';
 import { defaultMoE, trainMoEMambaByte } from '../train/moe-mamba.js';
@@ -131,7 +130,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const model = result.model as unknown as LanguageModel;
   const valBpb = bitsPerByte(model, heldOut, settings.seqLen);
   const sample = sampleText(model, values['sample-prompt'] ?? 'The ', 300, settings.seed);
-  const experts = result.model instanceof MoEMambaLM ? { active_parameters: result.model.activeParameters(), expert_load: result.model.moeStats().map((s) => s.load) } : {};
+  const experts = 'expertLoad' in result ? { active_parameters: result.activeParameters, expert_load: result.expertLoad } : {};
   const curve = join(values.out, 'loss.svg');
   writeLossCurve(curve, result.history);
   const summary = {

@@ -35,6 +35,8 @@ export interface MoEMambaResult extends TrainResult {
   model: MoEMambaLM;
   parameters: number;
   activeParameters: number;
+  /** Tokens each expert of each MoE layer took in the last training step. */
+  expertLoad: number[][];
 }
 
 /** Trains a byte-level MoE-Mamba; the loss adds the MoE layers' balancing loss, and expert statistics are logged every step. */
@@ -50,6 +52,7 @@ export async function trainMoEMambaByte(
     saveModel: (dir) => saveMoEMamba(model, dir),
     settings: { model: 'moe-mamba', dModel: settings.dModel, nLayer: settings.nLayer, dState: settings.dState, expand: settings.expand, moe: settings.moe },
   });
+  let expertLoad: number[][] = [];
   const result = await train(
     {
       ...base,
@@ -60,6 +63,7 @@ export async function trainMoEMambaByte(
       },
       stepMetrics: () => {
         const stats = model.moeStats();
+        expertLoad = stats.map((s) => s.load);
         const load = stats.flatMap((s) => s.load);
         const meanLoad = load.reduce((a, b) => a + b, 0) / Math.max(1, load.length);
         return {
@@ -72,5 +76,5 @@ export async function trainMoEMambaByte(
     trainer,
     run,
   );
-  return { ...result, model, parameters: model.numParameters(), activeParameters: model.activeParameters() };
+  return { ...result, model, parameters: model.numParameters(), activeParameters: model.activeParameters(), expertLoad };
 }
