@@ -2,7 +2,6 @@ import { Embedding, Linear } from '../nn/layers.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { RMSNorm } from '../nn/norm.js';
 import { defaultBound, isInitialising, normal, uniform, type InitOptions } from '../nn/init.js';
-import { addRmsNorm } from '../ops/fused.js';
 import { linear } from '../ops/matmul.js';
 import { slice } from '../ops/view.js';
 import { defaultGenerator } from '../tensor/random.js';
@@ -10,6 +9,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaMixer, type MambaLayerState } from '../ssm/mamba-mixer.js';
 import type { MambaConfig } from './mamba-config.js';
+import { preNormStack } from './residual.js';
 import { MambaError } from '../util/errors.js';
 
 /** Pre-norm residual block (Add -> RMSNorm -> Mixer; mamba-spec.md §1.6). */
@@ -39,15 +39,7 @@ export class MambaBackbone extends Module {
 
   /** Hidden states after the final norm [B, L, dModel]. */
   forward(ids: Tensor, state?: MambaState): Tensor {
-    let hidden = this.embeddings.forward(ids);
-    let residual: Tensor | null = null;
-    for (let i = 0; i < this.layers.length; i++) {
-      const block = this.layers.at(i);
-      const { out, sum } = addRmsNorm(hidden, residual, block.norm.weight, block.norm.eps);
-      residual = sum;
-      hidden = block.mixer.forward(out, state?.layers[i]);
-    }
-    return addRmsNorm(hidden, residual, this.normF.weight, this.normF.eps).out;
+    return preNormStack(this.embeddings.forward(ids), [...this.layers], (block, normed, i) => block.mixer.forward(normed, state?.layers[i]), this.normF);
   }
 }
 

@@ -3,7 +3,6 @@ import { Module, ModuleList } from '../nn/module.js';
 import { RMSNorm } from '../nn/norm.js';
 import { defaultBound, isInitialising, normal, uniform, type InitOptions } from '../nn/init.js';
 import { add } from '../ops/elementwise.js';
-import { addRmsNorm } from '../ops/fused.js';
 import { linear } from '../ops/matmul.js';
 import { slice } from '../ops/view.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
@@ -13,6 +12,7 @@ import { MambaMixer, type MambaLayerState } from '../ssm/mamba-mixer.js';
 import { checkMoEConfig, SwitchMoE, type MoEConfig, type MoEStats } from '../ssm/switch-moe.js';
 import { MambaError } from '../util/errors.js';
 import type { MambaConfig } from './mamba-config.js';
+import { preNormStack } from './residual.js';
 
 export type LayerKind = 'mamba' | 'moe';
 
@@ -92,15 +92,12 @@ export class MoEMambaLM extends Module {
 
   forward(ids: Tensor, options: { state?: MoEMambaState; lastOnly?: boolean } = {}): Tensor {
     if (ids.rank !== 2 || ids.dtype !== 'int32') throw new MambaError(`MoEMambaLM: token ids must be int32 [batch, length], got ${ids.dtype} ${JSON.stringify(ids.shape)}`);
-    let hidden = this.embeddings.forward(ids);
-    let residual: Tensor | null = null;
-    for (let i = 0; i < this.layers.length; i++) {
-      const block = this.layers.at(i);
-      const { out, sum } = addRmsNorm(hidden, residual, block.norm.weight, block.norm.eps);
-      residual = sum;
-      hidden = block instanceof MoEBlock ? block.moe.forward(out) : block.mixer.forward(out, options.state?.layers[i] as MambaLayerState | undefined);
-    }
-    const normed = addRmsNorm(hidden, residual, this.normF.weight, this.normF.eps).out;
+    const normed = preNormStack(
+      this.embeddings.forward(ids),
+      [...this.layers],
+      (block, out, i) => (block instanceof MoEBlock ? block.moe.forward(out) : block.mixer.forward(out, options.state?.layers[i] as MambaLayerState | undefined)),
+      this.normF,
+    );
     const last = options.lastOnly ? slice(normed, 1, -1) : normed;
     return linear(last, this.lmHead?.weight ?? this.embeddings.weight);
   }
