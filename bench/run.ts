@@ -4,11 +4,13 @@ import { benchDecode, benchGenerationMemory } from './decode.js';
 import { benchGemm } from './gemm.js';
 import { benchKernels, benchMemory } from './kernels.js';
 import { benchScan } from './scan.js';
+import { benchVisionScaling } from './vision.js';
 
 /**
  * `npm run bench [-- section ...]`: prints one JSON object. Every speed is measured beside
  * numpy's (OpenBLAS) figure on the same work in the same run, with the ratio, because absolute
- * numbers on a shared machine mean little. Sections: kernels, gemm, scan, decode, memory.
+ * numbers on a shared machine mean little. Sections: kernels, gemm, scan, decode, memory, vision
+ * (Vim against ViT from 16 to 4096 patches; no numpy twin: the two models are each other's yardstick).
  */
 const sections: Record<string, () => unknown> = {
   kernels: benchKernels,
@@ -16,6 +18,7 @@ const sections: Record<string, () => unknown> = {
   scan: benchScan,
   decode: benchDecode,
   memory: () => [benchMemory(), benchGenerationMemory()],
+  vision: benchVisionScaling,
 };
 
 const wanted = process.argv.slice(2);

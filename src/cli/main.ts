@@ -5,16 +5,19 @@ import { MambaError } from '../util/errors.js';
 import { UsageError } from './args.js';
 import { data, dataUsage } from './data.js';
 import { demo, demoUsage } from './demo.js';
-import { evaluate, evalUsage } from './eval.js';
+import { anyEvalUsage, anyTrainUsage, evalAny, train, trainHelp } from './dispatch.js';
 import { generate, generateUsage } from './generate.js';
 import { info, infoUsage } from './info.js';
-import { trainCommand, trainUsage } from './train.js';
+import { segmentCommand, segmentUsage } from './segmentation.js';
+import { classifyCommand, classifyUsage } from './vision.js';
 
-const commands: Record<string, { run: (argv: string[]) => void | Promise<void>; summary: string; usage: string }> = {
+const commands: Record<string, { run: (argv: string[]) => void | Promise<void>; summary: string; usage: string; help?: (argv: string[]) => string }> = {
   demo: { run: demo, summary: 'train a small network on real data and report its accuracy', usage: demoUsage },
-  train: { run: trainCommand, summary: 'train a model (mambabyte) with checkpoints you can resume', usage: trainUsage },
+  train: { run: train, summary: 'train a model (mambabyte, moe-mamba, vim, vit, umamba, unet), resumable', usage: anyTrainUsage, help: trainHelp },
   generate: { run: generate, summary: 'continue a prompt with a Mamba language model', usage: generateUsage },
-  eval: { run: evaluate, summary: 'negative log-likelihood, perplexity and bits per byte of a text', usage: evalUsage },
+  eval: { run: evalAny, summary: 'score a model: bits per byte of a text, accuracy on images, Dice of segmentations', usage: anyEvalUsage },
+  classify: { run: classifyCommand, summary: 'the most likely classes of images under a Vim or ViT', usage: classifyUsage },
+  segment: { run: segmentCommand, summary: 'segment a NIfTI volume or an image with a U-Mamba or U-Net', usage: segmentUsage },
   info: { run: info, summary: 'describe a model: config, parameters, dtypes, memory', usage: infoUsage },
   data: { run: data, summary: 'list or install the data sets used by the recipes', usage: dataUsage },
 };
@@ -49,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
   const command = commands[first];
   if (!command) throw new UsageError(`unknown command '${first}'`, usage);
   if (rest.includes('-h') || rest.includes('--help')) {
-    process.stdout.write(command.usage + '\n');
+    process.stdout.write((command.help?.(rest) ?? command.usage) + '\n');
     return 0;
   }
   await command.run(rest);

