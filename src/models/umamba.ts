@@ -9,7 +9,7 @@ import { MambaMixer } from '../ssm/mamba-mixer.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import { mambaConfig } from './mamba-config.js';
-import { checkInput, checkStages, LEAKY_SLOPE, upsampleNearest2x, type SegmentationNetwork } from './unet.js';
+import { checkStages, LEAKY_SLOPE, segmentationHeads, upsampleNearest2x, uShapedPass, type SegmentationNetwork } from './unet.js';
 
 /**
  * U-Mamba (Ma, Li, Wang 2024; bowang-lab/U-Mamba, UMambaBot_2d.py and UMambaEnc_2d.py), 2D.
@@ -217,8 +217,7 @@ export class UMamba extends Module implements SegmentationNetwork {
     const skips = features.slice(0, -1).reverse();
     const below = features.slice(1).reverse();
     this.decoder = this.module('decoder', new ModuleList(skips.map((f, j) => new DecoderStage(below[j]!, f, decoderBlocks[j]!, options))));
-    const heads = config.deepSupervision ? skips : skips.slice(-1);
-    this.segLayers = this.module('seg_layers', new ModuleList(heads.map((f) => new Conv2d(f, classes, 1, { generator: options.generator }))));
+    this.segLayers = this.module('seg_layers', segmentationHeads(features, classes, config.deepSupervision, options));
   }
 
   forwardAll(x: Tensor): Tensor[] {
@@ -230,20 +229,6 @@ export class UMamba extends Module implements SegmentationNetwork {
   }
 
   private run(x: Tensor, all: boolean): Tensor[] {
-    checkInput(this, x);
-    const skips: Tensor[] = [];
-    let h = x;
-    for (const stage of this.encoder) {
-      h = stage.forward(h);
-      skips.push(h);
-    }
-    const outputs: Tensor[] = [];
-    const stages = this.decoder.length;
-    for (let j = 0; j < stages; j++) {
-      h = this.decoder.at(j).decode(h, skips[stages - 1 - j]!);
-      if (all) outputs.push(this.segLayers.at(j).forward(h));
-    }
-    if (!all) outputs.push(this.segLayers.at(-1).forward(h));
-    return outputs.reverse();
+    return uShapedPass(this, x, this.decoder.length, (j, coarse, skip) => this.decoder.at(j).decode(coarse, skip), all);
   }
 }

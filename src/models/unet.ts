@@ -84,6 +84,41 @@ export function checkStages(what: string, features: number[], classes: number, i
   if (!Number.isInteger(inChannels) || inChannels < 1) throw new MambaError(`${what}: inChannels must be a positive integer, got ${inChannels}`);
 }
 
+/** The 1x1 heads that turn decoder features into logits: one per decoder stage with deep supervision, else the full-resolution one only. */
+export function segmentationHeads(features: readonly number[], classes: number, deepSupervision: boolean, options: InitOptions): ModuleList<Conv2d> {
+  const skips = features.slice(0, -1).reverse();
+  const heads = deepSupervision ? skips : skips.slice(-1);
+  return new ModuleList(heads.map((f) => new Conv2d(f, classes, 1, { generator: options.generator })));
+}
+
+/**
+ * The U-shaped pass U-Net and U-Mamba share: every encoder stage's output is kept as a skip, the
+ * decoder joins them coarsest first (`decode(j, coarse, skip)`), and the heads read the decoder.
+ * With `all`, every head's logits (finest first); otherwise only the full-resolution head runs.
+ */
+export function uShapedPass(
+  net: SegmentationNetwork & { readonly encoder: Iterable<{ forward(x: Tensor): Tensor }>; readonly segLayers: ModuleList<Conv2d> },
+  x: Tensor,
+  decoderStages: number,
+  decode: (stage: number, coarse: Tensor, skip: Tensor) => Tensor,
+  all: boolean,
+): Tensor[] {
+  checkInput(net, x);
+  const skips: Tensor[] = [];
+  let h = x;
+  for (const stage of net.encoder) {
+    h = stage.forward(h);
+    skips.push(h);
+  }
+  const outputs: Tensor[] = [];
+  for (let j = 0; j < decoderStages; j++) {
+    h = decode(j, h, skips[decoderStages - 1 - j]!);
+    if (all) outputs.push(net.segLayers.at(j).forward(h));
+  }
+  if (!all) outputs.push(net.segLayers.at(-1).forward(h));
+  return outputs.reverse();
+}
+
 class PlainStage extends Module {
   readonly convs: ModuleList<ConvNormAct>;
 
@@ -134,8 +169,7 @@ export class UNet extends Module implements SegmentationNetwork {
     const below = features.slice(1).reverse();
     this.upsample = this.module('upsample', new ModuleList(skips.map((f, j) => new ConvTranspose2d(below[j]!, f, 2, { stride: 2, generator: options.generator }))));
     this.decoder = this.module('decoder', new ModuleList(skips.map((f) => new PlainStage(2 * f, f, convsPerStage, 1, options))));
-    const heads = config.deepSupervision ? skips : skips.slice(-1);
-    this.segLayers = this.module('seg_layers', new ModuleList(heads.map((f) => new Conv2d(f, classes, 1, { generator: options.generator }))));
+    this.segLayers = this.module('seg_layers', segmentationHeads(features, classes, config.deepSupervision, options));
   }
 
   forwardAll(x: Tensor): Tensor[] {
@@ -146,23 +180,8 @@ export class UNet extends Module implements SegmentationNetwork {
     return this.run(x, false)[0]!;
   }
 
-  /** With `all`, every head's logits (finest first); otherwise only the full-resolution head runs. */
   private run(x: Tensor, all: boolean): Tensor[] {
-    checkInput(this, x);
-    const skips: Tensor[] = [];
-    let h = x;
-    for (const stage of this.encoder) {
-      h = stage.forward(h);
-      skips.push(h);
-    }
-    const outputs: Tensor[] = [];
-    const stages = this.decoder.length;
-    for (let j = 0; j < stages; j++) {
-      h = this.decoder.at(j).forward(concat([this.upsample.at(j).forward(h), skips[stages - 1 - j]!], 1));
-      if (all) outputs.push(this.segLayers.at(j).forward(h));
-    }
-    if (!all) outputs.push(this.segLayers.at(-1).forward(h));
-    return outputs.reverse();
+    return uShapedPass(this, x, this.decoder.length, (j, coarse, skip) => this.decoder.at(j).forward(concat([this.upsample.at(j).forward(coarse), skip], 1)), all);
   }
 }
 

@@ -49,13 +49,17 @@ export interface VimConfig {
 
 export type VimConfigOptions = Partial<VimConfig> & Pick<VimConfig, 'imageSize' | 'patchSize' | 'dModel' | 'depth' | 'numClasses'>;
 
-function positiveInteger(what: string, key: string, v: number): void {
+export function positiveInteger(what: string, key: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new MambaError(`${what} config: ${key} must be a positive integer, got ${v}`);
 }
 
 /** Patches per side for an image size, patch size and stride (PatchEmbed's grid_size). */
 export function patchGrid(imageSize: number, patchSize: number, stride: number): number {
   return Math.floor((imageSize - patchSize) / stride) + 1;
+}
+
+export function checkDropPath(what: string, rate: number): void {
+  if (!(rate >= 0 && rate < 1)) throw new MambaError(`${what} config: dropPath must be in [0, 1), got ${rate}`);
 }
 
 /** Checks what Vim and ViT share: the image, the patch grid and the classes. */
@@ -90,7 +94,7 @@ export function vimConfig(options: VimConfigOptions): VimConfig {
   if (!(config.expand > 0) || !Number.isInteger(config.expand * config.dModel)) {
     throw new MambaError(`Vim config: expand * dModel is the mixer's inner width and must be a positive integer, got ${config.expand} * ${config.dModel}`);
   }
-  if (!(config.dropPath >= 0 && config.dropPath < 1)) throw new MambaError(`Vim config: dropPath must be in [0, 1), got ${config.dropPath}`);
+  checkDropPath('Vim', config.dropPath);
   return config;
 }
 

@@ -11,7 +11,7 @@ import { defaultGenerator, Generator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
-import { checkImageConfig, checkImages, definedOptions, dropPath, dropPathRates, PatchEmbed, patchGrid, type ImageClassifier } from './vim.js';
+import { checkDropPath, checkImageConfig, checkImages, definedOptions, positiveInteger, dropPath, dropPathRates, PatchEmbed, patchGrid, type ImageClassifier } from './vim.js';
 
 /** The hyper-parameters of a Vision Transformer (ViT / DeiT as timm builds it). */
 export interface VitConfig {
@@ -37,15 +37,12 @@ export function vitConfig(options: VitConfigOptions): VitConfig {
   options = definedOptions(options);
   const config: VitConfig = { stride: options.patchSize, channels: 3, mlpRatio: 4, dropPath: 0, normEps: 1e-6, ...options };
   checkImageConfig('ViT', config);
-  for (const key of ['dModel', 'depth', 'nHead'] as const) {
-    const v = config[key];
-    if (!Number.isInteger(v) || v < 1) throw new MambaError(`ViT config: ${key} must be a positive integer, got ${v}`);
-  }
+  for (const key of ['dModel', 'depth', 'nHead'] as const) positiveInteger('ViT', key, config[key]);
   if (config.dModel % config.nHead !== 0) throw new MambaError(`ViT config: dModel (${config.dModel}) must be divisible by nHead (${config.nHead})`);
   if (!(config.mlpRatio > 0) || !Number.isInteger(config.mlpRatio * config.dModel)) {
     throw new MambaError(`ViT config: mlpRatio * dModel is the MLP's width and must be a positive integer, got ${config.mlpRatio} * ${config.dModel}`);
   }
-  if (!(config.dropPath >= 0 && config.dropPath < 1)) throw new MambaError(`ViT config: dropPath must be in [0, 1), got ${config.dropPath}`);
+  checkDropPath('ViT', config.dropPath);
   return config;
 }
 
