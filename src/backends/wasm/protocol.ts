@@ -13,6 +13,8 @@ export const STOP = 7;
 export const ARGS_OFFSET_BYTES = 64;
 export const MAX_ARGS = 24;
 export const CONTROL_BYTES = ARGS_OFFSET_BYTES + MAX_ARGS * 8;
+/** The longest a thread sleeps in Atomics.wait before it looks at the control block again. */
+export const WAIT_BOUND_MS = 1000;
 
 export interface WorkerInit {
   module: WebAssembly.Module;
@@ -36,7 +38,9 @@ export function workerLoop(init: WorkerInit): void {
   Atomics.notify(control, READY);
   let seen = 0;
   for (;;) {
-    Atomics.wait(control, GENERATION, seen);
+    // Bounded waits, re-checked: runs that stopped for good on a wake-up that never came have been
+    // seen twice (in long, oversubscribed runs); with a bound such a miss costs a second, not the run.
+    while (Atomics.load(control, GENERATION) === seen) Atomics.wait(control, GENERATION, seen, WAIT_BOUND_MS);
     seen = Atomics.load(control, GENERATION);
     if (Atomics.load(control, STOP)) return;
     const threads = Atomics.load(control, THREADS);
