@@ -9,7 +9,7 @@ import { MambaMixer } from '../ssm/mamba-mixer.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import { mambaConfig } from './mamba-config.js';
-import { checkStages, LEAKY_SLOPE, segmentationHeads, upsampleNearest2x, uShapedPass, type SegmentationNetwork } from './unet.js';
+import { LEAKY_SLOPE, segmentationHeads, upsampleNearest2x, UShapedNetwork } from './unet.js';
 
 /**
  * U-Mamba (Ma, Li, Wang 2024; bowang-lab/U-Mamba, UMambaBot_2d.py and UMambaEnc_2d.py), 2D.
@@ -183,32 +183,23 @@ class DecoderStage extends ResidualStage {
 }
 
 /** U-Mamba_Bot (one Mamba layer at the bottleneck) or U-Mamba_Enc (one after every encoder stage). */
-export class UMamba extends Module implements SegmentationNetwork {
+export class UMamba extends UShapedNetwork {
   readonly encoder: ModuleList<EncoderStage>;
   readonly decoder: ModuleList<DecoderStage>;
   readonly segLayers: ModuleList<Conv2d>;
-  readonly classes: number;
-  readonly inChannels: number;
-  readonly divisor: number;
-  readonly deepSupervision: boolean;
 
   constructor(
     readonly config: UMambaConfig,
     options: InitOptions = {},
   ) {
-    super();
+    super('UMamba', config);
     const { features, classes, inChannels, encoderBlocks, decoderBlocks, mambaStages } = config;
-    checkStages('UMamba', features, classes, inChannels);
     const n = features.length;
     const positive = (list: number[]) => list.every((v) => Number.isInteger(v) && v >= 1);
     if (encoderBlocks.length !== n || decoderBlocks.length !== n - 1 || !positive(encoderBlocks) || !positive(decoderBlocks)) {
       throw new MambaError(`UMamba: need ${n} encoder and ${n - 1} decoder block counts (positive integers) for ${n} stages, got [${encoderBlocks.join(', ')}] and [${decoderBlocks.join(', ')}]`);
     }
     if (mambaStages.some((s) => !Number.isInteger(s) || s < 0 || s >= n)) throw new MambaError(`UMamba: mambaStages [${mambaStages.join(', ')}] must name stages 0..${n - 1}`);
-    this.classes = classes;
-    this.inChannels = inChannels;
-    this.divisor = 2 ** (n - 1);
-    this.deepSupervision = config.deepSupervision;
     const mamba = { dState: config.dState, dConv: config.dConv, expand: config.expand };
     this.encoder = this.module(
       'encoder',
@@ -220,15 +211,7 @@ export class UMamba extends Module implements SegmentationNetwork {
     this.segLayers = this.module('seg_layers', segmentationHeads(features, classes, config.deepSupervision, options));
   }
 
-  forwardAll(x: Tensor): Tensor[] {
-    return this.run(x, this.deepSupervision);
-  }
-
-  forward(x: Tensor): Tensor {
-    return this.run(x, false)[0]!;
-  }
-
-  private run(x: Tensor, all: boolean): Tensor[] {
-    return uShapedPass(this, x, this.decoder.length, (j, coarse, skip) => this.decoder.at(j).decode(coarse, skip), all);
+  protected decode(stage: number, coarse: Tensor, skip: Tensor): Tensor {
+    return this.decoder.at(stage).decode(coarse, skip);
   }
 }

@@ -25,7 +25,7 @@ export interface SegmentationNetwork extends Module {
   forwardAll(x: Tensor): Tensor[];
 }
 
-export function checkInput(net: SegmentationNetwork, x: Tensor): void {
+function checkInput(net: SegmentationNetwork, x: Tensor): void {
   const [, channels, h, w] = x.shape;
   if (x.rank !== 4 || channels !== net.inChannels || h! % net.divisor !== 0 || w! % net.divisor !== 0) {
     throw new ShapeError(
@@ -76,7 +76,7 @@ export interface UNetConfig {
   deepSupervision: boolean;
 }
 
-export function checkStages(what: string, features: number[], classes: number, inChannels: number): void {
+function checkStages(what: string, features: number[], classes: number, inChannels: number): void {
   if (features.length < 2 || features.some((f) => !Number.isInteger(f) || f < 1)) {
     throw new MambaError(`${what}: features must list at least two positive channel counts (one per stage), got [${features.join(', ')}]`);
   }
@@ -92,31 +92,56 @@ export function segmentationHeads(features: readonly number[], classes: number, 
 }
 
 /**
- * The U-shaped pass U-Net and U-Mamba share: every encoder stage's output is kept as a skip, the
- * decoder joins them coarsest first (`decode(j, coarse, skip)`), and the heads read the decoder.
- * With `all`, every head's logits (finest first); otherwise only the full-resolution head runs.
+ * What U-Net and U-Mamba share: every encoder stage's output is kept as a skip, the decoder joins
+ * them coarsest first (each network's `decode`), and the 1x1 heads read the decoder. Subclasses
+ * build the stages and the heads.
  */
-export function uShapedPass(
-  net: SegmentationNetwork & { readonly encoder: Iterable<{ forward(x: Tensor): Tensor }>; readonly segLayers: ModuleList<Conv2d> },
-  x: Tensor,
-  decoderStages: number,
-  decode: (stage: number, coarse: Tensor, skip: Tensor) => Tensor,
-  all: boolean,
-): Tensor[] {
-  checkInput(net, x);
-  const skips: Tensor[] = [];
-  let h = x;
-  for (const stage of net.encoder) {
-    h = stage.forward(h);
-    skips.push(h);
+export abstract class UShapedNetwork extends Module implements SegmentationNetwork {
+  abstract readonly encoder: ModuleList<Module & { forward(x: Tensor): Tensor }>;
+  abstract readonly segLayers: ModuleList<Conv2d>;
+  readonly classes: number;
+  readonly inChannels: number;
+  readonly divisor: number;
+  readonly deepSupervision: boolean;
+
+  constructor(what: string, shape: { features: number[]; classes: number; inChannels: number; deepSupervision: boolean }) {
+    super();
+    checkStages(what, shape.features, shape.classes, shape.inChannels);
+    this.classes = shape.classes;
+    this.inChannels = shape.inChannels;
+    this.divisor = 2 ** (shape.features.length - 1);
+    this.deepSupervision = shape.deepSupervision;
   }
-  const outputs: Tensor[] = [];
-  for (let j = 0; j < decoderStages; j++) {
-    h = decode(j, h, skips[decoderStages - 1 - j]!);
-    if (all) outputs.push(net.segLayers.at(j).forward(h));
+
+  /** Decoder stage `stage` (coarsest first): the coarser features and the encoder's skip to the decoded features. */
+  protected abstract decode(stage: number, coarse: Tensor, skip: Tensor): Tensor;
+
+  forwardAll(x: Tensor): Tensor[] {
+    return this.pass(x, this.deepSupervision);
   }
-  if (!all) outputs.push(net.segLayers.at(-1).forward(h));
-  return outputs.reverse();
+
+  forward(x: Tensor): Tensor {
+    return this.pass(x, false)[0]!;
+  }
+
+  /** With `all`, every head's logits (finest first); otherwise only the full-resolution head runs. */
+  private pass(x: Tensor, all: boolean): Tensor[] {
+    checkInput(this, x);
+    const skips: Tensor[] = [];
+    let h = x;
+    for (const stage of this.encoder) {
+      h = stage.forward(h);
+      skips.push(h);
+    }
+    const stages = skips.length - 1;
+    const outputs: Tensor[] = [];
+    for (let j = 0; j < stages; j++) {
+      h = this.decode(j, h, skips[stages - 1 - j]!);
+      if (all) outputs.push(this.segLayers.at(j).forward(h));
+    }
+    if (!all) outputs.push(this.segLayers.at(-1).forward(h));
+    return outputs.reverse();
+  }
 }
 
 class PlainStage extends Module {
@@ -141,28 +166,19 @@ class PlainStage extends Module {
  * stage upsamples with a 2x2 transposed conv of stride 2, concatenates the encoder's skip, and
  * runs `convsPerStage` layers; a 1x1 conv per decoder stage gives the logits.
  */
-export class UNet extends Module implements SegmentationNetwork {
+export class UNet extends UShapedNetwork {
   readonly encoder: ModuleList<PlainStage>;
   readonly upsample: ModuleList<ConvTranspose2d>;
   readonly decoder: ModuleList<PlainStage>;
   readonly segLayers: ModuleList<Conv2d>;
-  readonly classes: number;
-  readonly inChannels: number;
-  readonly divisor: number;
-  readonly deepSupervision: boolean;
 
   constructor(
     readonly config: UNetConfig,
     options: InitOptions = {},
   ) {
-    super();
+    super('UNet', config);
     const { features, convsPerStage, classes, inChannels } = config;
-    checkStages('UNet', features, classes, inChannels);
     if (!Number.isInteger(convsPerStage) || convsPerStage < 1) throw new MambaError(`UNet: convsPerStage must be a positive integer, got ${convsPerStage}`);
-    this.classes = classes;
-    this.inChannels = inChannels;
-    this.divisor = 2 ** (features.length - 1);
-    this.deepSupervision = config.deepSupervision;
     this.encoder = this.module('encoder', new ModuleList(features.map((f, s) => new PlainStage(s === 0 ? inChannels : features[s - 1]!, f, convsPerStage, s === 0 ? 1 : 2, options))));
     // Decoder stage j works at the resolution of encoder stage n-2-j (coarsest first).
     const skips = features.slice(0, -1).reverse();
@@ -172,16 +188,8 @@ export class UNet extends Module implements SegmentationNetwork {
     this.segLayers = this.module('seg_layers', segmentationHeads(features, classes, config.deepSupervision, options));
   }
 
-  forwardAll(x: Tensor): Tensor[] {
-    return this.run(x, this.deepSupervision);
-  }
-
-  forward(x: Tensor): Tensor {
-    return this.run(x, false)[0]!;
-  }
-
-  private run(x: Tensor, all: boolean): Tensor[] {
-    return uShapedPass(this, x, this.decoder.length, (j, coarse, skip) => this.decoder.at(j).forward(concat([this.upsample.at(j).forward(coarse), skip], 1)), all);
+  protected decode(stage: number, coarse: Tensor, skip: Tensor): Tensor {
+    return this.decoder.at(stage).forward(concat([this.upsample.at(stage).forward(coarse), skip], 1));
   }
 }
 
