@@ -73,6 +73,33 @@ describe('training', () => {
     );
   });
 
+  it('--minutes plans a step count that fills the budget, leaving out the slow first step', async () => {
+    const model = new mt.MambaLM(mt.mambaConfig({ dModel: 8, nLayer: 1, dState: 4, vocabSize: 16 }), { generator: new mt.Generator(3) });
+    const batches = new ByteBatches(text.map((b) => b % 16), 8, 1, 1);
+    const task: TrainTask = {
+      model,
+      loss: (step) => {
+        // Steps of a known length: the first as slow as a compiling one.
+        const until = performance.now() + (step === 0 ? 300 : 25);
+        while (performance.now() < until);
+        const { input, target } = batches.batch(step, 0);
+        return mt.crossEntropy(model.forward(mt.fromArray(input, [1, 8])), mt.fromArray(target, [1, 8]));
+      },
+      unitsPerMicroBatch: 8,
+      unit: 'bytes',
+      saveModel: (dir) => saveMambaLM(model, dir),
+      settings: { test: 'plan' },
+    };
+    const lines: string[] = [];
+    const r = await train(task, trainer({ minutes: 0.05, logEvery: 1000 }), { out: join(scratch, 'plan'), log: (l) => lines.push(l), progress: quiet.progress });
+    const planned = /^planned (\d+) steps to train for about 0.05 minutes \(([\d.]+) s per step\)$/.exec(lines.find((l) => l.startsWith('planned')) ?? '');
+    assert.ok(planned, lines.join('\n'));
+    assert.equal(r.steps, Number(planned[1]));
+    // Timed from the steps after the first (25 ms each and the model's own work), not from the 300 ms one.
+    assert.ok(Number(planned[2]) >= 0.025 && Number(planned[2]) < 0.1, planned[0]);
+    assert.ok(r.elapsedSeconds > 3 * 0.7 && r.elapsedSeconds < 3 * 1.3, `${r.elapsedSeconds} s of a 3 s budget`);
+  });
+
   it('stops with a clear message when the loss turns non-finite', async () => {
     await assert.rejects(
       trainMambaByte(data, tiny, trainer({ steps: 30, lr: 1e6, warmup: 1, clip: 1e30 }), { out: join(scratch, 'nan'), ...quiet }),

@@ -69,7 +69,13 @@ export interface TrainResult {
   resumedFrom: number | null;
 }
 
+/**
+ * `minutes` becomes a step count once at least CALIBRATION_STEPS steps after the first have run
+ * and they took CALIBRATION_SHARE of the budget: the first steps run slower than the rest (the
+ * engine is still optimising), and planning from four of them left a Vim run at 733 of 900 s.
+ */
 const CALIBRATION_STEPS = 4;
+const CALIBRATION_SHARE = 0.05;
 
 function sameSettings(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
@@ -136,7 +142,8 @@ export async function train(task: TrainTask, config: TrainerConfig, run: { out: 
 
   const calibrating = config.steps === undefined && state.plannedSteps === 0;
   const firstStep = state.step;
-  let calibrationStart = 0;
+  // Training time of the steps after the first, evaluations and checkpoints left out.
+  let calibrationSeconds = 0;
   while (state.plannedSteps === 0 || state.step < state.plannedSteps) {
     const stepStart = performance.now();
     const total = state.plannedSteps || Number.MAX_SAFE_INTEGER;
@@ -166,12 +173,17 @@ export async function train(task: TrainTask, config: TrainerConfig, run: { out: 
     state.elapsedSeconds += seconds;
     state.unitsSeen += task.unitsPerMicroBatch * config.accumulate;
     state.lastLoss = loss;
-    if (calibrating && state.step === firstStep + 1) calibrationStart = performance.now();
-    if (calibrating && state.step === firstStep + CALIBRATION_STEPS + 1) {
-      // The first step pays for compilation; plan from the steady steps after it.
-      const perStep = (performance.now() - calibrationStart) / 1000 / CALIBRATION_STEPS;
-      state.plannedSteps = Math.max(state.step, Math.floor((config.minutes! * 60) / perStep));
-      log(`planned ${state.plannedSteps} steps to train for about ${config.minutes} minutes (${perStep.toFixed(3)} s per step)`);
+    if (calibrating && state.plannedSteps === 0 && state.step > firstStep + 1) {
+      // The first step pays for compilation; plan from the steadier steps after it.
+      calibrationSeconds += seconds;
+      const timed = state.step - firstStep - 1;
+      if (timed >= CALIBRATION_STEPS && calibrationSeconds >= CALIBRATION_SHARE * config.minutes! * 60) {
+        const perStep = calibrationSeconds / timed;
+        // The steps up to the first timed one, then as many as the rest of the budget holds.
+        const untimedSeconds = state.elapsedSeconds - calibrationSeconds;
+        state.plannedSteps = Math.max(state.step, firstStep + 1 + Math.floor((config.minutes! * 60 - untimedSeconds) / perStep));
+        log(`planned ${state.plannedSteps} steps to train for about ${config.minutes} minutes (${perStep.toFixed(3)} s per step)`);
+      }
     }
     const unitsPerS = (task.unitsPerMicroBatch * config.accumulate) / seconds;
     const record: MetricsRecord = { step: state.step, loss, lr: optimizer.lr, grad_norm: gradNorm, units_per_s: unitsPerS, elapsed_s: state.elapsedSeconds, ...task.stepMetrics?.() };
