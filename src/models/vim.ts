@@ -9,7 +9,6 @@ import { addRmsNorm } from '../ops/fused.js';
 import { linear } from '../ops/matmul.js';
 import { concat } from '../ops/shape-ops.js';
 import { expand, reshape, slice, transpose } from '../ops/view.js';
-import { conv2d } from '../ops/conv.js';
 import { defaultGenerator, Generator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -148,19 +147,13 @@ export function dropPathRates(max: number, depth: number): number[] {
 export class PatchEmbed extends Module {
   readonly proj: Conv2d;
 
-  constructor(
-    readonly channels: number,
-    readonly dModel: number,
-    readonly patchSize: number,
-    readonly stride: number,
-    options: InitOptions,
-  ) {
+  constructor(channels: number, dModel: number, patchSize: number, stride: number, options: InitOptions) {
     super();
     this.proj = this.module('proj', new Conv2d(channels, dModel, patchSize, { stride, generator: options.generator }));
   }
 
   forward(images: Tensor): Tensor {
-    const grid = conv2d(images, this.proj.weight, this.proj.bias, { stride: this.stride });
+    const grid = this.proj.forward(images);
     const [batch, dim, h, w] = grid.shape as [number, number, number, number];
     return transpose(reshape(grid, [batch, dim, h * w]), 1, 2);
   }

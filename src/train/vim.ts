@@ -70,8 +70,8 @@ export const VISION_EPOCHS = 5;
 
 /** The optimizer recipe of the image classifiers: AdamW, linear warmup then cosine decay to 1% of the peak. */
 export const VISION_TRAINER: TrainerConfig = {
-  // 2e-3 beat 1e-3 on MNIST at equal steps (96.9% against 94.1% of the test images after 1,500 of
-  // 4,496 steps, with shift augmentation).
+  // On MNIST after 1,500 of 4,496 steps (first 2,000 test images): 96.9% at 2e-3 with shifts,
+  // against 95.4% at 1e-3 with shifts and label smoothing 0.1, and 94.1% at 1e-3 without shifts.
   lr: 2e-3,
   warmup: 200,
   minLrRatio: 0.01,
