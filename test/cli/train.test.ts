@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as mt from '../../src/index.js';
+import { latestCheckpoint, loadTrainingCheckpoint } from '../../src/train/checkpoint.js';
+
+const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-train-cli-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+const textFile = join(scratch, 'text.txt');
+writeFileSync(textFile, 'It was the best of times, it was the worst of times. '.repeat(200));
+const tinyFlags = ['--data', textFile, '--d-model', '16', '--n-layer', '1', '--d-state', '4', '--seq-len', '16', '--batch-size', '2', '--eval-bytes', '64', '--final-eval-bytes', '256', '--threads', '1'];
+const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+
+describe('mamba-ts train', () => {
+  it('trains, then generate and eval work on the result', () => {
+    const out = join(scratch, 'run');
+    const r = cli('train', 'mambabyte', '--out', out, '--steps', '20', '--eval-every', '10', ...tinyFlags, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.steps, 20);
+    assert.ok(summary.held_out_bits_per_byte > 0 && summary.bytes_per_s > 0);
+    assert.ok(summary.sample.startsWith('The '));
+    assert.match(readFileSync(join(out, 'loss.svg'), 'utf8'), /<svg /);
+    assert.equal(cli('generate', '--model', out, '--prompt', 'It was', '--max-new-tokens', '5').status, 0);
+    const e = JSON.parse(cli('eval', '--model', out, '--text-file', textFile, '--json').stdout);
+    assert.ok(e.bits_per_byte > 0);
+  });
+
+  it('trains MoE-Mamba with expert statistics, and eval and generate work on it', () => {
+    const out = join(scratch, 'moe');
+    const r = cli('train', 'moe-mamba', '--out', out, '--steps', '12', '--experts', '4', '--top-k', '2', '--capacity-factor', '1.5', '--aux-loss-weight', '0.02', ...tinyFlags, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.expert_load.length, 1);
+    assert.equal(summary.expert_load[0].length, 4);
+    assert.ok(summary.active_parameters < summary.parameters);
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(metrics.every((m) => 'moe_aux_loss' in m && 'moe_dropped' in m && 'moe_max_load_over_mean' in m));
+    assert.equal(cli('generate', '--model', out, '--prompt', 'It was', '--max-new-tokens', '5').status, 0);
+    assert.ok(JSON.parse(cli('eval', '--model', out, '--text-file', textFile, '--json').stdout).bits_per_byte > 0);
+  });
+
+  it('a run killed at any moment leaves its last checkpoint intact, and resumes to the end', async () => {
+    const out = join(scratch, 'killed');
+    const flags = ['train', 'mambabyte', '--out', out, '--steps', '300', '--checkpoint-every', '1', '--eval-every', '1000', ...tinyFlags];
+    for (const delayMs of [700, 1100, 1500, 1900]) {
+      const child = spawn(process.execPath, [main, ...flags, '--resume'], { stdio: 'ignore' });
+      const exited = new Promise((r) => child.once('exit', r));
+      await new Promise((r) => setTimeout(r, delayMs));
+      child.kill('SIGKILL');
+      await exited;
+      const dir = latestCheckpoint(out);
+      if (dir === null) continue;
+      const model = new mt.MambaLM(mt.mambaConfig({ dModel: 16, nLayer: 1, dState: 4, vocabSize: 256 }));
+      const state = await loadTrainingCheckpoint(dir, model, new mt.AdamW(model.parameters(), { lr: 1 }));
+      assert.ok(state.step >= 1 && state.step <= 300);
+      model.dispose();
+    }
+    const done = cli(...flags, '--resume', '--json');
+    assert.equal(done.status, 0, done.stderr);
+    assert.equal(JSON.parse(done.stdout).steps, 300);
+  });
+
+  it('bad data gets one clear error', () => {
+    const empty = join(scratch, 'empty.txt');
+    writeFileSync(empty, '');
+    const junk = join(scratch, 'junk.bin');
+    writeFileSync(junk, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+    const cases: [string, RegExp][] = [
+      [join(scratch, 'missing.txt'), /missing\.txt/],
+      [empty, /empty/],
+      [junk, /binary/],
+    ];
+    for (const [data, message] of cases) {
+      const r = cli('train', 'mambabyte', '--out', join(scratch, 'bad'), '--steps', '1', '--data', data);
+      assert.notEqual(r.status, 0, data);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+    assert.match(cli('train', 'mambabyte', '--steps', '1').stderr, /--out is required/);
+    assert.match(cli('train', 'llama').stderr, /unknown model 'llama'/);
+  });
+});
