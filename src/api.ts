@@ -8,11 +8,12 @@ export { selectiveScan, type SelectiveScanArgs, type SelectiveScanOptions } from
 export { MambaMixer, type MambaLayerState } from './ssm/mamba-mixer.js';
 export { MambaLM, MambaBackbone, MambaBlock, disposeState, type MambaState } from './models/mamba-lm.js';
 export { mambaConfig, type MambaConfig, type MambaConfigOptions } from './models/mamba-config.js';
+export { mambaMixerConfig, type MambaMixerConfig, type MambaMixerConfigOptions } from './ssm/mixer-config.js';
 export { TransformerLM, TransformerBlock, CausalSelfAttention, TransformerMLP, CausalMask, transformerConfig, transformerParameterCount, transformerConfigForParameters, disposeTransformerState, type TransformerConfig, type TransformerConfigOptions, type TransformerSizeOptions, type TransformerState, type TransformerLayerState } from './models/transformer.js';
 export { generate, type GenerateOptions, type GenerateResult, type RecurrentLM, type RecurrentState } from './generate/generate.js';
 export { sampleToken, type SamplingOptions } from './generate/sample.js';
 export { Tensor } from './tensor/tensor.js';
-export type { DType, TypedArray } from './tensor/dtype.js';
+export type { DType, TypedArray } from './backends/dtype.js';
 export { backward, noGrad, enableGrad, isGradEnabled, type BackwardOptions } from './tensor/autograd.js';
 export { scope, keep } from './tensor/scope.js';
 export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';

@@ -1,4 +1,4 @@
-import type { DType, TypedArray } from '../tensor/dtype.js';
+import type { DType, TypedArray } from './dtype.js';
 
 /** Opaque per-backend storage (a typed array, an offset into wasm memory, a GPU buffer). */
 export type StorageHandle = unknown;

@@ -10,7 +10,7 @@ import { layerNorm } from '../ops/norm.js';
 import { concat, split } from '../ops/shape-ops.js';
 import { softmax } from '../ops/softmax.js';
 import { permute, reshape, slice, transpose } from '../ops/view.js';
-import { allocTypedArray, type DType } from '../tensor/dtype.js';
+import { allocTypedArray, type DType } from '../backends/dtype.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { keep, scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';

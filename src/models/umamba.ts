@@ -8,7 +8,7 @@ import { reshape, transpose } from '../ops/view.js';
 import { MambaMixer } from '../ssm/mamba-mixer.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
-import { mambaConfig } from './mamba-config.js';
+import { mambaMixerConfig } from '../ssm/mixer-config.js';
 import { LEAKY_SLOPE, segmentationHeads, upsampleNearest2x, UShapedNetwork } from './unet.js';
 
 /**
@@ -125,7 +125,7 @@ export class MambaLayer extends Module {
   ) {
     super();
     this.norm = this.module('norm', new LayerNorm(dim));
-    const config = mambaConfig({ dModel: dim, nLayer: 1, vocabSize: 1, dState: options.dState, dConv: options.dConv, expand: options.expand });
+    const config = mambaMixerConfig({ dModel: dim, dState: options.dState, dConv: options.dConv, expand: options.expand });
     this.mamba = this.module('mamba', new MambaMixer(config, { generator: options.generator }));
   }
 

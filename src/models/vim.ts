@@ -15,7 +15,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { MambaError } from '../util/errors.js';
 import { BiMambaMixer } from '../ssm/bimamba.js';
-import { mambaConfig, type MambaConfig } from './mamba-config.js';
+import { mambaMixerConfig, type MambaMixerConfig } from '../ssm/mixer-config.js';
 
 /** What the training recipe, the saved-model format and the CLI need of an image classifier (Vim or ViT). */
 export interface ImageClassifier extends Module {
@@ -171,24 +171,21 @@ export class VimBlock extends Module {
   readonly mixer: BiMambaMixer;
   readonly norm: RMSNorm;
 
-  constructor(mixer: MambaConfig, eps: number, options: InitOptions) {
+  constructor(mixer: MambaMixerConfig, eps: number, options: InitOptions) {
     super();
     this.mixer = this.module('mixer', new BiMambaMixer(mixer, options));
     this.norm = this.module('norm', new RMSNorm(mixer.dModel, eps));
   }
 }
 
-/** The Mamba settings of Vim's mixers (the vocabulary is unused: there are no token embeddings). */
-export function vimMixerConfig(config: VimConfig): MambaConfig {
-  return mambaConfig({
+/** The settings of Vim's mixers. */
+export function vimMixerConfig(config: VimConfig): MambaMixerConfig {
+  return mambaMixerConfig({
     dModel: config.dModel,
-    nLayer: config.depth,
-    vocabSize: 1,
     dState: config.dState,
     dConv: config.dConv,
     expand: config.expand,
     dtRank: config.dtRank,
-    layerNormEpsilon: config.normEps,
     bias: false,
     convBias: true,
   });

@@ -1,6 +1,6 @@
 import type { Backend } from '../backends/backend.js';
 import { getBackend } from '../backends/registry.js';
-import { allocTypedArray, dtypeOfArray, type DType, type TypedArray } from '../tensor/dtype.js';
+import { allocTypedArray, dtypeOfArray, type DType, type TypedArray } from '../backends/dtype.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { checkShape, formatShape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';

@@ -1,6 +1,6 @@
 import type { BinaryOp, UnaryOp, UnaryParams, View } from '../backends/backend.js';
 import { attach } from '../tensor/autograd.js';
-import { isFloat, type DType } from '../tensor/dtype.js';
+import { isFloat, type DType } from '../backends/dtype.js';
 import { broadcastShapes, broadcastStrides } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backendOf, empty, filled, requireFloat, requireSameDType } from './helpers.js';

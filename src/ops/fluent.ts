@@ -1,6 +1,6 @@
 import type { Backend } from '../backends/backend.js';
 import { backward, type BackwardOptions } from '../tensor/autograd.js';
-import { isFloat, type DType } from '../tensor/dtype.js';
+import { isFloat, type DType } from '../backends/dtype.js';
 import { MambaError } from '../util/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { toBackend } from './create.js';

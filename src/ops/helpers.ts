@@ -1,7 +1,7 @@
 import type { Backend } from '../backends/backend.js';
 // Every op module imports this file, so loading any op also gives tensors their methods.
 import './fluent.js';
-import { isFloat, type DType } from '../tensor/dtype.js';
+import { isFloat, type DType } from '../backends/dtype.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { MambaError, ShapeError } from '../util/errors.js';

@@ -7,7 +7,7 @@ import { defaultGenerator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
-import type { MambaConfig } from '../models/mamba-config.js';
+import type { MambaMixerConfig } from './mixer-config.js';
 import { createMambaBranch, MAMBA_BRANCH_NAMES, mambaBranchForward, type MambaBranch, type MambaBranchNames, type ParameterRegistrar } from './mamba-mixer.js';
 
 /** The names hustvl/Vim gives the backward direction's parameters (note A_b_log, not A_log_b). */
@@ -35,11 +35,11 @@ export class BiMambaMixer extends Module implements MambaBranch {
   readonly outProj: Linear;
 
   constructor(
-    readonly config: MambaConfig,
+    readonly config: MambaMixerConfig,
     options: InitOptions = {},
   ) {
     super();
-    if (config.bias) throw new MambaError('BiMambaMixer: Vim has no bias on in_proj and out_proj; set bias: false in the Mamba config');
+    if (config.bias) throw new MambaError('BiMambaMixer: Vim has no bias on in_proj and out_proj; set bias: false in the mixer config');
     const { dModel, dInner } = config;
     const g = options.generator ?? defaultGenerator;
     const owner: ParameterRegistrar = { module: (n, m) => this.module(n, m), param: (n, t, o) => this.param(n, t, o) };

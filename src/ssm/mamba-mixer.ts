@@ -10,7 +10,7 @@ import { defaultBound, isInitialising, uniform, type InitOptions } from '../nn/i
 import { defaultGenerator } from '../tensor/random.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { MambaConfig } from '../models/mamba-config.js';
+import type { MambaMixerConfig } from './mixer-config.js';
 import { selectiveScan } from './selective-scan.js';
 
 /**
@@ -64,7 +64,7 @@ export interface ParameterRegistrar {
  * and x_proj PyTorch's defaults, dt_proj the variance-preserving weight and the inverse-softplus
  * bias, A_log the S4D-real initialisation, D ones.
  */
-export function createMambaBranch(owner: ParameterRegistrar, names: MambaBranchNames, config: MambaConfig, options: InitOptions = {}): MambaBranch {
+export function createMambaBranch(owner: ParameterRegistrar, names: MambaBranchNames, config: MambaMixerConfig, options: InitOptions = {}): MambaBranch {
   const { dInner, dState, dConv, dtRank } = config;
   const g = options.generator ?? defaultGenerator;
   const conv = owner.module(names.conv1d, new ConvParams(dInner, dConv, config.convBias, options));
@@ -85,7 +85,7 @@ export function createMambaBranch(owner: ParameterRegistrar, names: MambaBranchN
  * C, and the selective scan with the D skip and the silu(z) gate. x0 and z are [B, L, dInner].
  * With a state, the sequence continues from it and the state is updated.
  */
-export function mambaBranchForward(branch: MambaBranch, config: MambaConfig, x0: Tensor, z: Tensor, state?: MambaLayerState): Tensor {
+export function mambaBranchForward(branch: MambaBranch, config: MambaMixerConfig, x0: Tensor, z: Tensor, state?: MambaLayerState): Tensor {
   const { dInner, dState, dConv, dtRank } = config;
   const len = x0.shape[1]!;
   // The conv sees the previous dConv-1 inputs first when continuing a sequence.
@@ -127,7 +127,7 @@ export class MambaMixer extends Module implements MambaBranch {
   readonly outProj: Linear;
 
   constructor(
-    readonly config: MambaConfig,
+    readonly config: MambaMixerConfig,
     options: InitOptions = {},
   ) {
     super();
@@ -178,7 +178,7 @@ class ConvParams extends Module {
  * dt_proj as the reference initialises it: weight U(-s, s) (or s) with s = dtRank^-0.5 * dtScale;
  * bias = softplus^-1(dt) with dt log-uniform in [dtMin, dtMax], floored at dtInitFloor.
  */
-function initDtProj(dtProj: Linear, config: MambaConfig, g: typeof defaultGenerator): void {
+function initDtProj(dtProj: Linear, config: MambaMixerConfig, g: typeof defaultGenerator): void {
   const std = config.dtRank ** -0.5 * config.dtScale;
   const w = new Float32Array(dtProj.weight.size);
   for (let i = 0; i < w.length; i++) w[i] = config.dtInit === 'constant' ? std : (g.uniform() * 2 - 1) * std;

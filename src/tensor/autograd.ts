@@ -1,6 +1,6 @@
 import { MambaError } from '../util/errors.js';
 import { GradNode, type BackwardFn, type Parent } from './autograd-node.js';
-import { isFloat } from './dtype.js';
+import { isFloat } from '../backends/dtype.js';
 import { keep, scope } from './scope.js';
 import { formatShape, shapesEqual } from './shape.js';
 import { Tensor } from './tensor.js';

@@ -1,4 +1,4 @@
-import type { DType, TypedArray } from './dtype.js';
+import type { DType, TypedArray } from '../backends/dtype.js';
 import { formatShape, sizeOf } from './shape.js';
 
 const EDGE = 3;

@@ -1,5 +1,5 @@
 import type { Backend, StorageHandle } from '../backends/backend.js';
-import type { DType } from './dtype.js';
+import type { DType } from '../backends/dtype.js';
 
 /**
  * Backend memory shared by a tensor and its views. Reference-counted so that a view, or a

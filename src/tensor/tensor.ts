@@ -1,7 +1,7 @@
 import type { Backend, View } from '../backends/backend.js';
 import { DisposedError, ShapeError } from '../util/errors.js';
 import type { GradNode } from './autograd-node.js';
-import { bytesPerElement, type DType, type TypedArray } from './dtype.js';
+import { bytesPerElement, type DType, type TypedArray } from '../backends/dtype.js';
 import { track } from './scope.js';
 import { contiguousStrides, formatShape, isContiguousLayout, sizeOf, type Shape } from './shape.js';
 import { Storage } from './storage.js';

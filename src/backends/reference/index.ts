@@ -1,5 +1,5 @@
 import type { Backend, StorageHandle } from '../backend.js';
-import { allocTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { allocTypedArray, type DType, type TypedArray } from '../dtype.js';
 import * as k from './kernels.js';
 
 /**

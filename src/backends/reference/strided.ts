@@ -1,5 +1,5 @@
 import type { View } from '../backend.js';
-import type { TypedArray } from '../../tensor/dtype.js';
+import type { TypedArray } from '../dtype.js';
 import { isContiguousLayout } from '../../tensor/shape.js';
 
 export function data(view: View): TypedArray {

@@ -1,5 +1,5 @@
 import type { ArgReduceOp, Backend, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, ScanGrads, ScanInputs, StorageHandle, UnaryOp, UnaryParams, View } from '../backend.js';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import type { DType, TypedArray } from '../dtype.js';
 import { MambaError } from '../../util/errors.js';
 import { WasmContext, type WasmHandle } from './context.js';
 import { WasmHeap } from './heap.js';

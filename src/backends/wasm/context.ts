@@ -1,5 +1,5 @@
 import type { View } from '../backend.js';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import type { DType, TypedArray } from '../dtype.js';
 import type { WasmHeap } from './heap.js';
 import { coalesce, LAYOUT_WORDS, writeLayout } from './layout.js';
 import type { ThreadPool } from './pool.js';
