@@ -115,11 +115,10 @@ export interface ScanGrads {
 }
 
 /**
- * The set of kernels every backend implements. Unless a kernel says otherwise, `out` views are
- * contiguous and freshly allocated by the caller, and input views are contiguous. Where a kernel
- * accepts strided inputs its comment says so; the op layer relies on that to avoid copies.
+ * What every backend provides besides kernels: memory. Handles are opaque; offsets and lengths
+ * count elements of `dtype`.
  */
-export interface Backend {
+export interface BackendCore {
   readonly name: string;
   readonly dtypes: readonly DType[];
 
@@ -128,8 +127,26 @@ export interface Backend {
   /** Bytes of storage currently allocated through this backend. */
   bytesInUse(): number;
   write(handle: StorageHandle, dtype: DType, offset: number, data: ArrayLike<number>): void;
+  /**
+   * A copy of `length` elements. A backend whose memory the CPU cannot read synchronously (a GPU)
+   * throws a MambaError here that points to readAsync (`await tensor.data()`).
+   */
   read(handle: StorageHandle, dtype: DType, offset: number, length: number): TypedArray;
+  /**
+   * The same copy, delivered when the memory can be read. The elements are the ones at call time:
+   * a kernel or a free issued after the call does not change what it returns.
+   */
+  readAsync(handle: StorageHandle, dtype: DType, offset: number, length: number): Promise<TypedArray>;
+}
 
+/**
+ * The kernels of a backend. Unless a kernel says otherwise, `out` views are contiguous and
+ * freshly allocated by the caller, and input views are contiguous. Where a kernel accepts strided
+ * inputs its comment says so; the op layer relies on that to avoid copies. Every output view a
+ * kernel is given it writes in full (indexAdd and scatterAdd add into theirs). The role of each
+ * argument is listed once more, machine-readably, in kernel-signatures.ts.
+ */
+export interface Kernels {
   /** out[i] = x[i] for views of one shape; either side may be strided; converts dtype. */
   copy(out: View, x: View): void;
   /** Every element of a (possibly strided) view set to value. */
@@ -245,3 +262,11 @@ export interface Backend {
   /** The k largest (or smallest) values along the last axis, sorted, with int32 indices. */
   topk(values: View, indices: View, x: View, k: number, largest: boolean): void;
 }
+
+/** A backend: memory and every kernel. */
+export type Backend = BackendCore & Kernels;
+
+export type KernelName = keyof Kernels;
+
+/** A backend with some of the kernels; withFallback (fallback.ts) completes it. */
+export type PartialBackend = BackendCore & Partial<Kernels>;

@@ -1,4 +1,6 @@
-import type { Backend } from './backend.js';
+import type { Backend, PartialBackend } from './backend.js';
+import { withFallback } from './fallback.js';
+import { KERNEL_NAMES } from './kernel-signatures.js';
 import { ReferenceBackend } from './reference/index.js';
 import { MambaError } from '../util/errors.js';
 
@@ -7,9 +9,24 @@ const instances = new Map<string, Backend>();
 let current: Backend | null = null;
 let defaultName = 'reference';
 
-/** Makes a backend available by name (faster backends register themselves here). */
-export function registerBackend(name: string, factory: () => Backend): void {
-  factories.set(name, factory);
+/**
+ * Makes a backend available by name (faster backends register themselves here). A partial
+ * backend names the registered backend that runs the kernels it lacks; it is composed with that
+ * one (withFallback, copying bridge) when first asked for.
+ */
+export function registerBackend(name: string, factory: () => Backend): void;
+export function registerBackend(name: string, factory: () => PartialBackend, fallback: string): void;
+export function registerBackend(name: string, factory: () => PartialBackend, fallback?: string): void {
+  if (fallback === name) throw new MambaError(`the ${name} backend cannot be its own fallback`);
+  factories.set(name, () => {
+    const backend = factory();
+    if (fallback !== undefined) return withFallback(backend, getBackend(fallback));
+    const missing = KERNEL_NAMES.filter((k) => typeof backend[k] !== 'function');
+    if (missing.length > 0) {
+      throw new MambaError(`the ${backend.name} backend lacks the kernels ${missing.join(', ')}; register it with a fallback backend's name`);
+    }
+    return backend as Backend;
+  });
 }
 
 export function backendNames(): string[] {

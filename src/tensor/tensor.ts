@@ -1,4 +1,4 @@
-import type { Backend, View } from '../backends/backend.js';
+import type { Backend, StorageHandle, View } from '../backends/backend.js';
 import { DisposedError, ShapeError } from '../util/errors.js';
 import type { GradNode } from './autograd-node.js';
 import { bytesPerElement, type DType, type TypedArray } from '../backends/dtype.js';
@@ -97,19 +97,48 @@ export class Tensor {
     this.backend.write(this.storage.handle, this.dtype, this.offset, values);
   }
 
-  /** Copies the elements out in row-major order. */
-  toArray(): TypedArray {
+  /**
+   * Where this tensor's elements lie in row-major order: its own storage when contiguous, else a
+   * contiguous copy. The storage is retained until release(), so that an asynchronous read
+   * outlives a dispose() issued meanwhile.
+   */
+  private rowMajor(): { handle: StorageHandle; offset: number; release(): void } {
     const backend = this.backend;
-    if (this.isContiguous) return backend.read(this.storage.handle, this.dtype, this.offset, this.size);
-    const tmp = backend.alloc(this.dtype, this.size);
+    if (this.isContiguous) {
+      const storage = this.storage.retain();
+      return { handle: storage.handle, offset: this.offset, release: () => storage.release() };
+    }
+    const handle = backend.alloc(this.dtype, this.size);
     try {
-      backend.copy(
-        { handle: tmp, dtype: this.dtype, offset: 0, shape: this.shape, strides: contiguousStrides(this.shape) },
-        this.view(),
-      );
-      return backend.read(tmp, this.dtype, 0, this.size);
+      backend.copy({ handle, dtype: this.dtype, offset: 0, shape: this.shape, strides: contiguousStrides(this.shape) }, this.view());
+    } catch (error) {
+      backend.free(handle);
+      throw error;
+    }
+    return { handle, offset: 0, release: () => backend.free(handle) };
+  }
+
+  /**
+   * Copies the elements out in row-major order. A backend that cannot read its memory
+   * synchronously (a GPU) throws here; use data().
+   */
+  toArray(): TypedArray {
+    const source = this.rowMajor();
+    try {
+      return this.backend.read(source.handle, this.dtype, source.offset, this.size);
     } finally {
-      backend.free(tmp);
+      source.release();
+    }
+  }
+
+  /** The elements in row-major order, as toArray() gives them, on every backend. */
+  async data(): Promise<TypedArray> {
+    const backend = this.backend;
+    const source = this.rowMajor();
+    try {
+      return await backend.readAsync(source.handle, this.dtype, source.offset, this.size);
+    } finally {
+      source.release();
     }
   }
 
@@ -126,10 +155,20 @@ export class Tensor {
 
   /** The value of a single-element tensor. */
   item(): number {
-    if (this.size !== 1) {
-      throw new ShapeError(`item(): the tensor has ${this.size} elements (shape ${formatShape(this.shape)}); item() needs exactly one`);
-    }
+    this.assertSingle('item');
     return this.toArray()[0]!;
+  }
+
+  /** The value of a single-element tensor, as item() gives it, on every backend. */
+  async itemAsync(): Promise<number> {
+    this.assertSingle('itemAsync');
+    return (await this.data())[0]!;
+  }
+
+  private assertSingle(method: string): void {
+    if (this.size !== 1) {
+      throw new ShapeError(`${method}(): the tensor has ${this.size} elements (shape ${formatShape(this.shape)}); ${method}() needs exactly one`);
+    }
   }
 
   /** Frees this handle's claim on its storage, its gradient and its graph node. Idempotent. */

@@ -33,6 +33,10 @@ export class ReferenceBackend implements Backend {
     return (handle as TypedArray).slice(offset, offset + length);
   }
 
+  readAsync(handle: StorageHandle, dtype: DType, offset: number, length: number): Promise<TypedArray> {
+    return Promise.resolve(this.read(handle, dtype, offset, length));
+  }
+
   copy = k.copy;
   fill = k.fill;
   unary = k.unary;

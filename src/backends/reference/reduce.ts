@@ -1,4 +1,5 @@
 import type { ArgReduceOp, ReduceOp, View } from '../backend.js';
+import type { TypedArray } from '../dtype.js';
 import { aroundAxis, data, offsets, rows } from './strided.js';
 
 /** Reduces x over axes into out (keepdim shape), accumulating in float64. */
@@ -58,22 +59,76 @@ export function argReduce(op: ArgReduceOp, out: View, x: View, axis: number): vo
   }
 }
 
+/**
+ * The k best columns of the row at xs[base..base+cols), best first; ties keep the lower column.
+ * A min-heap of the k best seen so far ("ranks lower": worse value, or equal value and higher
+ * column; the root is the one a better newcomer replaces) makes a row O(cols log k) where a sort
+ * is O(cols log cols): topk over a vocabulary is a sampling step. Returns null at a NaN.
+ */
+function heapTopk(xs: TypedArray, base: number, cols: number, k: number, largest: boolean): Int32Array | null {
+  const heap = new Int32Array(k);
+  const lower = (a: number, b: number) => {
+    const va = xs[base + a]!;
+    const vb = xs[base + b]!;
+    return (largest ? va < vb : va > vb) || (va === vb && a > b);
+  };
+  const siftDown = (size: number) => {
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) return;
+      const c = l + 1 < size && lower(heap[l + 1]!, heap[l]!) ? l + 1 : l;
+      if (!lower(heap[c]!, heap[i]!)) return;
+      [heap[c], heap[i]] = [heap[i]!, heap[c]!];
+      i = c;
+    }
+  };
+  let size = 0;
+  for (let c = 0; c < cols; c++) {
+    const v = xs[base + c]!;
+    if (v !== v) return null;
+    if (size < k) {
+      let i = size++;
+      heap[i] = c;
+      while (i > 0 && lower(heap[i]!, heap[(i - 1) >> 1]!)) {
+        const p = (i - 1) >> 1;
+        [heap[p], heap[i]] = [heap[i]!, heap[p]!];
+        i = p;
+      }
+    } else if (largest ? v > xs[base + heap[0]!]! : v < xs[base + heap[0]!]!) {
+      // A later column displaces the root only by a strictly better value: ties keep the lower column.
+      heap[0] = c;
+      siftDown(k);
+    }
+  }
+  const best = new Int32Array(k);
+  for (let j = k - 1; j >= 0; j--) {
+    best[j] = heap[0]!;
+    heap[0] = heap[j]!;
+    siftDown(j);
+  }
+  return best;
+}
+
+/** The row's columns fully sorted, best first, ties by column: defines where NaN lands. */
+function sortedColumns(xs: TypedArray, base: number, cols: number, largest: boolean): number[] {
+  const sign = largest ? -1 : 1;
+  return Array.from({ length: cols }, (_, c) => c).sort((a, b) => sign * (xs[base + a]! - xs[base + b]!) || a - b);
+}
+
 /** Sorted top-k along the last axis; ties keep the lower index first. */
 export function topk(values: View, indices: View, x: View, k: number, largest: boolean): void {
   const [n, cols] = rows(x.shape);
   const xs = data(x);
   const vs = data(values);
   const is = data(indices);
-  const order = new Array<number>(cols);
-  const sign = largest ? -1 : 1;
+  if (k === 0) return;
   for (let r = 0; r < n; r++) {
     const base = x.offset + r * cols;
-    for (let c = 0; c < cols; c++) order[c] = c;
-    order.sort((a, b) => sign * (xs[base + a]! - xs[base + b]!) || a - b);
+    const best = heapTopk(xs, base, cols, k, largest) ?? sortedColumns(xs, base, cols, largest);
     for (let j = 0; j < k; j++) {
-      vs[values.offset + r * k + j] = xs[base + order[j]!]!;
-      is[indices.offset + r * k + j] = order[j]!;
+      vs[values.offset + r * k + j] = xs[base + best[j]!]!;
+      is[indices.offset + r * k + j] = best[j]!;
     }
   }
 }
-

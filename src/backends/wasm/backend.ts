@@ -1,4 +1,6 @@
-import type { ArgReduceOp, Backend, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, ScanGrads, ScanInputs, StorageHandle, UnaryOp, UnaryParams, View } from '../backend.js';
+import type { ArgReduceOp, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, ScanGrads, ScanInputs, StorageHandle, PartialBackend, UnaryOp, UnaryParams, View } from '../backend.js';
+import { withFallback, type ComposedBackend } from '../fallback.js';
+import { ReferenceBackend } from '../reference/index.js';
 import type { DType, TypedArray } from '../dtype.js';
 import { MambaError } from '../../util/errors.js';
 import { WasmContext, type WasmHandle } from './context.js';
@@ -33,12 +35,16 @@ export interface WasmBackendOptions {
 
 type Kernel = (...args: number[]) => void;
 
+/** The wasm backend as the factories return it: complete, with the reference kernels for the ones it lacks. */
+export type ComposedWasmBackend = ComposedBackend<WasmBackend>;
+
 /**
  * The fast CPU backend: AssemblyScript kernels compiled to WebAssembly SIMD, run on a pool of
- * threads sharing one memory. The wrappers in kernels/ choose the wasm path or, where a kernel
- * has no wasm version, run the reference code on typed-array views of the same memory.
+ * threads sharing one memory. The wrappers in kernels/ choose the wasm path or, for a call the
+ * wasm kernel does not take, run the reference kernel on the same memory. Kernels with no wasm
+ * version at all are absent here: createWasmBackend takes them from the reference backend.
  */
-export class WasmBackend implements Backend {
+export class WasmBackend implements PartialBackend {
   readonly name = 'wasm';
   readonly dtypes: readonly DType[] = ['float32', 'int32'];
   readonly relaxedSimd: boolean;
@@ -85,6 +91,15 @@ export class WasmBackend implements Backend {
     return this.ctx.array(dtype).slice(start, start + length);
   }
 
+  readAsync(handle: StorageHandle, dtype: DType, offset: number, length: number): Promise<TypedArray> {
+    return Promise.resolve(this.read(handle, dtype, offset, length));
+  }
+
+  /** Composes this backend with the reference kernels, run on this memory, for the kernels it lacks. */
+  withReferenceFallback(): ComposedWasmBackend {
+    return withFallback(this, new ReferenceBackend(), this.ctx.reference);
+  }
+
   /** Stops the worker threads; the backend cannot run kernels afterwards. */
   dispose(): void {
     this.ctx.pool.dispose();
@@ -113,9 +128,6 @@ export class WasmBackend implements Backend {
   }
   argReduce(op: ArgReduceOp, out: View, x: View, axis: number): void {
     reduction.argReduce(this.ctx, op, out, x, axis);
-  }
-  topk(values: View, indices: View, x: View, k: number, largest: boolean): void {
-    reduction.topk(this.ctx, values, indices, x, k, largest);
   }
   matmul(out: View, a: View, b: View): void {
     linear.matmul(this.ctx, out, a, b);

@@ -1,5 +1,5 @@
 import { MambaError } from '../../util/errors.js';
-import { WasmBackend, type WasmBackendOptions } from './backend.js';
+import { WasmBackend, type ComposedWasmBackend, type WasmBackendOptions } from './backend.js';
 import { READY, type WorkerInit } from './protocol.js';
 
 /** The browser lacks what the wasm backend needs (WebAssembly SIMD, or shared memory). */
@@ -90,7 +90,7 @@ function workersReady(control: Int32Array, workers: Worker[]): Promise<void> {
  * for the other cores when the page is cross-origin isolated (COOP/COEP headers), one thread
  * otherwise. Throws WasmUnsupportedError where the browser cannot run it.
  */
-export async function createBrowserWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+export async function createBrowserWasmBackend(options: WasmBackendOptions = {}): Promise<ComposedWasmBackend> {
   const { module, relaxed } = await compileKernels();
   const memory = sharedMemory();
   const isolated = globalThis.crossOriginIsolated === true;
@@ -118,5 +118,5 @@ export async function createBrowserWasmBackend(options: WasmBackendOptions = {})
       throw error;
     }
   }
-  return backend;
+  return backend.withReferenceFallback();
 }

@@ -1,5 +1,7 @@
 import type { View } from '../backend.js';
+import { sharedMemoryBridge, type Bridge } from '../bridges.js';
 import type { DType, TypedArray } from '../dtype.js';
+import * as referenceKernels from '../reference/kernels.js';
 import type { WasmHeap } from './heap.js';
 import { coalesce, LAYOUT_WORDS, writeLayout } from './layout.js';
 import type { ThreadPool } from './pool.js';
@@ -12,12 +14,17 @@ export interface WasmHandle {
 
 /**
  * What a kernel wrapper (kernels/*.ts) needs of the backend: addresses of views, scratch
- * memory, the layout block, the reference fallback and the thread pool.
+ * memory, the layout block, the reference kernels and the thread pool.
  */
 export class WasmContext {
   private f32View: Float32Array;
   private i32View: Int32Array;
   readonly layoutPtr: number;
+  /**
+   * The reference kernels run on views of this memory, without copies: the backend's fallback for
+   * the kernels it lacks, and the wrappers' for the calls a wasm kernel does not take.
+   */
+  readonly reference: Bridge = sharedMemoryBridge(referenceKernels, (v) => this.asRef(v));
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -54,10 +61,7 @@ export class WasmContext {
   }
 
   /** The view as the reference kernels see it: a typed array over all of wasm memory. */
-  asRef(v: View): View;
-  asRef(v: View | null): View | null;
-  asRef(v: View | null): View | null {
-    if (v === null) return null;
+  private asRef(v: View): View {
     return { ...v, handle: this.array(v.dtype), offset: (v.handle as WasmHandle).ptr / 4 + v.offset };
   }
 

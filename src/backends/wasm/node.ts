@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { MambaError } from '../../util/errors.js';
-import { WasmBackend, type WasmBackendOptions } from './backend.js';
+import { WasmBackend, type ComposedWasmBackend, type WasmBackendOptions } from './backend.js';
 import type { WorkerInit } from './protocol.js';
 
 function kernelBytes(name: string): Uint8Array<ArrayBuffer> {
@@ -20,12 +20,12 @@ function spawn(init: WorkerInit): Worker {
 }
 
 /** The wasm backend in Node: relaxed SIMD where V8 has it, worker_threads for the other cores. */
-export function createNodeWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
+export function createNodeWasmBackend(options: WasmBackendOptions = {}): ComposedWasmBackend {
   const relaxed = kernelBytes('kernels-relaxed.wasm');
   const useRelaxed = WebAssembly.validate(relaxed);
   const module = new WebAssembly.Module(useRelaxed ? relaxed : kernelBytes('kernels-simd.wasm'));
   const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
   const envThreads = Number(process.env['MAMBA_TS_THREADS']);
   const defaultThreads = Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism();
-  return new WasmBackend(memory, module, useRelaxed, { spawn, canBlock: true, defaultThreads }, options);
+  return new WasmBackend(memory, module, useRelaxed, { spawn, canBlock: true, defaultThreads }, options).withReferenceFallback();
 }

@@ -1,5 +1,4 @@
 import type { BinaryOp, UnaryOp, UnaryParams, View } from '../../backend.js';
-import * as ref from '../../reference/kernels.js';
 import type { WasmContext } from '../context.js';
 
 const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'relu', 'leakyRelu', 'gelu', 'geluTanh', 'silu', 'sigmoid', 'tanh', 'softplus', 'clamp', 'pow', 'affine'];
@@ -28,40 +27,40 @@ function count(shape: readonly number[]): number {
 
 export function copy(ctx: WasmContext, out: View, x: View): void {
   const layout = ctx.layout(out.shape, out, x);
-  if (layout === null) return ref.copy(ctx.asRef(out), ctx.asRef(x));
+  if (layout === null) return ctx.reference('copy', [out, x]);
   const mode = out.dtype === x.dtype ? 0 : out.dtype === 'int32' ? 1 : 2;
   ctx.run('copy', [ctx.addr(out), ctx.addr(x), mode, layout], count(out.shape));
 }
 
 export function fill(ctx: WasmContext, out: View, value: number): void {
   const layout = ctx.layout(out.shape, out);
-  if (layout === null) return ref.fill(ctx.asRef(out), value);
+  if (layout === null) return ctx.reference('fill', [out, value]);
   const bits = out.dtype === 'int32' ? value | 0 : new Int32Array(new Float32Array([value]).buffer)[0]!;
   ctx.run('fill', [ctx.addr(out), bits, layout], count(out.shape));
 }
 
 export function unary(ctx: WasmContext, op: UnaryOp, out: View, x: View, params: UnaryParams): void {
   const layout = x.dtype === 'float32' ? ctx.layout(out.shape, out, x) : null;
-  if (layout === null) return ref.unary(op, ctx.asRef(out), ctx.asRef(x), params);
+  if (layout === null) return ctx.reference('unary', [op, out, x, params]);
   const [p0, p1] = unaryParams(op, params);
   ctx.run('unary', [UNARY_OPS.indexOf(op), ctx.addr(out), ctx.addr(x), p0, p1, layout], count(out.shape));
 }
 
 export function unaryGrad(ctx: WasmContext, op: UnaryOp, out: View, x: View, g: View, params: UnaryParams): void {
   const layout = x.dtype === 'float32' ? ctx.layout(out.shape, out, x, g) : null;
-  if (layout === null) return ref.unaryGrad(op, ctx.asRef(out), ctx.asRef(x), ctx.asRef(g), params);
+  if (layout === null) return ctx.reference('unaryGrad', [op, out, x, g, params]);
   const [p0, p1] = unaryParams(op, params);
   ctx.run('unaryGrad', [UNARY_OPS.indexOf(op), ctx.addr(out), ctx.addr(x), ctx.addr(g), p0, p1, layout], count(out.shape));
 }
 
 export function binary(ctx: WasmContext, op: BinaryOp, out: View, a: View, b: View): void {
   const layout = a.dtype === 'float32' ? ctx.layout(out.shape, out, a, b) : null;
-  if (layout === null) return ref.binary(op, ctx.asRef(out), ctx.asRef(a), ctx.asRef(b));
+  if (layout === null) return ctx.reference('binary', [op, out, a, b]);
   ctx.run('binary', [BINARY_OPS.indexOf(op), ctx.addr(out), ctx.addr(a), ctx.addr(b), layout], count(out.shape));
 }
 
 export function where(ctx: WasmContext, out: View, cond: View, a: View, b: View): void {
   const layout = ctx.layout(out.shape, out, cond, a, b);
-  if (layout === null) return ref.where(ctx.asRef(out), ctx.asRef(cond), ctx.asRef(a), ctx.asRef(b));
+  if (layout === null) return ctx.reference('where', [out, cond, a, b]);
   ctx.run('where', [ctx.addr(out), ctx.addr(cond), ctx.addr(a), ctx.addr(b), cond.dtype === 'int32' ? 1 : 0, layout], count(out.shape));
 }

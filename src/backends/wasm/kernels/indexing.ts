@@ -1,5 +1,4 @@
 import type { View } from '../../backend.js';
-import * as ref from '../../reference/kernels.js';
 import { isContiguousLayout } from '../../../tensor/shape.js';
 import type { WasmContext } from '../context.js';
 
@@ -44,7 +43,7 @@ function indicesChecked(ctx: WasmContext, index: View, size: number): boolean {
 
 export function indexSelect(ctx: WasmContext, out: View, x: View, axis: number, index: View): void {
   const [outer, size, inner] = aroundAxis(x.shape, axis);
-  if (!rowIndicesValid(ctx, index, size)) return ref.indexSelect(ctx.asRef(out), ctx.asRef(x), axis, ctx.asRef(index));
+  if (!rowIndicesValid(ctx, index, size)) return ctx.reference('indexSelect', [out, x, axis, index]);
   const n = index.shape[0] ?? 1;
   if (outer * n * inner === 0) return;
   // Threads split the copied rows; a single row stays on the calling thread.
@@ -54,7 +53,7 @@ export function indexSelect(ctx: WasmContext, out: View, x: View, axis: number, 
 
 export function indexAdd(ctx: WasmContext, out: View, axis: number, index: View, src: View): void {
   const [outer, size, inner] = aroundAxis(out.shape, axis);
-  if (!rowIndicesValid(ctx, index, size)) return ref.indexAdd(ctx.asRef(out), axis, ctx.asRef(index), ctx.asRef(src));
+  if (!rowIndicesValid(ctx, index, size)) return ctx.reference('indexAdd', [out, axis, index, src]);
   const n = index.shape[0] ?? 1;
   if (outer * n * inner === 0) return;
   const isInt = out.dtype === 'int32' ? 1 : 0;
@@ -62,19 +61,19 @@ export function indexAdd(ctx: WasmContext, out: View, axis: number, index: View,
 }
 
 export function gather(ctx: WasmContext, out: View, x: View, axis: number, index: View): void {
-  if (!indicesChecked(ctx, index, x.shape[axis]!)) return ref.gather(ctx.asRef(out), ctx.asRef(x), axis, ctx.asRef(index));
+  if (!indicesChecked(ctx, index, x.shape[axis]!)) return ctx.reference('gather', [out, x, axis, index]);
   const n = count(index.shape);
   if (n === 0) return;
   // x walks index's shape with no stride on the axis; the kernel adds index * axis stride.
   const walkX = { ...x, strides: x.strides.map((s, d) => (d === axis ? 0 : s)) };
   const layout = ctx.layout(index.shape, out, index, walkX);
-  if (layout === null) return ref.gather(ctx.asRef(out), ctx.asRef(x), axis, ctx.asRef(index));
+  if (layout === null) return ctx.reference('gather', [out, x, axis, index]);
   ctx.run('gather', [ctx.addr(out), ctx.addr(x), ctx.addr(index), x.strides[axis]!, layout], n);
 }
 
 export function scatterAdd(ctx: WasmContext, out: View, axis: number, index: View, src: View): void {
   const n = count(index.shape);
-  const fallback = () => ref.scatterAdd(ctx.asRef(out), axis, ctx.asRef(index), ctx.asRef(src));
+  const fallback = () => ctx.reference('scatterAdd', [out, axis, index, src]);
   // With a contiguous out, distinct positions off the axis address distinct outputs, which is
   // what lets threads split them.
   if (!isContiguousLayout(out.shape, out.strides) || !indicesChecked(ctx, index, out.shape[axis]!)) return fallback();

@@ -1,5 +1,4 @@
 import type { View } from '../../backend.js';
-import * as ref from '../../reference/kernels.js';
 import type { WasmContext } from '../context.js';
 
 /** (rows, cols) of a contiguous view over its last axis. */
@@ -42,7 +41,7 @@ export function softmax(ctx: WasmContext, out: View, x: View, log: boolean): voi
 export function crossEntropy(ctx: WasmContext, loss: View, logSumExp: View, logits: View, targets: View, ignoreIndex: number): void {
   const [rows, cols] = rowsOf(logits);
   if (!targetsValid(ctx, targets, rows, cols, ignoreIndex)) {
-    return ref.crossEntropy(ctx.asRef(loss), ctx.asRef(logSumExp), ctx.asRef(logits), ctx.asRef(targets), ignoreIndex);
+    return ctx.reference('crossEntropy', [loss, logSumExp, logits, targets, ignoreIndex]);
   }
   if (rows === 0) return;
   ctx.run('crossEntropy', [ctx.addr(loss), ctx.addr(logSumExp), ctx.addr(logits), ctx.addr(targets), rows, cols, ignoreArg(ignoreIndex)], rowWork(rows, cols));
@@ -51,7 +50,7 @@ export function crossEntropy(ctx: WasmContext, loss: View, logSumExp: View, logi
 export function crossEntropyGrad(ctx: WasmContext, dlogits: View, logits: View, logSumExp: View, targets: View, gLoss: View, ignoreIndex: number): void {
   const [rows, cols] = rowsOf(logits);
   if (!targetsValid(ctx, targets, rows, cols, ignoreIndex)) {
-    return ref.crossEntropyGrad(ctx.asRef(dlogits), ctx.asRef(logits), ctx.asRef(logSumExp), ctx.asRef(targets), ctx.asRef(gLoss), ignoreIndex);
+    return ctx.reference('crossEntropyGrad', [dlogits, logits, logSumExp, targets, gLoss, ignoreIndex]);
   }
   if (rows * cols === 0) return;
   const args = [ctx.addr(dlogits), ctx.addr(logits), ctx.addr(logSumExp), ctx.addr(targets), ctx.addr(gLoss), rows, cols, ignoreArg(ignoreIndex)];
