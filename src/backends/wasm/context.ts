@@ -3,7 +3,8 @@ import { sharedMemoryBridge, type Bridge } from '../bridges.js';
 import type { DType, TypedArray } from '../dtype.js';
 import * as referenceKernels from '../reference/kernels.js';
 import type { WasmHeap } from './heap.js';
-import { coalesce, LAYOUT_WORDS, writeLayout } from './layout.js';
+import { LAYOUT_WORDS } from './abi/strided.js';
+import { coalesce, writeLayout } from './layout.js';
 import type { ThreadPool } from './pool.js';
 
 /** A storage block in wasm memory. */

@@ -1,7 +1,5 @@
-/** Shape and strides of several operands walked together, in the form the kernels read. */
-export const MAX_RANK = 8;
-export const MAX_OPERANDS = 4;
-export const LAYOUT_WORDS = 1 + MAX_RANK + MAX_OPERANDS * MAX_RANK;
+// Shape and strides of several operands walked together, in the form the kernels read.
+import { LAYOUT_SHAPE, LAYOUT_STRIDES, MAX_RANK } from './abi/strided.js';
 
 /**
  * Drops size-1 dimensions and merges neighbours that every operand walks contiguously, so that
@@ -30,6 +28,6 @@ export function coalesce(shape: readonly number[], strides: readonly (readonly n
 export function writeLayout(words: Int32Array, shape: readonly number[], strides: readonly (readonly number[])[]): void {
   words.fill(0);
   words[0] = shape.length;
-  shape.forEach((d, i) => (words[1 + i] = d));
-  strides.forEach((s, o) => s.forEach((v, i) => (words[1 + MAX_RANK + o * MAX_RANK + i] = v)));
+  shape.forEach((d, i) => (words[LAYOUT_SHAPE + i] = d));
+  strides.forEach((s, o) => s.forEach((v, i) => (words[LAYOUT_STRIDES + o * MAX_RANK + i] = v)));
 }

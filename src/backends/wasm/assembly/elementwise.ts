@@ -1,5 +1,6 @@
 // Elementwise kernels over strided operands (see strided.ts): copy, fill, unary ops and their
 // gradients, binary ops, where. Float32 only, except copy, which also converts to/from int32.
+import { COPY_BITS, COPY_F32_TO_I32, UNARY_NEG, UNARY_EXP, UNARY_LOG, UNARY_SQRT, UNARY_RSQRT, UNARY_ABS, UNARY_RELU, UNARY_LEAKY_RELU, UNARY_GELU, UNARY_GELU_TANH, UNARY_SILU, UNARY_SIGMOID, UNARY_TANH, UNARY_SOFTPLUS, UNARY_CLAMP, UNARY_POW, UNARY_AFFINE, BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_POW, BINARY_MAXIMUM, BINARY_MINIMUM, BINARY_EQ, BINARY_NE, BINARY_LT, BINARY_LE, BINARY_GT, BINARY_GE } from '../abi/ops';
 import { shareStart } from './common';
 import { innerSize, innerStride, layoutSize, rowOffset } from './strided';
 import { erfv, expv, logv, sigmoidv, softplusv, tanhv } from './vmath';
@@ -51,21 +52,21 @@ class CopySegment {
     const si = innerStride(LAYOUT, 1);
     const o = rowOffset(LAYOUT, 0, row);
     const x = rowOffset(LAYOUT, 1, row);
-    if (MODE == 0 && so == 1 && si == 1) {
+    if (MODE == COPY_BITS && so == 1 && si == 1) {
       memory.copy(at(OUT, o + c0), at(IN0, x + c0), <usize>(c1 - c0) << 2);
       return;
     }
     for (let c = c0; c < c1; c++) {
       const dst = at(OUT, o + c * so);
       const src = at(IN0, x + c * si);
-      if (MODE == 0) store<i32>(dst, load<i32>(src));
-      else if (MODE == 1) store<i32>(dst, <i32>load<f32>(src));
+      if (MODE == COPY_BITS) store<i32>(dst, load<i32>(src));
+      else if (MODE == COPY_F32_TO_I32) store<i32>(dst, <i32>load<f32>(src));
       else store<f32>(dst, <f32>load<i32>(src));
     }
   }
 }
 
-/** out = x over strided views; mode 0 copies bits, 1 converts f32 to i32 (toward zero), 2 i32 to f32. */
+/** out = x over strided views; mode is a COPY_ code. */
 export function copy(out: usize, x: usize, mode: i32, layout: usize, tid: i32, nthreads: i32): void {
   OUT = out;
   IN0 = x;
@@ -318,23 +319,23 @@ export function unary(op: i32, out: usize, x: usize, p0: f32, p1: f32, layout: u
   P1 = splat(p1);
   LAYOUT = layout;
   switch (op) {
-    case 0: forEachSegment<UnarySegment<Neg>>(tid, nthreads); break;
-    case 1: forEachSegment<UnarySegment<Exp>>(tid, nthreads); break;
-    case 2: forEachSegment<UnarySegment<Log>>(tid, nthreads); break;
-    case 3: forEachSegment<UnarySegment<Sqrt>>(tid, nthreads); break;
-    case 4: forEachSegment<UnarySegment<Rsqrt>>(tid, nthreads); break;
-    case 5: forEachSegment<UnarySegment<Abs>>(tid, nthreads); break;
-    case 6: forEachSegment<UnarySegment<Relu>>(tid, nthreads); break;
-    case 7: forEachSegment<UnarySegment<LeakyRelu>>(tid, nthreads); break;
-    case 8: forEachSegment<UnarySegment<Gelu>>(tid, nthreads); break;
-    case 9: forEachSegment<UnarySegment<GeluTanh>>(tid, nthreads); break;
-    case 10: forEachSegment<UnarySegment<Silu>>(tid, nthreads); break;
-    case 11: forEachSegment<UnarySegment<Sigmoid>>(tid, nthreads); break;
-    case 12: forEachSegment<UnarySegment<Tanh>>(tid, nthreads); break;
-    case 13: forEachSegment<UnarySegment<Softplus>>(tid, nthreads); break;
-    case 14: forEachSegment<UnarySegment<Clamp>>(tid, nthreads); break;
-    case 15: forEachSegment<UnarySegment<Pow>>(tid, nthreads); break;
-    case 16: forEachSegment<UnarySegment<Affine>>(tid, nthreads); break;
+    case UNARY_NEG: forEachSegment<UnarySegment<Neg>>(tid, nthreads); break;
+    case UNARY_EXP: forEachSegment<UnarySegment<Exp>>(tid, nthreads); break;
+    case UNARY_LOG: forEachSegment<UnarySegment<Log>>(tid, nthreads); break;
+    case UNARY_SQRT: forEachSegment<UnarySegment<Sqrt>>(tid, nthreads); break;
+    case UNARY_RSQRT: forEachSegment<UnarySegment<Rsqrt>>(tid, nthreads); break;
+    case UNARY_ABS: forEachSegment<UnarySegment<Abs>>(tid, nthreads); break;
+    case UNARY_RELU: forEachSegment<UnarySegment<Relu>>(tid, nthreads); break;
+    case UNARY_LEAKY_RELU: forEachSegment<UnarySegment<LeakyRelu>>(tid, nthreads); break;
+    case UNARY_GELU: forEachSegment<UnarySegment<Gelu>>(tid, nthreads); break;
+    case UNARY_GELU_TANH: forEachSegment<UnarySegment<GeluTanh>>(tid, nthreads); break;
+    case UNARY_SILU: forEachSegment<UnarySegment<Silu>>(tid, nthreads); break;
+    case UNARY_SIGMOID: forEachSegment<UnarySegment<Sigmoid>>(tid, nthreads); break;
+    case UNARY_TANH: forEachSegment<UnarySegment<Tanh>>(tid, nthreads); break;
+    case UNARY_SOFTPLUS: forEachSegment<UnarySegment<Softplus>>(tid, nthreads); break;
+    case UNARY_CLAMP: forEachSegment<UnarySegment<Clamp>>(tid, nthreads); break;
+    case UNARY_POW: forEachSegment<UnarySegment<Pow>>(tid, nthreads); break;
+    case UNARY_AFFINE: forEachSegment<UnarySegment<Affine>>(tid, nthreads); break;
     default: unreachable();
   }
 }
@@ -348,23 +349,23 @@ export function unaryGrad(op: i32, out: usize, x: usize, g: usize, p0: f32, p1: 
   P1 = splat(p1);
   LAYOUT = layout;
   switch (op) {
-    case 0: forEachSegment<UnaryGradSegment<Neg>>(tid, nthreads); break;
-    case 1: forEachSegment<UnaryGradSegment<Exp>>(tid, nthreads); break;
-    case 2: forEachSegment<UnaryGradSegment<Log>>(tid, nthreads); break;
-    case 3: forEachSegment<UnaryGradSegment<Sqrt>>(tid, nthreads); break;
-    case 4: forEachSegment<UnaryGradSegment<Rsqrt>>(tid, nthreads); break;
-    case 5: forEachSegment<UnaryGradSegment<Abs>>(tid, nthreads); break;
-    case 6: forEachSegment<UnaryGradSegment<Relu>>(tid, nthreads); break;
-    case 7: forEachSegment<UnaryGradSegment<LeakyRelu>>(tid, nthreads); break;
-    case 8: forEachSegment<UnaryGradSegment<Gelu>>(tid, nthreads); break;
-    case 9: forEachSegment<UnaryGradSegment<GeluTanh>>(tid, nthreads); break;
-    case 10: forEachSegment<UnaryGradSegment<Silu>>(tid, nthreads); break;
-    case 11: forEachSegment<UnaryGradSegment<Sigmoid>>(tid, nthreads); break;
-    case 12: forEachSegment<UnaryGradSegment<Tanh>>(tid, nthreads); break;
-    case 13: forEachSegment<UnaryGradSegment<Softplus>>(tid, nthreads); break;
-    case 14: forEachSegment<UnaryGradSegment<Clamp>>(tid, nthreads); break;
-    case 15: forEachSegment<UnaryGradSegment<Pow>>(tid, nthreads); break;
-    case 16: forEachSegment<UnaryGradSegment<Affine>>(tid, nthreads); break;
+    case UNARY_NEG: forEachSegment<UnaryGradSegment<Neg>>(tid, nthreads); break;
+    case UNARY_EXP: forEachSegment<UnaryGradSegment<Exp>>(tid, nthreads); break;
+    case UNARY_LOG: forEachSegment<UnaryGradSegment<Log>>(tid, nthreads); break;
+    case UNARY_SQRT: forEachSegment<UnaryGradSegment<Sqrt>>(tid, nthreads); break;
+    case UNARY_RSQRT: forEachSegment<UnaryGradSegment<Rsqrt>>(tid, nthreads); break;
+    case UNARY_ABS: forEachSegment<UnaryGradSegment<Abs>>(tid, nthreads); break;
+    case UNARY_RELU: forEachSegment<UnaryGradSegment<Relu>>(tid, nthreads); break;
+    case UNARY_LEAKY_RELU: forEachSegment<UnaryGradSegment<LeakyRelu>>(tid, nthreads); break;
+    case UNARY_GELU: forEachSegment<UnaryGradSegment<Gelu>>(tid, nthreads); break;
+    case UNARY_GELU_TANH: forEachSegment<UnaryGradSegment<GeluTanh>>(tid, nthreads); break;
+    case UNARY_SILU: forEachSegment<UnaryGradSegment<Silu>>(tid, nthreads); break;
+    case UNARY_SIGMOID: forEachSegment<UnaryGradSegment<Sigmoid>>(tid, nthreads); break;
+    case UNARY_TANH: forEachSegment<UnaryGradSegment<Tanh>>(tid, nthreads); break;
+    case UNARY_SOFTPLUS: forEachSegment<UnaryGradSegment<Softplus>>(tid, nthreads); break;
+    case UNARY_CLAMP: forEachSegment<UnaryGradSegment<Clamp>>(tid, nthreads); break;
+    case UNARY_POW: forEachSegment<UnaryGradSegment<Pow>>(tid, nthreads); break;
+    case UNARY_AFFINE: forEachSegment<UnaryGradSegment<Affine>>(tid, nthreads); break;
     default: unreachable();
   }
 }
@@ -472,19 +473,19 @@ export function binary(op: i32, out: usize, a: usize, b: usize, layout: usize, t
   IN1 = b;
   LAYOUT = layout;
   switch (op) {
-    case 0: forEachSegment<BinarySegment<Add>>(tid, nthreads); break;
-    case 1: forEachSegment<BinarySegment<Sub>>(tid, nthreads); break;
-    case 2: forEachSegment<BinarySegment<Mul>>(tid, nthreads); break;
-    case 3: forEachSegment<BinarySegment<Div>>(tid, nthreads); break;
-    case 4: forEachSegment<BinarySegment<PowBinary>>(tid, nthreads); break;
-    case 5: forEachSegment<BinarySegment<Maximum>>(tid, nthreads); break;
-    case 6: forEachSegment<BinarySegment<Minimum>>(tid, nthreads); break;
-    case 7: forEachSegment<BinarySegment<Eq>>(tid, nthreads); break;
-    case 8: forEachSegment<BinarySegment<Ne>>(tid, nthreads); break;
-    case 9: forEachSegment<BinarySegment<Lt>>(tid, nthreads); break;
-    case 10: forEachSegment<BinarySegment<Le>>(tid, nthreads); break;
-    case 11: forEachSegment<BinarySegment<Gt>>(tid, nthreads); break;
-    case 12: forEachSegment<BinarySegment<Ge>>(tid, nthreads); break;
+    case BINARY_ADD: forEachSegment<BinarySegment<Add>>(tid, nthreads); break;
+    case BINARY_SUB: forEachSegment<BinarySegment<Sub>>(tid, nthreads); break;
+    case BINARY_MUL: forEachSegment<BinarySegment<Mul>>(tid, nthreads); break;
+    case BINARY_DIV: forEachSegment<BinarySegment<Div>>(tid, nthreads); break;
+    case BINARY_POW: forEachSegment<BinarySegment<PowBinary>>(tid, nthreads); break;
+    case BINARY_MAXIMUM: forEachSegment<BinarySegment<Maximum>>(tid, nthreads); break;
+    case BINARY_MINIMUM: forEachSegment<BinarySegment<Minimum>>(tid, nthreads); break;
+    case BINARY_EQ: forEachSegment<BinarySegment<Eq>>(tid, nthreads); break;
+    case BINARY_NE: forEachSegment<BinarySegment<Ne>>(tid, nthreads); break;
+    case BINARY_LT: forEachSegment<BinarySegment<Lt>>(tid, nthreads); break;
+    case BINARY_LE: forEachSegment<BinarySegment<Le>>(tid, nthreads); break;
+    case BINARY_GT: forEachSegment<BinarySegment<Gt>>(tid, nthreads); break;
+    case BINARY_GE: forEachSegment<BinarySegment<Ge>>(tid, nthreads); break;
     default: unreachable();
   }
 }

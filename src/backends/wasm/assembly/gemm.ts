@@ -9,13 +9,12 @@
 // Both split the output between threads into disjoint parts, and the order in which every
 // output element accumulates its K products depends only on K and the block size, so results
 // are the same for any number of threads.
+import { MR, NR } from '../abi/gemm';
 import { madd, shareStart } from './common';
 
-// The micro-tile: 4 rows x 8 columns, eight v128 accumulators. V8 on x64 allocates 15 xmm
-// registers; tiles with more accumulators (5x8, 6x8, 4x12, 8x8) measured at half the speed of
-// 4x8 and 2x16 on this code, which reach the mul+add throughput of the core.
-const MR = 4;
-const NR = 8;
+// The micro-tile (MR x NR): 4 rows x 8 columns, eight v128 accumulators. V8 on x64 allocates 15
+// xmm registers; tiles with more accumulators (5x8, 6x8, 4x12, 8x8) measured at half the speed
+// of 4x8 and 2x16 on this code, which reach the mul+add throughput of the core.
 // Columns of one gemv output chunk, whose running sums stay in L2 while rows of B stream by:
 // long runs along each row keep the hardware prefetcher ahead (4K-column chunks measured 40%
 // slower than 50K-column ones).

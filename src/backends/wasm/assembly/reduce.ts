@@ -6,6 +6,7 @@
 // each output is always reduced in the same order, so results do not depend on the thread count.
 // Sums accumulate in float64, as the reference does (columns mode first adds up to 16 terms in
 // float32).
+import { REDUCE_MIN, REDUCE_SUM } from '../abi/ops';
 import { shareStart } from './common';
 import { layoutDim, layoutRank, layoutStride } from './strided';
 
@@ -137,7 +138,7 @@ class Min {
   const o1 = shareStart(nOut, tid + 1, nthreads);
   for (let o = shareStart(nOut, tid, nthreads); o < o1; o++) {
     const base = offsetOver(layout, 1, 0, kept, o);
-    if (op == 0) {
+    if (op == REDUCE_SUM) {
       let s: f64 = 0;
       for (let r = 0; r < runs; r++) s += sumRun(at(x, base + offsetOver(layout, 1, kept, rank - 1, r)), n, stride);
       store<f32>(at(out, o), <f32>s);
@@ -149,9 +150,9 @@ class Min {
   }
 }
 
-/** Rows-mode reduction: op 0 sum, 1 max, 2 min (a sum ignores the class argument). */
+/** Rows-mode reduction: op is a REDUCE_ code (a sum ignores the class argument). */
 export function reduceRows(op: i32, out: usize, x: usize, layout: usize, tid: i32, nthreads: i32): void {
-  if (op == 2) rowsOf<Min>(op, out, x, layout, tid, nthreads);
+  if (op == REDUCE_MIN) rowsOf<Min>(op, out, x, layout, tid, nthreads);
   else rowsOf<Max>(op, out, x, layout, tid, nthreads);
 }
 
@@ -251,7 +252,7 @@ const CHUNK: i32 = 16;
   const o0 = shareStart(nOut, tid, nthreads);
   const o1 = shareStart(nOut, tid + 1, nthreads);
   for (let o = o0; o < o1; o++) {
-    if (op == 0) store<f64>(at64(acc, o), 0);
+    if (op == REDUCE_SUM) store<f64>(at64(acc, o), 0);
     else store<f32>(at(out, o), m.identity());
   }
   for (let r = 0; r < runs; r++) {
@@ -266,16 +267,16 @@ const CHUNK: i32 = 16;
         const c1 = min(width, c + (o1 - o));
         const base = at(x, offsetOver(layout, 1, 0, kept - 1, row) + runOffset + i0 * stride);
         for (; c + 16 <= c1; c += 16) {
-          if (op == 0) sumBlock16(at64(acc, first + c), at(base, c), count, step);
+          if (op == REDUCE_SUM) sumBlock16(at64(acc, first + c), at(base, c), count, step);
           else extremeBlock16<M>(at(out, first + c), at(base, c), count, step);
         }
         for (; c + 4 <= c1; c += 4) {
-          if (op == 0) sumBlock4(at64(acc, first + c), at(base, c), count, step);
+          if (op == REDUCE_SUM) sumBlock4(at64(acc, first + c), at(base, c), count, step);
           else extremeBlock4<M>(at(out, first + c), at(base, c), count, step);
         }
         for (; c < c1; c++) {
           let p = at(base, c);
-          if (op == 0) {
+          if (op == REDUCE_SUM) {
             let s = load<f64>(at64(acc, first + c));
             for (let i = 0; i < count; i++, p += step) s += <f64>load<f32>(p);
             store<f64>(at64(acc, first + c), s);
@@ -289,15 +290,15 @@ const CHUNK: i32 = 16;
       }
     }
   }
-  if (op == 0) for (let o = o0; o < o1; o++) store<f32>(at(out, o), <f32>load<f64>(at64(acc, o)));
+  if (op == REDUCE_SUM) for (let o = o0; o < o1; o++) store<f32>(at(out, o), <f32>load<f64>(at64(acc, o)));
 }
 
 /**
- * Column-mode reduction (the innermost kept dimension has x stride 1): op 0 sum, 1 max, 2 min.
+ * Column-mode reduction (the innermost kept dimension has x stride 1): op is a REDUCE_ code.
  * Sums need acc, a float64 scratch of one value per output.
  */
 export function reduceCols(op: i32, out: usize, x: usize, acc: usize, layout: usize, tid: i32, nthreads: i32): void {
-  if (op == 2) colsOf<Min>(op, out, x, acc, layout, tid, nthreads);
+  if (op == REDUCE_MIN) colsOf<Min>(op, out, x, acc, layout, tid, nthreads);
   else colsOf<Max>(op, out, x, acc, layout, tid, nthreads);
 }
 

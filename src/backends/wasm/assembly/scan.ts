@@ -1,47 +1,10 @@
 // The selective scan (Mamba S6) and its backward pass, vectorised across four channels at a
 // time: the state update is independent per channel, and B_t, C_t are shared by all channels,
-// so each step costs dState vector exps per four channels. The JS wrapper writes the arguments
-// into a parameter block (word offsets below) because they outnumber what a call can carry.
+// so each step costs dState vector exps per four channels. The arguments arrive in a parameter
+// block (its word offsets in ../abi/scan.ts).
 import { madd, shareStart } from './common';
 import { expv, sigmoidv, softplusv } from './vmath';
-
-const Y = 0;
-const LAST = 1;
-const STATES = 2;
-const U = 3;
-const DELTA = 4;
-const A = 5;
-const BMAT = 6;
-const CMAT = 7;
-const DSKIP = 8;
-const Z = 9;
-const BIAS = 10;
-const H0 = 11;
-const BATCH = 12;
-const LEN = 13;
-const DIM = 14;
-const NSTATE = 15;
-const U_STRIDES = 16;
-const DELTA_STRIDES = 19;
-const Z_STRIDES = 22;
-const B_STRIDES = 25;
-const C_STRIDES = 28;
-const SOFTPLUS = 31;
-const CHUNK = 32;
-const SCRATCH = 33;
-const SCRATCH_BYTES = 34;
-const GY = 35;
-const GLAST = 36;
-const DU = 37;
-const DDELTA = 38;
-const DA = 39;
-const DB = 40;
-const DC = 41;
-const DD = 42;
-const DZ = 43;
-const DBIAS = 44;
-const DH0 = 45;
-const PARTS = 46;
+import { Y, LAST, STATES, U, DELTA, A, BMAT, CMAT, DSKIP, Z, BIAS, H0, BATCH, LEN, DIM, NSTATE, U_STRIDES, DELTA_STRIDES, Z_STRIDES, B_STRIDES, C_STRIDES, SOFTPLUS, CHUNK, SCRATCH, SCRATCH_BYTES, GY, GLAST, DU, DDELTA, DA, DB, DC, DD, DZ, DBIAS, DH0, PARTS } from '../abi/scan';
 
 // @ts-ignore: decorator
 @inline function param(p: usize, i: i32): i32 {

@@ -1,23 +1,27 @@
-// Walking strided operands. The JS side writes a layout block into wasm memory:
-//   [rank, shape[8], strides of operand 0..3 (8 each)]   (i32 words; strides in elements)
-// after merging the dimensions it can, so the innermost dimension is as long as possible.
-// Each thread takes a contiguous range of the flattened index space.
-
-export const MAX_RANK: i32 = 8;
+// Walking strided operands. The JS side writes a layout block into wasm memory (its words in
+// ../abi/strided.ts; strides in elements) after merging the dimensions it can, so the innermost
+// dimension is as long as possible. Each thread takes a contiguous range of the flattened index
+// space.
+import { LAYOUT_SHAPE, LAYOUT_STRIDES, MAX_RANK } from '../abi/strided';
 
 // @ts-ignore: decorator
 @inline export function layoutRank(layout: usize): i32 {
   return load<i32>(layout);
 }
 
+// The byte offsets are local constants: so written, -O3 emits the same code as for literal
+// offsets (written inline, the shifts of imported constants changed the reductions' code).
+
 // @ts-ignore: decorator
 @inline export function layoutDim(layout: usize, d: i32): i32 {
-  return load<i32>(layout + 4 + (<usize>d << 2));
+  const shape: usize = LAYOUT_SHAPE << 2;
+  return load<i32>(layout + shape + (<usize>d << 2));
 }
 
 // @ts-ignore: decorator
 @inline export function layoutStride(layout: usize, operand: i32, d: i32): i32 {
-  return load<i32>(layout + 4 + 32 + (<usize>(operand * MAX_RANK + d) << 2));
+  const strides: usize = LAYOUT_STRIDES << 2;
+  return load<i32>(layout + strides + (<usize>(operand * MAX_RANK + d) << 2));
 }
 
 /** Number of elements the layout addresses. */

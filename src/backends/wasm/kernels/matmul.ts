@@ -1,13 +1,12 @@
 import type { View } from '../../backend.js';
+import { MR, NR } from '../abi/gemm.js';
 import type { WasmContext } from '../context.js';
 
-// The micro-tile of assembly/gemm.ts: block sizes are whole numbers of tiles.
-const MR = 4;
-const NR = 8;
-// Cache blocking (elements). A KC x NR panel of B (8 KiB) stays in L1 while the MC x KC block of
-// A (64 KiB) streams from L2; the KC x NC block of B (512 KiB) is packed once for all of A's row
-// blocks. On Zen 5 (48 KiB L1, 1 MiB L2 per core) KC 192-768, MC 64-192 and NC 512-2048 all
-// measured within 3% of each other; the smallest such blocks leave room on smaller caches.
+// Cache blocking (elements; the blocks hold whole MR x NR micro-tiles). A KC x NR panel of B
+// (8 KiB) stays in L1 while the MC x KC block of A (64 KiB) streams from L2; the KC x NC block
+// of B (512 KiB) is packed once for all of A's row blocks. On Zen 5 (48 KiB L1, 1 MiB L2 per
+// core) KC 192-768, MC 64-192 and NC 512-2048 all measured within 3% of each other; the smallest
+// such blocks leave room on smaller caches.
 const KC = 256;
 const MC = 64;
 const NC = 512;

@@ -1,8 +1,9 @@
 import type { ArgReduceOp, ReduceOp, View } from '../../backend.js';
+import { REDUCE_MAX, REDUCE_MIN, REDUCE_SUM } from '../abi/ops.js';
 import type { WasmContext } from '../context.js';
 import { coalesce } from '../layout.js';
 
-const REDUCE_OPS: ReduceOp[] = ['sum', 'max', 'min'];
+const REDUCE_CODES: Record<ReduceOp, number> = { sum: REDUCE_SUM, max: REDUCE_MAX, min: REDUCE_MIN };
 
 function count(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -44,13 +45,13 @@ export function reduce(ctx: WasmContext, op: ReduceOp, out: View, x: View, axes:
   // Threads split the outputs, so a single output stays on the calling thread.
   const work = nOut > 1 ? Math.max(count(x.shape), nOut) : 0;
   if (!columns) {
-    ctx.run('reduceRows', [REDUCE_OPS.indexOf(op), ctx.addr(out), ctx.addr(x), layout], work);
+    ctx.run('reduceRows', [REDUCE_CODES[op], ctx.addr(out), ctx.addr(x), layout], work);
     return;
   }
   // Column sums keep a float64 running sum per output.
   const acc = op === 'sum' ? ctx.scratch(nOut * 8) : 0;
   try {
-    ctx.run('reduceCols', [REDUCE_OPS.indexOf(op), ctx.addr(out), ctx.addr(x), acc, layout], work);
+    ctx.run('reduceCols', [REDUCE_CODES[op], ctx.addr(out), ctx.addr(x), acc, layout], work);
   } finally {
     if (acc) ctx.freeScratch(acc);
   }
