@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import * as mt from '../../src/index.js';
 import { assertClose } from '../helpers.js';
+import { fastBackends } from './fast-backends.js';
 
-/**
- * Cross-backend checks: the same op on the same inputs on a wasm backend with one thread, one
- * with two threads that dispatches even the smallest kernel to both, and the reference backend.
- */
-export const wasmBackends: { label: string; backend: mt.Backend }[] = [
-  { label: 'wasm, 1 thread', backend: mt.createNodeWasmBackend({ threads: 1 }) },
-  { label: 'wasm, 2 threads', backend: mt.createNodeWasmBackend({ threads: 2, parallelThreshold: 1 }) },
-];
+// Cross-backend checks: the same op on the same inputs on every fast backend and on the
+// reference backend.
 const reference = mt.getBackend('reference');
+
+/** The wasm members of fastBackends, for the model tests that compare wasm with the reference. */
+export const wasmBackends = fastBackends.filter((b) => b.family === 'wasm');
 
 export interface InputSpec {
   shape: number[];
@@ -83,7 +81,7 @@ export function checkParity(
       return { forward, grads };
     });
   const expected = run(reference);
-  for (const { label, backend } of wasmBackends) {
+  for (const { label, backend } of fastBackends) {
     const actual = run(backend);
     assert.equal(actual.forward.length, expected.forward.length);
     actual.forward.forEach((o, i) => {
@@ -99,7 +97,7 @@ export function checkParity(
 }
 
 /** Every backend, the reference first. */
-export const allBackends = [reference, ...wasmBackends.map((b) => b.backend)];
+export const allBackends = [reference, ...fastBackends.map((b) => b.backend)];
 
 /** The message each backend throws for fn (or 'no error'), reference first. */
 export function errorsOf(fn: (backend: mt.Backend) => void): string[] {

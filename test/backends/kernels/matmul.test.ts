@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as mt from '../../../src/index.js';
 import { assertClose } from '../../helpers.js';
-import { checkParity, wasmBackends } from '../parity.js';
+import { families, fastBackends } from '../fast-backends.js';
+import { checkParity } from '../parity.js';
 
-// The wasm kernel accumulates in float32 and the reference in float64. Rounding errors of a
+// The fast kernels accumulate in float32 and the reference in float64. Rounding errors of a
 // K-term float32 sum grow like sqrt(K) (measured: at most ~1e-6 * sqrt(K) relative to
 // 1 + |x| for values in [-2, 2]), so the tolerance follows the longest sum of the product and
 // its gradients, which sum over M and N as well.
@@ -28,7 +29,7 @@ const layouts: [boolean, boolean][] = [
   [true, true],
 ];
 
-describe('wasm matmul agrees with the reference backend', () => {
+describe('matmul agrees with the reference backend on every fast backend', () => {
   it('sizes off the 4x8 tile, in all four transpose combinations', () => {
     const shapes = [
       [1, 1, 1],
@@ -68,7 +69,7 @@ describe('wasm matmul agrees with the reference backend', () => {
     checkParity((a, b) => mt.matmul(a!, b!), [{ shape: [0, 5] }, { shape: [5, 3] }]);
     checkParity((a, b) => mt.matmul(a!, b!), [{ shape: [4, 5] }, { shape: [5, 0] }]);
     checkParity((a, b) => mt.matmul(a!, b!), [{ shape: [2, 0, 3] }, { shape: [2, 3, 4] }]);
-    for (const { backend } of wasmBackends) {
+    for (const { backend } of fastBackends) {
       mt.scope(() => {
         const r = mt.matmul(mt.full([3, 0], 1, { backend }), mt.full([0, 4], 1, { backend }));
         assert.deepEqual(Array.from(r.toArray()), new Array(12).fill(0));
@@ -149,7 +150,7 @@ describe('wasm matmul agrees with the reference backend', () => {
           for (let p = 0; p < k; p++) dx[i * k + p] += u * w[j * k + p]!;
         }
       }
-      for (const { label, backend } of wasmBackends) {
+      for (const { label, backend } of fastBackends) {
         mt.scope(() => {
           const weight = mt.fromArray(w, [n, k], { backend });
           const y = mt.matmul(mt.fromArray(x, [m, k], { backend }), mt.transpose(weight));
@@ -161,8 +162,7 @@ describe('wasm matmul agrees with the reference backend', () => {
     }
   });
 
-  it('gives the same bits on one thread and on two', () => {
-    const [one, two] = wasmBackends.map((w) => w.backend);
+  it('gives the same bits on one thread and on several', () => {
     const g = new mt.Generator(7);
     for (const [m, k, n] of [
       [1, 300, 70],
@@ -174,7 +174,9 @@ describe('wasm matmul agrees with the reference backend', () => {
       const b = Float32Array.from({ length: k! * n! }, () => g.uniform() * 2 - 1);
       const run = (backend: mt.Backend) =>
         mt.scope(() => Array.from(mt.matmul(mt.fromArray(a, [m!, k!], { backend }), mt.transpose(mt.fromArray(b, [n!, k!], { backend }))).toArray()));
-      assert.deepEqual(run(two!), run(one!), `${m}x${k}x${n}`);
+      for (const [first, ...others] of families()) {
+        for (const other of others) assert.deepEqual(run(other.backend), run(first!.backend), `${other.label}: ${m}x${k}x${n}`);
+      }
     }
   });
 });

@@ -1,8 +1,9 @@
+import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as mt from '../../../src/index.js';
 import { checkParity } from '../parity.js';
 
-describe('wasm reductions agree with the reference backend', () => {
+describe('reductions agree with the reference backend on every fast backend', () => {
   const cases: [number[], number[]][] = [
     [[7], [0]],
     [[3, 5], [1]],
@@ -85,7 +86,7 @@ function fewValues(shape: number[], distinct: number): number[] {
   return Array.from({ length: n }, (_, i) => ((i * 2654435761) >>> 7) % distinct);
 }
 
-describe('wasm argmax, argmin and topk agree with the reference backend', () => {
+describe('argmax, argmin and topk agree with the reference backend on every fast backend', () => {
   const shapes: [number[], number | undefined][] = [
     [[7], 0],
     [[3, 50], 1],
@@ -122,6 +123,31 @@ describe('wasm argmax, argmin and topk agree with the reference backend', () => 
     checkParity((x) => mt.topk(x, 6), [{ shape: [5, 40], values: fewValues([5, 40], 4) }], { forwardOnly: true });
     checkParity((x) => mt.topk(x, 9, 1, false), [{ shape: [5, 40], values: fewValues([5, 40], 4) }], { forwardOnly: true });
     checkParity((x) => mt.topk(x, 2), [{ shape: [2, 5], values: [1, 0, -0, 1, 0.5, 2, 2, 1, 2, 0] }], { forwardOnly: true });
+  });
+
+  it('the reference topk, a heap selection, equals a full sort with ties to the lower index', () => {
+    const reference = mt.getBackend('reference');
+    const g = new mt.Generator(3);
+    const cases: [number, number, number, number[] | null][] = [
+      [4, 1000, 7, null],
+      [5, 40, 9, fewValues([5, 40], 4)],
+      [3, 33, 33, fewValues([3, 33], 2)],
+      [2, 6, 1, null],
+      [1, 5, 5, [0, -0, 0, -0, 1]],
+    ];
+    for (const [rows, cols, k, given] of cases) {
+      const data = given ?? Array.from({ length: rows * cols }, () => g.uniform() * 4 - 2);
+      for (const largest of [true, false]) {
+        const sign = largest ? -1 : 1;
+        const expected = Array.from({ length: rows }, (_, r) =>
+          Array.from({ length: cols }, (_, c) => c)
+            .sort((a, b) => sign * (data[r * cols + a]! - data[r * cols + b]!) || a - b)
+            .slice(0, k),
+        ).flat();
+        const { indices } = mt.topk(mt.fromArray(new Float32Array(data), [rows, cols], { backend: reference }), k, -1, largest);
+        assert.deepEqual(Array.from(indices.toArray()), expected, `${rows}x${cols}, k = ${k}, largest = ${largest}`);
+      }
+    }
   });
 
   it('topk rows holding NaN follow the reference', () => {

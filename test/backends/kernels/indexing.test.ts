@@ -12,7 +12,7 @@ function floats(backend: mt.Backend, shape: number[]): mt.Tensor {
   return mt.fromArray(Float32Array.from({ length: n }, (_, i) => i * 0.5 - 3), shape, { backend, requiresGrad: true });
 }
 
-describe('wasm indexSelect and indexAdd agree with the reference backend', () => {
+describe('indexSelect and indexAdd agree with the reference backend on every fast backend', () => {
   it('indexSelect along each axis with repeated indices; its gradient accumulates repeats', () => {
     const index = { shape: [6], int: 1, values: [2, 0, 2, 3, 2, 1] };
     checkParity((x, i) => mt.indexSelect(x, 0, i), [{ shape: [4, 5] }, index]);
@@ -46,7 +46,7 @@ describe('wasm indexSelect and indexAdd agree with the reference backend', () =>
   });
 });
 
-describe('wasm gather and scatterAdd agree with the reference backend', () => {
+describe('gather and scatterAdd agree with the reference backend on every fast backend', () => {
   it('gather along each axis, with strided x and index, and its gradient', () => {
     checkParity((x, i) => mt.gather(x, 1, i), [{ shape: [3, 5] }, { shape: [3, 4], int: 5 }]);
     checkParity((x, i) => mt.gather(x, 0, i), [{ shape: [3, 5] }, { shape: [6, 5], int: 3 }]);
@@ -74,7 +74,7 @@ describe('wasm gather and scatterAdd agree with the reference backend', () => {
   });
 });
 
-describe('wasm index kernels report a bad index as the reference does', () => {
+describe('index kernels report a bad index as the reference does on every fast backend', () => {
   const cases: [string, (backend: mt.Backend, bad: number) => void][] = [
     ['indexSelect', (b, bad) => mt.indexSelect(floats(b, [4, 3]), 0, int32(b, [1, bad, 0]))],
     ['embedding', (b, bad) => mt.embedding(floats(b, [4, 3]), int32(b, [0, 1, 2, bad], [2, 2]))],
