@@ -17,7 +17,7 @@ export type { DType, TypedArray } from './backends/dtype.js';
 export { backward, noGrad, enableGrad, isGradEnabled, type BackwardOptions } from './tensor/autograd.js';
 export { scope, keep } from './tensor/scope.js';
 export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
-export type { Backend, BackendCore, Kernels, KernelName, PartialBackend, StorageHandle, View } from './backends/backend.js';
+export type { Backend, BackendCore, Kernels, KernelName, PartialBackend, StorageHandle, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, ArgReduceOp, Conv2dParams, Pool2dParams, ScanInputs, ScanGrads } from './backends/backend.js';
 export { KERNEL_SIGNATURES, type ArgRole, type KernelArgs } from './backends/kernel-signatures.js';
 export { withFallback, type ComposedBackend, type FallbackInfo } from './backends/fallback.js';
 export { copyingBridge, sharedMemoryBridge, type Bridge } from './backends/bridges.js';
