@@ -1,5 +1,6 @@
 import { openCheckpoint } from '../io/checkpoint.js';
-import { checkConfigAgainstWeights, readMambaConfig } from '../io/hf-config.js';
+import { readMambaConfig } from '../io/hf-config.js';
+import { checkConfigAgainstWeights } from '../models/mamba-config-json.js';
 import { resolveModel } from '../io/model-source.js';
 import { parse, UsageError } from './args.js';
 

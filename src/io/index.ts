@@ -1,15 +1,15 @@
 export { openCheckpoint, saveSafetensors, type Checkpoint, type SaveOptions } from './checkpoint.js';
 export type { FloatWriteDType, ReadArray, StoredDType, TensorEntry } from './dtypes.js';
+export { readMambaConfig } from './hf-config.js';
 export {
   checkConfigAgainstWeights,
   expectedParameters,
   parseMambaConfig,
-  readMambaConfig,
   toTransformersConfig,
   transformersConfigJson,
-  type MambaConfig,
   type WeightLayout,
-} from './hf-config.js';
+} from '../models/mamba-config-json.js';
+export type { MambaConfig } from '../models/mamba-config.js';
 export { openSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';
 export { openTorchCheckpoint, type TorchCheckpoint } from './torch-zip.js';
 export { loadMambaLM, saveMambaLM, type LoadedMamba, type SaveMambaOptions } from './mamba-model.js';

@@ -1,10 +1,7 @@
-import type { RecurrentLM, RecurrentState } from '../generate/generate.js';
-import type { Module } from '../nn/module.js';
+import type { LanguageModel } from '../models/language-model.js';
 import { loadMambaLM } from './mamba-model.js';
-import { loadMoEMamba, MOE_MAMBA_TYPE, readConfigJson } from './moe-mamba-model.js';
-
-/** A language model the CLI can generate with and evaluate. */
-export type LanguageModel = Module & RecurrentLM<RecurrentState> & { initialState(batch: number): RecurrentState };
+import { MOE_MAMBA_TYPE } from '../models/moe-mamba.js';
+import { loadMoEMamba, readConfigJson } from './moe-mamba-model.js';
 
 export interface LoadedLanguageModel {
   model: LanguageModel;
@@ -19,8 +16,8 @@ export async function loadLanguageModel(folder: string, onProgress?: (done: numb
   const json = readConfigJson(folder);
   if (json['model_type'] === MOE_MAMBA_TYPE) {
     const model = await loadMoEMamba(folder, json);
-    return { model: model as unknown as LanguageModel, vocabSize: model.config.mamba.vocabSize, kind: 'moe-mamba', layout: MOE_MAMBA_TYPE };
+    return { model, vocabSize: model.vocabSize, kind: 'moe-mamba', layout: MOE_MAMBA_TYPE };
   }
   const { model, config, layout } = await loadMambaLM(folder, onProgress);
-  return { model: model as unknown as LanguageModel, vocabSize: config.vocabSize, kind: 'mamba', layout };
+  return { model, vocabSize: config.vocabSize, kind: 'mamba', layout };
 }

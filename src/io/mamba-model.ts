@@ -7,7 +7,8 @@ import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { openCheckpoint } from './checkpoint.js';
 import { saveModuleWeights } from './module-weights.js';
-import { checkConfigAgainstWeights, readMambaConfig, transformersConfigJson } from './hf-config.js';
+import { checkConfigAgainstWeights, transformersConfigJson } from '../models/mamba-config-json.js';
+import { readMambaConfig } from './hf-config.js';
 
 export interface LoadedMamba {
   model: MambaLM;

@@ -6,14 +6,12 @@ import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { loadModuleWeights, saveModuleWeights } from './module-weights.js';
 
-export const MOE_MAMBA_TYPE = 'moe-mamba';
-
 /** Saves config.json (model_type "moe-mamba": the Mamba and MoE settings and the layer pattern) and model.safetensors. */
 export async function saveMoEMamba(model: MoEMambaLM, folder: string): Promise<string[]> {
   mkdirSync(folder, { recursive: true });
   const weights = await saveModuleWeights(model, join(folder, 'model.safetensors'));
   const configPath = join(folder, 'config.json');
-  writeFileAtomic(configPath, JSON.stringify({ model_type: MOE_MAMBA_TYPE, ...model.config }, null, 2) + '\n');
+  writeFileAtomic(configPath, model.configJson());
   return [...weights, configPath];
 }
 
