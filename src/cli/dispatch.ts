@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readConfigJson } from '../io/moe-mamba-model.js';
-import { SEGMENTATION_MODEL_TYPES } from '../io/segmentation-model.js';
+import { SEGMENTATION_MODEL_TYPES } from '../models/segmentation-schema.js';
 import { evaluate, evalUsage } from './eval.js';
 import { evalSegmentationCommand, evalSegmentationUsage, trainSegmentationCommand, trainSegmentationUsage } from './segmentation.js';
 import { trainCommand, trainUsage } from './train.js';

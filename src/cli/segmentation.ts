@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeSpec, loadSegmentationData, MRICRON_DEFAULT_SPLIT, parseDatasetSpec, prepareSlice, scaledSize, axialSlice, zscore, type SegmentationDataSpec, type SegmentationSample } from '../data/segmentation.js';
+import { describeSpec, loadSegmentationData, MRICRON_DEFAULT_SPLIT, parseDatasetSpec, prepareSlice, scaledSize, axialSlice, zscore, type SegmentationSample } from '../data/segmentation.js';
+import type { SegmentationDataSpec, SegmentationModelInfo } from '../models/segmentation-schema.js';
 import { readImage, toGray, writePng, fromGray } from '../io/images.js';
 import { readNifti, volumeShape, writeNifti } from '../io/nifti.js';
-import { comparisonFigure, loadSegmentationModel, mosaic, overlayImage, predictionNifti, type SegmentationModelInfo } from '../io/segmentation-model.js';
+import { comparisonFigure, loadSegmentationModel, mosaic, overlayImage, predictionNifti } from '../io/segmentation-model.js';
 import type { SegmentationNetwork } from '../models/unet.js';
 import { formatDuration } from '../train/progress.js';
 import { divisorFor, evaluateSegmentation, predictSamples, SEGMENTATION_DEFAULTS, SEGMENTATION_TRAINER, trainSegmentation, type DiceReport, type SegmentationArchitecture } from '../train/segmentation.js';

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Preprocessing, SegmentationDataSpec, SegmentationSample } from '../data/segmentation.js';
-import { UMamba, type UMambaConfig } from '../models/umamba.js';
-import { UNet, type SegmentationNetwork, type UNetConfig } from '../models/unet.js';
-import { withoutInitialisation, type InitOptions } from '../nn/init.js';
+import type { SegmentationSample } from '../data/segmentation.js';
+import { buildSegmentationNetwork, parseSegmentationInfo, segmentationConfigJson, type SegmentationModelInfo } from '../models/segmentation-schema.js';
+import type { SegmentationNetwork } from '../models/unet.js';
+import { withoutInitialisation } from '../nn/init.js';
 import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { RgbaImage } from './images.js';
@@ -11,52 +11,13 @@ import { loadModuleWeights, saveModuleWeights } from './module-weights.js';
 import { readConfigJson } from './moe-mamba-model.js';
 import { niftiLike, type NiftiImage } from './nifti.js';
 
-/** The network of a segmentation model folder, as config.json's model_type and network settings. */
-export type SegmentationNetworkSpec = { type: 'umamba'; config: UMambaConfig } | { type: 'unet'; config: UNetConfig };
-
-/** Everything besides the weights that a model folder records: enough to preprocess, predict and re-evaluate. */
-export interface SegmentationModelInfo {
-  network: SegmentationNetworkSpec;
-  classNames: string[];
-  preprocessing: Preprocessing;
-  /** The data (and split) the model was trained on; `eval` uses it unless told otherwise. */
-  data: SegmentationDataSpec;
-}
-
-export const SEGMENTATION_MODEL_TYPES = ['umamba', 'unet'] as const;
-
-export function buildSegmentationNetwork(spec: SegmentationNetworkSpec, options: InitOptions = {}): SegmentationNetwork {
-  return spec.type === 'umamba' ? new UMamba(spec.config, options) : new UNet(spec.config, options);
-}
-
-/** Writes config.json (model_type "umamba" or "unet", the network settings, class names, preprocessing and data) and model.safetensors. */
+/** Writes config.json (see models/segmentation-schema.ts) and model.safetensors. */
 export async function saveSegmentationModel(net: SegmentationNetwork, info: SegmentationModelInfo, folder: string): Promise<string[]> {
   mkdirSync(folder, { recursive: true });
   const weights = await saveModuleWeights(net, join(folder, 'model.safetensors'));
   const path = join(folder, 'config.json');
-  const json = { model_type: info.network.type, network: info.network.config, class_names: info.classNames, preprocessing: info.preprocessing, data: info.data };
-  writeFileAtomic(path, JSON.stringify(json, null, 2) + '\n');
+  writeFileAtomic(path, segmentationConfigJson(info));
   return [...weights, path];
-}
-
-export function parseSegmentationInfo(json: Record<string, unknown>, source: string): SegmentationModelInfo {
-  const type = json['model_type'];
-  if (!(SEGMENTATION_MODEL_TYPES as readonly unknown[]).includes(type)) {
-    throw new MambaError(`${source}: model_type ${JSON.stringify(type)} is not a segmentation model (${SEGMENTATION_MODEL_TYPES.join(' or ')})`);
-  }
-  const network = json['network'] as (UMambaConfig & UNetConfig) | undefined;
-  const classNames = json['class_names'];
-  const preprocessing = json['preprocessing'] as Preprocessing | undefined;
-  const data = json['data'] as SegmentationDataSpec | undefined;
-  if (!network || typeof network !== 'object' || !Array.isArray(network.features) || typeof network.classes !== 'number') {
-    throw new MambaError(`${source}: "network" must hold the network settings (features, classes, ...)`);
-  }
-  if (!Array.isArray(classNames) || classNames.length !== network.classes) throw new MambaError(`${source}: "class_names" must name the ${network.classes} classes`);
-  if (!preprocessing || typeof preprocessing.scale !== 'number' || typeof preprocessing.divisor !== 'number' || !['zscore', 'zscore-nonzero'].includes(preprocessing.normalisation)) {
-    throw new MambaError(`${source}: "preprocessing" needs normalisation (zscore or zscore-nonzero), scale and divisor`);
-  }
-  if (!data || (data.kind !== 'mricron' && data.kind !== 'folder')) throw new MambaError(`${source}: "data" must describe the training data (kind mricron or folder)`);
-  return { network: { type, config: network } as SegmentationNetworkSpec, classNames: classNames as string[], preprocessing, data };
 }
 
 export async function loadSegmentationModel(folder: string): Promise<{ net: SegmentationNetwork; info: SegmentationModelInfo }> {

@@ -19,6 +19,8 @@ import { mambaMixerConfig, type MambaMixerConfig } from '../ssm/mixer-config.js'
 
 /** What the training recipe, the saved-model format and the CLI need of an image classifier (Vim or ViT). */
 export interface ImageClassifier extends Module {
+  /** config.json's model_type. */
+  readonly modelType: 'vim' | 'vit';
   readonly config: { imageSize: number; channels: number; numClasses: number };
   /**
    * Logits [B, numClasses] for images [B, channels, imageSize, imageSize]. `generator` draws the
@@ -201,6 +203,7 @@ export function vimMixerConfig(config: VimConfig): MambaMixerConfig {
  * initialisation.
  */
 export class Vim extends Module implements ImageClassifier {
+  readonly modelType = 'vim';
   readonly config: VimConfig;
   readonly patchEmbed: PatchEmbed;
   readonly clsToken: Tensor;
