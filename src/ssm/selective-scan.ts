@@ -87,7 +87,7 @@ function expectShape(name: string, t: Tensor | null | undefined, shape: number[]
 }
 
 /**
- * Mamba's selective scan (S6, mamba-spec.md §1.4), fused: per channel d and step t,
+ * Mamba's selective scan (S6, docs/mamba-spec.md §1.4), fused: per channel d and step t,
  *   delta_t = softplus(delta + deltaBias);  h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t
  *   y_t = (C_t . h_t + D u_t) * silu(z_t)
  * It never materialises the [batch, length, dInner, dState] states: the forward keeps one state
