@@ -14,7 +14,7 @@ import { advanceLengths, type LanguageModel, type LMForwardOptions } from './lan
 import { preNormStack } from './residual.js';
 import { MambaError } from '../util/errors.js';
 
-/** Pre-norm residual block (Add -> RMSNorm -> Mixer; mamba-spec.md §1.6). */
+/** Pre-norm residual block (Add -> RMSNorm -> Mixer; docs/mamba-spec.md §1.6). */
 export class MambaBlock extends Module {
   readonly norm: RMSNorm;
   readonly mixer: MambaMixer;

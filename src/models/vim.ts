@@ -29,7 +29,7 @@ export interface ImageClassifier extends Module {
   forward(images: Tensor, options?: { generator?: Generator }): Tensor;
 }
 
-/** The hyper-parameters of a Vision Mamba (hustvl/Vim models_mamba.py, mamba-spec.md §4). */
+/** The hyper-parameters of a Vision Mamba (hustvl/Vim models_mamba.py, docs/mamba-spec.md §4). */
 export interface VimConfig {
   imageSize: number;
   patchSize: number;
@@ -100,7 +100,7 @@ export function vimConfig(options: VimConfigOptions): VimConfig {
 }
 
 /**
- * The published sizes at 224x224 with 16x16 patches and 1000 classes (mamba-spec.md §4), and the
+ * The published sizes at 224x224 with 16x16 patches and 1000 classes (docs/mamba-spec.md §4), and the
  * small ones this project trains on two cores (their figures are in the README). Drop path: 0 for
  * Tiny and 0.05 for Small as in the reference scripts, 0.1 (main.py's default) for Base.
  */
@@ -168,7 +168,7 @@ export function checkImages(what: string, images: Tensor, config: { imageSize: n
   if (!ok) throw new MambaError(`${what}: expected float images [batch, ${c}, ${s}, ${s}], got ${images.dtype} ${formatShape(images.shape)}`);
 }
 
-/** Add -> RMSNorm -> mixer, returning the mixer's output; the residual stream is carried by the model (mamba-spec.md §4). */
+/** Add -> RMSNorm -> mixer, returning the mixer's output; the residual stream is carried by the model (docs/mamba-spec.md §4). */
 export class VimBlock extends Module {
   readonly mixer: BiMambaMixer;
   readonly norm: RMSNorm;

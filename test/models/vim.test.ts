@@ -144,7 +144,7 @@ describe('Vim', () => {
     // cls_token and pos_embed are exempt from weight decay (the reference's no_weight_decay()).
     const exempt = model.noWeightDecayParameters();
     assert.ok(exempt.has(model.clsToken) && exempt.has(model.posEmbed) && !exempt.has(model.head.weight));
-    // The published sizes: Vim-Ti 7M, Vim-S 26M, Vim-B 98M parameters (mamba-spec.md §4).
+    // The published sizes: Vim-Ti 7M, Vim-S 26M, Vim-B 98M parameters (docs/mamba-spec.md §4).
     const count = (name: keyof typeof VIM_PRESETS) => {
       const big = withoutInitialisation(() => new Vim(vimPreset(name)));
       const n = big.numParameters();
