@@ -2,6 +2,9 @@
  * The library API that Node (index.ts) and the browser (browser.ts) share. It must stay free
  * of node: imports, directly or through what it imports, so that browsers can load it.
  */
+// The fluent methods (x.add(y), loss.backward()) are for users of the library; src/ itself calls the ops.
+import './ops/fluent.js';
+
 export * from './ops/index.js';
 export * as nn from './nn/index.js';
 export { selectiveScan, type SelectiveScanArgs, type SelectiveScanOptions } from './ssm/selective-scan.js';
