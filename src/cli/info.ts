@@ -1,5 +1,5 @@
 import { openCheckpoint } from '../io/checkpoint.js';
-import { readMambaConfig } from '../io/hf-config.js';
+import { readMambaConfig } from '../io/model-types/mamba.js';
 import { checkConfigAgainstWeights } from '../models/mamba-config-json.js';
 import { resolveModel } from '../io/model-source.js';
 import { parse, UsageError } from './args.js';

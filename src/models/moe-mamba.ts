@@ -32,6 +32,13 @@ export function alternatingPattern(pairs: number): LayerKind[] {
   return Array.from({ length: 2 * pairs }, (_, i) => (i % 2 === 0 ? 'mamba' : 'moe'));
 }
 
+/** A MoE-Mamba config from its config.json (written by MoEMambaLM.configJson); `source` names the file in errors. */
+export function moeMambaConfigFromJson(json: Record<string, unknown>, source: string): MoEMambaConfig {
+  const { mamba, moe, pattern } = json as Partial<MoEMambaConfig>;
+  if (!mamba || !moe || !Array.isArray(pattern)) throw new MambaError(`${source}: a moe-mamba config needs "mamba", "moe" and "pattern"`);
+  return { mamba, moe, pattern };
+}
+
 export function checkMoEMambaConfig(c: MoEMambaConfig): void {
   checkMoEConfig(c.moe);
   if (c.pattern.length === 0 || c.pattern.some((k) => k !== 'mamba' && k !== 'moe')) {

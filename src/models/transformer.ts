@@ -60,6 +60,17 @@ export function transformerConfig(options: TransformerConfigOptions): Transforme
   return config;
 }
 
+/** A Transformer config from its config.json (written by TransformerLM.configJson); `source` names the file in errors. */
+export function transformerConfigFromJson(json: Record<string, unknown>, source: string): TransformerConfig {
+  const { model_type: _type, ...options } = json;
+  try {
+    return transformerConfig(options as unknown as TransformerConfigOptions);
+  } catch (error) {
+    if (error instanceof MambaError) throw new MambaError(`${source}: ${error.message}`);
+    throw error;
+  }
+}
+
 /**
  * The parameter count of a model with this config, without building it: token embedding (the
  * head is tied to it), position embedding, per block two LayerNorms, qkv, output projection and

@@ -1,4 +1,4 @@
-import { saveMambaLM } from '../io/mamba-model.js';
+import { saveMambaLM } from '../io/model-types/mamba.js';
 import { ByteTokenizer } from '../io/tokenizer.js';
 import { generate } from '../generate/generate.js';
 import type { LanguageModel, LMState } from '../models/language-model.js';

@@ -15,7 +15,7 @@ import {
   type ImageSet,
 } from '../data/images.js';
 import type { Normalisation } from '../models/classifier-schema.js';
-import { saveVisionModel } from '../io/vision-model.js';
+import { saveVisionModel } from '../io/model-types/classifier.js';
 import { Vim, type ImageClassifier } from '../models/vim.js';
 import type { ViT } from '../models/vit.js';
 import { fromArray } from '../ops/create.js';

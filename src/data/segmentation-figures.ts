@@ -1,50 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { SegmentationSample } from '../data/segmentation.js';
-import { buildSegmentationNetwork, parseSegmentationInfo, segmentationConfigJson, type SegmentationModelInfo } from '../models/segmentation-schema.js';
-import type { SegmentationNetwork } from '../models/unet.js';
-import { withoutInitialisation } from '../nn/init.js';
+import type { RgbaImage } from '../io/images.js';
 import { MambaError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
-import type { RgbaImage } from './images.js';
-import { loadModuleWeights, saveModuleWeights } from './module-weights.js';
-import { readConfigJson } from './moe-mamba-model.js';
-import { niftiLike, type NiftiImage } from './nifti.js';
+import type { SegmentationSample } from './segmentation.js';
 
-/** Writes config.json (see models/segmentation-schema.ts) and model.safetensors. */
-export async function saveSegmentationModel(net: SegmentationNetwork, info: SegmentationModelInfo, folder: string): Promise<string[]> {
-  mkdirSync(folder, { recursive: true });
-  const weights = await saveModuleWeights(net, join(folder, 'model.safetensors'));
-  const path = join(folder, 'config.json');
-  writeFileAtomic(path, segmentationConfigJson(info));
-  return [...weights, path];
-}
-
-export async function loadSegmentationModel(folder: string): Promise<{ net: SegmentationNetwork; info: SegmentationModelInfo }> {
-  const info = parseSegmentationInfo(readConfigJson(folder), join(folder, 'config.json'));
-  const net = withoutInitialisation(() => buildSegmentationNetwork(info.network));
-  if (net.divisor !== info.preprocessing.divisor) throw new MambaError(`${join(folder, 'config.json')}: the preprocessing divisor ${info.preprocessing.divisor} does not match the network's ${net.divisor}`);
-  await loadModuleWeights(net, folder);
-  net.eval();
-  return { net, info };
-}
-
-/** NIFTI_INTENT_LABEL: the voxel values are indices of labels. */
-const INTENT_LABEL = 1002;
-
-/**
- * A predicted label volume as a NIfTI image on the grid of the image it was predicted from: its
- * dim, pixdim, qform, sform and byte order, uint8 labels (int16 beyond 255 classes), no scaling.
- */
-export function predictionNifti(like: NiftiImage, labels: ArrayLike<number>, classes: number): NiftiImage {
-  return niftiLike(like, Float32Array.from(labels), classes <= 256 ? 'uint8' : 'int16', {
-    intentCode: INTENT_LABEL,
-    intentName: 'labels',
-    descrip: 'mamba-ts segmentation',
-    calMin: 0,
-    calMax: classes - 1,
-  });
-}
+// Pictures of segmentations for a person to check by eye: overlays of labels on slices, and
+// mosaics of them (the experiment's figures and `mamba-ts segment --overlay`).
 
 /** A colour per class: red for a single structure, otherwise hues spread by the golden angle. */
 export function classColour(k: number, classes: number): [number, number, number] {

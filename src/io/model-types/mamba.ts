@@ -1,14 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { MambaLM } from '../models/mamba-lm.js';
-import type { MambaConfig } from '../models/mamba-config.js';
-import { withoutInitialisation } from '../nn/init.js';
-import { MambaError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
-import { openCheckpoint } from './checkpoint.js';
-import { saveModuleWeights } from './module-weights.js';
-import { checkConfigAgainstWeights, transformersConfigJson } from '../models/mamba-config-json.js';
-import { readMambaConfig } from './hf-config.js';
+import type { MambaConfig } from '../../models/mamba-config.js';
+import { checkConfigAgainstWeights, parseMambaConfig, transformersConfigJson } from '../../models/mamba-config-json.js';
+import { MambaLM } from '../../models/mamba-lm.js';
+import { withoutInitialisation } from '../../nn/init.js';
+import { MambaError } from '../../util/errors.js';
+import { openCheckpoint } from '../checkpoint.js';
+import { configPath, readConfigJson, writeModelFolder } from '../model-folder.js';
+import type { LoadProgress, ModelTypeEntry } from './types.js';
 
 export interface LoadedMamba {
   model: MambaLM;
@@ -19,12 +16,17 @@ export interface LoadedMamba {
   files: readonly string[];
 }
 
+/** Reads and parses config.json of either published layout from a checkpoint folder, or the config file at `path`. */
+export async function readMambaConfig(path: string): Promise<MambaConfig> {
+  return parseMambaConfig(readConfigJson(path), configPath(path));
+}
+
 /**
  * Loads a Mamba LM from a folder in either published layout (config.json plus safetensors,
  * sharded safetensors or a PyTorch pytorch_model.bin), onto the current backend, float32.
  * Tensor by tensor, so that peak memory stays near the model's size.
  */
-export async function loadMambaLM(folder: string, onProgress?: (done: number, total: number) => void): Promise<LoadedMamba> {
+export async function loadMambaLM(folder: string, onProgress?: LoadProgress): Promise<LoadedMamba> {
   const config = await readMambaConfig(folder);
   const checkpoint = await openCheckpoint(folder);
   const { layout, embedding, lmHead } = checkConfigAgainstWeights(config, checkpoint.tensors, checkpoint.source);
@@ -57,13 +59,21 @@ export interface SaveMambaOptions {
  * training. Every file is written atomically. Returns the files written.
  */
 export async function saveMambaLM(model: MambaLM, folder: string, options: SaveMambaOptions = {}): Promise<string[]> {
-  mkdirSync(folder, { recursive: true });
   const torchDtype = options.dtype === 'F16' ? 'float16' : options.dtype === 'BF16' ? 'bfloat16' : 'float32';
-  const weights = await saveModuleWeights(model, join(folder, 'model.safetensors'), {
+  return await writeModelFolder(folder, model, transformersConfigJson(model.config, { torchDtype }), {
     ...(options.dtype && { dtype: options.dtype }),
     ...(options.maxShardBytes && { maxShardBytes: options.maxShardBytes }),
   });
-  const configPath = join(folder, 'config.json');
-  writeFileAtomic(configPath, transformersConfigJson(model.config, { torchDtype }) + '\n');
-  return [...weights, configPath];
 }
+
+/** Mamba (S6) language models: transformers' model_type "mamba", or state-spaces' original layout, which has no model_type. */
+export const mambaEntry: ModelTypeEntry = {
+  modelTypes: ['mamba'],
+  task: 'language-model',
+  description: 'a Mamba language model',
+  accepts: (json) => json['model_type'] === 'mamba' || (json['model_type'] === undefined && (json['d_model'] !== undefined || json['n_layer'] !== undefined)),
+  load: async (folder, _json, onProgress) => {
+    const { model, layout } = await loadMambaLM(folder, onProgress);
+    return { task: 'language-model', model, layout };
+  },
+};
