@@ -1,6 +1,6 @@
+import { resolveModel } from '../hub/model-source.js';
 import { openCheckpoint } from '../io/checkpoint.js';
 import { checkConfigAgainstWeights, readMambaConfig } from '../io/hf-config.js';
-import { resolveModel } from '../io/model-source.js';
 import { parse, UsageError } from './args.js';
 
 export const infoUsage = `usage: mamba-ts info --model <dir|id> [--json]

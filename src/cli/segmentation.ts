@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeSpec, loadSegmentationData, MRICRON_DEFAULT_SPLIT, parseDatasetSpec, prepareSlice, scaledSize, axialSlice, zscore, type SegmentationDataSpec, type SegmentationSample } from '../data/segmentation.js';
-import { readImage, toGray, writePng, fromGray } from '../io/images.js';
-import { readNifti, volumeShape, writeNifti } from '../io/nifti.js';
+import { volumeShape } from '../formats/nifti.js';
+import { fromGray, toGray } from '../formats/rgba.js';
+import { readImage, writePng } from '../io/image-files.js';
+import { readNifti, writeNifti } from '../io/nifti-files.js';
 import { comparisonFigure, loadSegmentationModel, mosaic, overlayImage, predictionNifti, type SegmentationModelInfo } from '../io/segmentation-model.js';
 import type { SegmentationNetwork } from '../models/unet.js';
 import { formatDuration } from '../train/progress.js';

@@ -1,15 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Preprocessing, SegmentationDataSpec, SegmentationSample } from '../data/segmentation.js';
+import { niftiLike, type NiftiImage } from '../formats/nifti.js';
+import type { RgbaImage } from '../formats/rgba.js';
 import { UMamba, type UMambaConfig } from '../models/umamba.js';
 import { UNet, type SegmentationNetwork, type UNetConfig } from '../models/unet.js';
 import { withoutInitialisation, type InitOptions } from '../nn/init.js';
 import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { RgbaImage } from './images.js';
 import { loadModuleWeights, saveModuleWeights } from './module-weights.js';
 import { readConfigJson } from './moe-mamba-model.js';
-import { niftiLike, type NiftiImage } from './nifti.js';
 
 /** The network of a segmentation model folder, as config.json's model_type and network settings. */
 export type SegmentationNetworkSpec = { type: 'umamba'; config: UMambaConfig } | { type: 'unet'; config: UNetConfig };

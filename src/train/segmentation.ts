@@ -1,5 +1,5 @@
 import { assembleBatch, DEFAULT_AUGMENT, describeSpec, type AugmentOptions, type Frame, type SegmentationData, type SegmentationSample } from '../data/segmentation.js';
-import { resizeGray } from '../io/images.js';
+import { resizeGray } from '../formats/rgba.js';
 import { buildSegmentationNetwork, saveSegmentationModel, type SegmentationModelInfo, type SegmentationNetworkSpec } from '../io/segmentation-model.js';
 import { umambaConfig, type UMambaVariant } from '../models/umamba.js';
 import { deepSupervisionWeights, unetConfigForParameters, type SegmentationNetwork } from '../models/unet.js';

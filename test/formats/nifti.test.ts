@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { decodeNifti, encodeNifti, niftiDataTypeCode, niftiLike, readNifti, volumeShape, writeNifti, type NiftiDataType, type NiftiHeader, type NiftiImage } from '../../src/io/nifti.js';
+import { decodeNifti, encodeNifti, niftiDataTypeCode, niftiLike, volumeShape, type NiftiDataType, type NiftiHeader, type NiftiImage } from '../../src/formats/nifti.js';
+import { readNifti, writeNifti } from '../../src/io/nifti-files.js';
 import { MambaError } from '../../src/util/errors.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-nifti-'));
