@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadSegmentationData, MRICRON_DEFAULT_SPLIT, MRICRON_TASKS, type MricronTask, type SegmentationData } from '../src/data/segmentation.js';
-import { encodePng } from '../src/io/images.js';
+import { encodePng } from '../src/formats/png-encode.js';
 import { comparisonFigure, loadSegmentationModel } from '../src/io/segmentation-model.js';
 import { divisorFor, predictSamples, SEGMENTATION_DEFAULTS, SEGMENTATION_TRAINER, trainSegmentation, type SegmentationArchitecture } from '../src/train/segmentation.js';
 import { MambaError } from '../src/util/errors.js';
