@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { rejectsWith } from '../helpers.js';
+import { countingSource, rejectsWith } from '../helpers.js';
 import { bytesSource, MemorySink, type ByteSource } from '../../src/formats/byte-source.js';
+import { dtypeSize } from '../../src/formats/dtypes.js';
 import { openSafetensors, writeSafetensors, type SafetensorsInput } from '../../src/formats/safetensors.js';
 import { fileSource } from '../../src/io/files.js';
 
@@ -43,6 +44,18 @@ describe('safetensors: reading what the reference writes', () => {
       for (const [index, value] of Object.entries(want.picks)) assert.equal(values[Number(index)], value, `${name}[${index}]`);
       const sum = values.reduce((s, v) => s + v, 0);
       assert.ok(Math.abs(sum - want.sum) <= 1e-9 * Math.max(1, Math.abs(want.sum)), `${name} sum ${sum} vs ${want.sum}`);
+    }
+  });
+
+  it('opening reads the header only, and each tensor reads only its own bytes', async () => {
+    const path = fixture('mamba-tiny-hf/model.safetensors');
+    const source = countingSource(await fileSource(path));
+    const { tensors } = await openSafetensors(source);
+    assert.equal(source.bytesRead, 8 + Number(readFileSync(path).readBigUInt64LE(0)));
+    for (const entry of tensors.values()) {
+      const before = source.bytesRead;
+      await entry.read();
+      assert.equal(source.bytesRead - before, entry.shape.reduce((a, b) => a * b, 1) * dtypeSize(entry.dtype), entry.name);
     }
   });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { rejectsWith } from '../helpers.js';
+import { countingSource, rejectsWith } from '../helpers.js';
 import { bytesSource, type ByteSource } from '../../src/formats/byte-source.js';
 import type { TensorEntry } from '../../src/formats/dtypes.js';
 import { openSafetensors } from '../../src/formats/safetensors.js';
@@ -119,6 +119,8 @@ const STOP = '.';
 const str = (s: string): Buffer => bytes('X', u32(Buffer.byteLength(s)), Buffer.from(s));
 const global = (module: string, name: string): Buffer => bytes('c', `${module}\n${name}\n`);
 const small = (n: number): Buffer => bytes('K', n);
+/** BININT1 below 256, BININT above. */
+const int = (n: number): Buffer => (n < 256 ? small(n) : bytes('J', u32(n)));
 const ORDERED_DICT = bytes(global('collections', 'OrderedDict'), ')R');
 
 interface TensorSpec {
@@ -133,8 +135,8 @@ interface TensorSpec {
 
 /** The pickle torch.save writes for {"w": tensor}, with each part replaceable. */
 function statePickle(spec: TensorSpec = {}): Buffer {
-  const tuple = (items: number[]): Buffer => bytes('(', ...items.map(small), 't');
-  const storage = bytes('(', str('storage'), global('torch', spec.storage ?? 'FloatStorage'), str(spec.key ?? '0'), str('cpu'), small(spec.numel ?? 8), 't', 'Q');
+  const tuple = (items: number[]): Buffer => bytes('(', ...items.map(int), 't');
+  const storage = bytes('(', str('storage'), global('torch', spec.storage ?? 'FloatStorage'), str(spec.key ?? '0'), str('cpu'), int(spec.numel ?? 8), 't', 'Q');
   const tensor = bytes(
     global('torch._utils', '_rebuild_tensor_v2'),
     '(',
@@ -180,6 +182,18 @@ describe('torch.save pickles: read without executing anything', () => {
     assert.deepEqual([...(await transposed.tensors.get('w')!.read())], [0, 3, 1, 4, 2, 5]);
     const broadcast = await openTorchCheckpoint(archive('broadcast.bin', statePickle({ size: [2, 3], stride: [0, 1] })));
     assert.deepEqual([...(await broadcast.tensors.get('w')!.read())], [0, 1, 2, 0, 1, 2]);
+  });
+
+  it('opening reads the directory and the pickle, not the storages; a tensor reads its own bytes', async () => {
+    const storage = new Uint8Array(Float32Array.from({ length: 1 << 18 }, (_, i) => i).buffer);
+    const source = countingSource(archive('large.bin', statePickle({ numel: 1 << 18, size: [512, 512], stride: [512, 1] }), { storage }));
+    const { tensors } = await openTorchCheckpoint(source);
+    const opened = source.bytesRead;
+    assert.ok(opened < 22 + 0xffff + 1024, `opening read ${opened} of ${source.size} bytes`);
+    const values = await tensors.get('w')!.read();
+    assert.equal(values[123456], 123456);
+    // The storage record, and the 30-byte local header in front of it.
+    assert.equal(source.bytesRead - opened, storage.length + 30);
   });
 
   it('refuses a pickle that asks for os.system', async () => {
