@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
 // The sources, not dist/: this file runs from dist/test/formats/.
@@ -20,4 +20,16 @@ describe('src/formats runs in a browser', () => {
       }
     });
   }
+});
+
+describe('the mamba-ts/formats entry', () => {
+  it('package.json maps it to the built index, which exports the readers and writers', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { exports: Record<string, { import: string; types: string }> };
+    const entry = pkg.exports['./formats']!;
+    for (const file of [entry.import, entry.types]) assert.ok(existsSync(new URL(`../../../${file}`, import.meta.url)), file);
+    const formats = (await import(new URL(`../../../${entry.import}`, import.meta.url).href)) as Record<string, unknown>;
+    for (const name of ['bytesSource', 'MemorySink', 'openSafetensors', 'writeSafetensors', 'openTorchCheckpoint', 'decodeNifti', 'encodeNifti', 'decodeImage', 'decodePng', 'encodePng', 'toGray']) {
+      assert.equal(typeof formats[name], 'function', name);
+    }
+  });
 });
