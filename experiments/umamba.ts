@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadSegmentationData, MRICRON_DEFAULT_SPLIT, type SegmentationData } from '../src/data/segmentation.js';
 import { MRICRON_TASKS, type MricronTask } from '../src/models/segmentation-schema.js';
-import { encodePng } from '../src/io/images.js';
+import { encodePng } from '../src/formats/png-encode.js';
 import { comparisonFigure } from '../src/data/segmentation-figures.js';
 import { loadSegmentationModel } from '../src/io/registry.js';
 import { divisorFor, predictSamples, SEGMENTATION_DEFAULTS, SEGMENTATION_TRAINER, trainSegmentation, type SegmentationArchitecture } from '../src/train/segmentation.js';

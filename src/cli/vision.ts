@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { imagePixels, normalisedImages, type ImageDataset, type ImageSet } from '../data/images.js';
-import { readImage } from '../io/images.js';
+import { readImage } from '../io/image-files.js';
 import { loadImageClassifier } from '../io/registry.js';
 import { Vim, vimPreset, VIM_PRESETS, type VimConfig } from '../models/vim.js';
 import { ViT, vitConfig, vitConfigForParameters } from '../models/vit.js';

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { decodeImage, resizeGray, type RgbaImage } from '../io/images.js';
+import { decodeImage } from '../formats/images.js';
+import { resizeGray, type RgbaImage } from '../formats/rgba.js';
 import type { Normalisation } from '../models/classifier-schema.js';
 import { Generator } from '../tensor/random.js';
 import { MambaError } from '../util/errors.js';

@@ -1,4 +1,4 @@
-import type { RgbaImage } from '../io/images.js';
+import type { RgbaImage } from '../formats/rgba.js';
 import { MambaError } from '../util/errors.js';
 import type { SegmentationSample } from './segmentation.js';
 

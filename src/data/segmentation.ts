@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { readImage, resizeGray, toGray } from '../io/images.js';
-import { readNifti, volumeShape, type NiftiImage } from '../io/nifti.js';
+import { volumeShape, type NiftiImage } from '../formats/nifti.js';
+import { resizeGray, toGray } from '../formats/rgba.js';
+import { readImage } from '../io/image-files.js';
+import { readNifti } from '../io/nifti-files.js';
 import { Generator } from '../tensor/random.js';
 import { MambaError } from '../util/errors.js';
 import { ensureDataset } from './datasets.js';

@@ -1,4 +1,4 @@
-import { niftiLike, type NiftiImage } from './nifti.js';
+import { niftiLike, type NiftiImage } from '../formats/nifti.js';
 
 /** NIFTI_INTENT_LABEL: the voxel values are indices of labels. */
 const INTENT_LABEL = 1002;

@@ -16,7 +16,8 @@ import { trainImageClassifier, VISION_TRAINER } from '../../src/train/vim.js';
 import { evalAny, train } from '../../src/cli/dispatch.js';
 import { classifyCommand, evalVisionCommand, trainVisionCommand } from '../../src/cli/vision.js';
 import { UsageError } from '../../src/cli/args.js';
-import { fromGray, writePng } from '../../src/io/images.js';
+import { fromGray } from '../../src/formats/rgba.js';
+import { writePng } from '../../src/io/image-files.js';
 import { assertClose } from '../helpers.js';
 
 const temp = mkdtempSync(join(tmpdir(), 'mamba-ts-vim-'));

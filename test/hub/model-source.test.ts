@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { scanCacheDir } from '@huggingface/hub';
-import { resolveModel, type ResolveModelOptions } from '../../src/io/model-source.js';
+import { resolveModel, type ResolveModelOptions } from '../../src/hub/model-source.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { MambaError } from '../../src/util/errors.js';
 

@@ -1,9 +1,3 @@
-import { readFileSync } from 'node:fs';
-import jpeg from 'jpeg-js';
-import pngjs from 'pngjs';
-import { MambaError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
-
 /** A decoded image: 8-bit RGBA, row-major, `width * height * 4` bytes. */
 export interface RgbaImage {
   width: number;
@@ -11,51 +5,12 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
-const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
-
-function startsWith(bytes: Uint8Array, signature: number[]): boolean {
-  return signature.every((b, i) => bytes[i] === b);
-}
-
-/** Decodes a PNG or JPEG (by its signature, not its name) into RGBA. */
-export function decodeImage(bytes: Uint8Array, source: string): RgbaImage {
-  try {
-    if (startsWith(bytes, PNG_SIGNATURE)) {
-      const png = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
-    }
-    if (startsWith(bytes, JPEG_SIGNATURE)) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
-      return { width: img.width, height: img.height, data: img.data };
-    }
-  } catch (error) {
-    throw new MambaError(`${source} could not be decoded as an image (${(error as Error).message})`);
-  }
-  throw new MambaError(`${source} is neither a PNG nor a JPEG image`);
-}
-
-export function readImage(path: string): RgbaImage {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    throw new MambaError(`cannot read the image ${path}: no such file`);
-  }
-  return decodeImage(bytes, path);
-}
-
-/** Encodes RGBA as PNG bytes. */
-export function encodePng(image: RgbaImage): Uint8Array {
-  const png = new pngjs.PNG({ width: image.width, height: image.height });
-  png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  return pngjs.PNG.sync.write(png);
-}
-
-/** Writes an RGBA image as a PNG file, atomically. */
-export function writePng(path: string, image: RgbaImage): void {
-  writeFileAtomic(path, encodePng(image));
-}
+/**
+ * The most pixels a decoded image may have (11585 x 11585; 512 MiB as RGBA). Decoders refuse a
+ * header that claims more before allocating anything for it: a few hostile bytes can claim
+ * billions.
+ */
+export const MAX_IMAGE_PIXELS = 2 ** 27;
 
 /** Luminance (ITU-R BT.601) of each pixel, in [0, 255]. */
 export function toGray(image: RgbaImage): Float32Array {

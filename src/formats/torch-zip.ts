@@ -1,11 +1,12 @@
 import { MambaError } from '../util/errors.js';
 import { assertLittleEndianHost, decodeElements, dtypeSize, isFloatDType, numelOf, type ReadArray, type TensorEntry } from './dtypes.js';
-import { fileSize as sizeOf, withFile } from './files.js';
+import type { ByteSource } from './byte-source.js';
 import { parseTorchStateDict, type PickledTensor } from './pickle.js';
 import { readZipDirectory, readZipEntry, type ZipEntry } from './zip.js';
 
 export interface TorchCheckpoint {
-  readonly path: string;
+  /** The source's name. */
+  readonly name: string;
   /** In the state dict's order. Tensors that share a storage (a tied lm_head) are listed under each name. */
   readonly tensors: Map<string, TensorEntry>;
 }
@@ -19,38 +20,34 @@ const MAX_PICKLE_BYTES = 1 << 28;
  * that every tensor lies inside a storage record of the right size. No data is read, and
  * nothing in the pickle is executed (see pickle.ts).
  */
-export async function openTorchCheckpoint(path: string): Promise<TorchCheckpoint> {
+export async function openTorchCheckpoint(source: ByteSource): Promise<TorchCheckpoint> {
   assertLittleEndianHost();
-  const fileSize = await sizeOf(path);
-  const { entries, archive, tensors } = await withFile(path, async (fh) => {
-    const entries = await readZipDirectory(fh, fileSize, path);
-    const pickles = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
-    if (pickles.length !== 1) {
-      throw new MambaError(
-        pickles.length === 0
-          ? `${path}: a zip without <archive>/data.pkl is not a torch.save checkpoint`
-          : `${path}: the zip holds ${pickles.length} archives (${pickles.join(', ')}); torch.save writes one`,
-      );
-    }
-    const archive = pickles[0].slice(0, -'/data.pkl'.length);
-    const byteorder = entries.get(`${archive}/byteorder`);
-    // Older torch versions wrote no byteorder record, and only ever wrote little-endian data.
-    if (byteorder) {
-      const order = new TextDecoder().decode(await readZipEntry(fh, fileSize, byteorder, path)).trim();
-      if (order === 'big') throw new MambaError(`${path} was saved on a big-endian machine; mamba-ts reads little-endian checkpoints only (re-save it on a little-endian machine)`);
-      if (order !== 'little') throw new MambaError(`${path}: unknown byteorder record ${JSON.stringify(order)}`);
-    }
-    const pickle = entries.get(pickles[0])!;
-    if (pickle.size > MAX_PICKLE_BYTES) throw new MambaError(`${path}: a ${pickle.size}-byte data.pkl is too large to be a state dict`);
-    const tensors = parseTorchStateDict(await readZipEntry(fh, fileSize, pickle, path), `${path} (${pickles[0]})`);
-    return { entries, archive, tensors };
-  });
+  const entries = await readZipDirectory(source);
+  const pickles = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
+  if (pickles.length !== 1) {
+    throw new MambaError(
+      pickles.length === 0
+        ? `${source.name}: a zip without <archive>/data.pkl is not a torch.save checkpoint`
+        : `${source.name}: the zip holds ${pickles.length} archives (${pickles.join(', ')}); torch.save writes one`,
+    );
+  }
+  const archive = pickles[0].slice(0, -'/data.pkl'.length);
+  const byteorder = entries.get(`${archive}/byteorder`);
+  // Older torch versions wrote no byteorder record, and only ever wrote little-endian data.
+  if (byteorder) {
+    const order = new TextDecoder().decode(await readZipEntry(source, byteorder, source.name)).trim();
+    if (order === 'big') throw new MambaError(`${source.name} was saved on a big-endian machine; mamba-ts reads little-endian checkpoints only (re-save it on a little-endian machine)`);
+    if (order !== 'little') throw new MambaError(`${source.name}: unknown byteorder record ${JSON.stringify(order)}`);
+  }
+  const pickle = entries.get(pickles[0])!;
+  if (pickle.size > MAX_PICKLE_BYTES) throw new MambaError(`${source.name}: a ${pickle.size}-byte data.pkl is too large to be a state dict`);
+  const tensors = parseTorchStateDict(await readZipEntry(source, pickle, source.name), `${source.name} (${pickles[0]})`);
 
   const out = new Map<string, TensorEntry>();
   for (const t of tensors) {
     const recordName = `${archive}/data/${t.storageKey}`;
     const record = entries.get(recordName);
-    const what = `${path}: tensor "${t.name}"`;
+    const what = `${source.name}: tensor "${t.name}"`;
     if (!record) throw new MambaError(`${what}: its storage record ${recordName} is missing from the archive; the file is damaged`);
     const itemSize = dtypeSize(t.dtype);
     if (record.size !== t.storageNumel * itemSize) {
@@ -64,11 +61,11 @@ export async function openTorchCheckpoint(path: string): Promise<TorchCheckpoint
       name: t.name,
       dtype: t.dtype,
       shape: t.shape,
-      file: path,
-      read: () => readTensor(path, fileSize, record, t, what),
+      file: source.name,
+      read: () => readTensor(source, record, t, what),
     });
   }
-  return { path, tensors: out };
+  return { name: source.name, tensors: out };
 }
 
 /** The largest storage index the tensor touches (strides are non-negative), or -1 when it is empty. */
@@ -77,12 +74,12 @@ function lastElement(t: PickledTensor): number {
   return t.shape.reduce((last, size, i) => last + (size - 1) * t.stride[i], t.storageOffset);
 }
 
-async function readTensor(path: string, fileSize: number, record: ZipEntry, t: PickledTensor, what: string): Promise<ReadArray> {
+async function readTensor(source: ByteSource, record: ZipEntry, t: PickledTensor, what: string): Promise<ReadArray> {
   const numel = numelOf(t.shape);
   if (numel === 0) return isFloatDType(t.dtype) ? new Float32Array(0) : new Int32Array(0);
   const itemSize = dtypeSize(t.dtype);
   const span = lastElement(t) - t.storageOffset + 1;
-  const bytes = await withFile(path, (fh) => readZipEntry(fh, fileSize, record, what, t.storageOffset * itemSize, span * itemSize));
+  const bytes = await readZipEntry(source, record, what, t.storageOffset * itemSize, span * itemSize);
   const values = decodeElements(bytes, t.dtype, what);
   return isRowMajor(t.shape, t.stride) ? values : gather(values, t.shape, t.stride);
 }

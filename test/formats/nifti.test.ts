@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { decodeNifti, encodeNifti, niftiDataTypeCode, niftiLike, readNifti, volumeShape, writeNifti, type NiftiDataType, type NiftiHeader, type NiftiImage } from '../../src/io/nifti.js';
+import { decodeNifti, encodeNifti, niftiDataTypeCode, niftiLike, volumeShape, type NiftiDataType, type NiftiHeader, type NiftiImage } from '../../src/formats/nifti.js';
+import { readNifti, writeNifti } from '../../src/io/nifti-files.js';
 import { MambaError } from '../../src/util/errors.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-nifti-'));
@@ -176,6 +177,22 @@ describe('NIfTI-1 reading and writing', () => {
       assert.throws(() => readNifti(path), (e) => check(e, path, ...parts), name);
     }
     assert.throws(() => readNifti(join(scratch, 'missing.nii')), (e) => check(e, 'missing.nii', 'no such file'));
+  });
+
+  it('decodes a .nii.gz from bytes in memory, in one gzip member or several, inflating no further than its header describes', () => {
+    const image: NiftiImage = { header: header('int16', [4, 3, 2]), shape: [4, 3, 2], data: Float32Array.from({ length: 24 }, (_, i) => 100 * i - 1200) };
+    const plain = encodeNifti(image);
+    assert.deepEqual(decodeNifti(encodeNifti(image, { gzip: true }), 'memory.nii.gz'), image);
+    // bgzip and pigz --independent write a file as several gzip members.
+    const members = Buffer.concat([gzipSync(plain.subarray(0, 100)), gzipSync(plain.subarray(100, 360)), gzipSync(plain.subarray(360))]);
+    assert.deepEqual(decodeNifti(members, 'members.nii.gz'), image);
+    // 128 MiB of zeros after the voxels, and a damaged end: reaching it would be an error.
+    const padded = gzipSync(Buffer.concat([plain, Buffer.alloc(128 << 20)]));
+    padded.fill(0xff, padded.length - 1000);
+    assert.deepEqual(decodeNifti(padded, 'padded.nii.gz'), image);
+    const damaged = gzipSync(plain);
+    damaged[damaged.length - 7] ^= 1;
+    assert.throws(() => decodeNifti(damaged, 'damaged.nii.gz'), (e) => check(e, 'damaged.nii.gz', 'gzip', 'CRC-32'));
   });
 
   it('reads data past extensions at a larger vox_offset', () => {

@@ -24,13 +24,13 @@ export type StoredDType =
 /** What `read()` returns: every float dtype as Float32Array, every readable integer dtype as Int32Array. */
 export type ReadArray = Float32Array | Int32Array;
 
-/** One tensor of a checkpoint. Nothing is read from disk until `read()` is called. */
+/** One tensor of a checkpoint. Nothing is read from its source until `read()` is called. */
 export interface TensorEntry {
   readonly name: string;
   /** The dtype stored in the file, before any conversion. */
   readonly dtype: StoredDType;
   readonly shape: readonly number[];
-  /** The file the data lives in, for messages. */
+  /** The name of the source the data lives in (a file's path), for messages and for telling shards apart. */
   readonly file: string;
   /**
    * Reads the data as a new contiguous row-major array. F32, F16, BF16 and F64 become Float32Array
@@ -119,7 +119,7 @@ function aligned(bytes: Uint8Array, size: number): Uint8Array {
 
 /**
  * Decodes little-endian elements to the array `read()` returns. `what` names the file and tensor
- * for errors. The result may share memory with `bytes` (F32, I32), which callers allocate fresh.
+ * for errors. The result may share memory with `bytes` (F32, I32), which a ByteSource hands over fresh.
  */
 export function decodeElements(bytes: Uint8Array, dtype: StoredDType, what: string): ReadArray {
   const size = dtypeSize(dtype);

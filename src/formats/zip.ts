@@ -1,7 +1,7 @@
-import type { FileHandle } from 'node:fs/promises';
-import { crc32, inflateRawSync } from 'node:zlib';
 import { MambaError } from '../util/errors.js';
-import { readAt } from './files.js';
+import { readExactly, type ByteSource } from './byte-source.js';
+import { crc32 } from './crc32.js';
+import { inflate } from './inflate.js';
 
 /**
  * Just enough of the zip format to read torch.save archives: the central directory (zip64 too,
@@ -32,12 +32,17 @@ function u64(view: DataView, at: number): number {
   return Number(view.getBigUint64(at, true));
 }
 
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** Reads the central directory: every entry's name, sizes and where its local header is. */
-export async function readZipDirectory(fh: FileHandle, fileSize: number, path: string): Promise<Map<string, ZipEntry>> {
-  const bad = (message: string): MambaError => new MambaError(`${path}: ${message}`);
+export async function readZipDirectory(source: ByteSource): Promise<Map<string, ZipEntry>> {
+  const fileSize = source.size;
+  const bad = (message: string): MambaError => new MambaError(`${source.name}: ${message}`);
   const tailLength = Math.min(fileSize, 22 + 0xffff);
-  const tail = await readAt(fh, fileSize - tailLength, tailLength, path);
-  const tv = new DataView(tail.buffer);
+  const tail = await readExactly(source, fileSize - tailLength, tailLength, source.name);
+  const tv = viewOf(tail);
   // The end record is 22 bytes plus a comment of up to 64 KiB; search from the end for its signature.
   let at = -1;
   for (let i = tailLength - 22; i >= 0; i--) {
@@ -47,7 +52,7 @@ export async function readZipDirectory(fh: FileHandle, fileSize: number, path: s
     }
   }
   if (at < 0) {
-    const legacy = (await readAt(fh, 0, Math.min(2, fileSize), path))[0] === 0x80;
+    const legacy = (await source.read(0, 1))[0] === 0x80;
     throw bad(
       legacy
         ? 'this is a legacy (torch < 1.6) pickle checkpoint, not a zip archive; load it in Python and save it again with a current torch.save, or convert it to safetensors'
@@ -62,7 +67,7 @@ export async function readZipDirectory(fh: FileHandle, fileSize: number, path: s
   if (at >= 20 && tv.getUint32(at - 20, true) === ZIP64_LOCATOR) {
     const recordOffset = u64(tv, at - 20 + 8);
     if (recordOffset + 56 > eocdPosition) throw bad('the zip64 end record lies outside the file');
-    const record = new DataView((await readAt(fh, recordOffset, 56, path)).buffer);
+    const record = viewOf(await readExactly(source, recordOffset, 56, source.name));
     if (record.getUint32(0, true) !== ZIP64_EOCD) throw bad('the zip64 locator does not point at a zip64 end record');
     entryCount = u64(record, 32);
     directorySize = u64(record, 40);
@@ -71,8 +76,8 @@ export async function readZipDirectory(fh: FileHandle, fileSize: number, path: s
   if (directoryOffset + directorySize > eocdPosition) throw bad('the zip central directory lies outside the file: the file is truncated or damaged');
   if (directorySize > MAX_DIRECTORY_BYTES) throw bad(`a zip central directory of ${directorySize} bytes is too large to be a checkpoint's`);
 
-  const directory = await readAt(fh, directoryOffset, directorySize, path);
-  const dv = new DataView(directory.buffer);
+  const directory = await readExactly(source, directoryOffset, directorySize, source.name);
+  const dv = viewOf(directory);
   const entries = new Map<string, ZipEntry>();
   let p = 0;
   for (let n = 0; n < entryCount; n++) {
@@ -119,44 +124,34 @@ export async function readZipDirectory(fh: FileHandle, fileSize: number, path: s
 }
 
 /**
- * Reads `length` bytes from `start` of an entry's uncompressed content; `source` (the file, and
- * the tensor if any) leads every message. A STORED entry is read
- * in place, only the bytes asked for; a DEFLATE one is inflated whole. Whole-entry reads are
- * checked against the CRC-32 in the directory.
+ * Reads `length` bytes from `start` of an entry's uncompressed content; `context` (the source,
+ * and the tensor if any) leads every message. A STORED entry is read in place, only the bytes asked
+ * for; a DEFLATE one is inflated whole, and refused as soon as it inflates past its recorded
+ * size (a zip bomb). Whole-entry reads are checked against the CRC-32 in the directory.
  */
-export async function readZipEntry(
-  fh: FileHandle,
-  fileSize: number,
-  entry: ZipEntry,
-  source: string,
-  start = 0,
-  length = entry.size,
-): Promise<Uint8Array> {
-  const what = `${source}: zip entry "${entry.name}"`;
+export async function readZipEntry(source: ByteSource, entry: ZipEntry, context: string, start = 0, length = entry.size): Promise<Uint8Array> {
+  const what = `${context}: zip entry "${entry.name}"`;
   if (entry.flags & 1) throw new MambaError(`${what} is encrypted`);
   if (start + length > entry.size) throw new MambaError(`${what} holds ${entry.size} bytes, fewer than the ${start + length} needed`);
-  const header = new DataView((await readAt(fh, entry.localHeaderOffset, 30, what)).buffer);
+  const header = viewOf(await readExactly(source, entry.localHeaderOffset, 30, what));
   if (header.getUint32(0, true) !== LOCAL_HEADER) throw new MambaError(`${what}: no local header where the directory says; the file is damaged`);
   const dataStart = entry.localHeaderOffset + 30 + header.getUint16(26, true) + header.getUint16(28, true);
-  if (dataStart + entry.compressedSize > fileSize) {
-    throw new MambaError(`${what} runs past the end of the file (${fileSize} bytes): the file is truncated; download it again`);
+  if (dataStart + entry.compressedSize > source.size) {
+    throw new MambaError(`${what} runs past the end of the file (${source.size} bytes): the file is truncated`);
   }
   let content: Uint8Array;
   if (entry.method === 0) {
     if (entry.compressedSize !== entry.size) throw new MambaError(`${what}: a stored entry's compressed and uncompressed sizes differ`);
-    content = await readAt(fh, dataStart + start, length, what);
+    content = await readExactly(source, dataStart + start, length, what);
     if (start !== 0 || length !== entry.size) return content;
   } else if (entry.method === 8) {
-    const compressed = await readAt(fh, dataStart, entry.compressedSize, what);
-    try {
-      content = inflateRawSync(compressed, { maxOutputLength: Math.max(entry.size, 1) });
-    } catch (error) {
-      throw new MambaError(`${what} does not inflate to its recorded ${entry.size} bytes (${(error as Error).message}); the file is damaged`);
-    }
+    const inflated = inflate('deflate', await readExactly(source, dataStart, entry.compressedSize, what), entry.size, what);
+    content = inflated.bytes;
+    if (inflated.overflowed) throw new MambaError(`${what} inflates to more than its recorded ${entry.size} bytes; the file is damaged, or hostile (a zip bomb)`);
     if (content.byteLength !== entry.size) throw new MambaError(`${what} inflates to ${content.byteLength} bytes, not the recorded ${entry.size}; the file is damaged`);
   } else {
     throw new MambaError(`${what} uses zip compression method ${entry.method}; only stored (0) and deflate (8) entries can be read`);
   }
-  if (crc32(content) >>> 0 !== entry.crc32) throw new MambaError(`${what} fails its CRC-32 check; the file is damaged, download it again`);
+  if (crc32(content) !== entry.crc32) throw new MambaError(`${what} fails its CRC-32 check; the file is damaged`);
   return content.subarray(start, start + length);
 }

@@ -13,13 +13,14 @@ import {
   type TensorEntry,
   type WriteDType,
 } from './dtypes.js';
-import { fileSize, readAt, withFile, writeFileAtomicStreaming } from './files.js';
+import { readExactly, type ByteSink, type ByteSource } from './byte-source.js';
 
 /** The reference implementation refuses larger headers; so do we, before allocating one. */
 const MAX_HEADER_BYTES = 100_000_000;
 
 export interface SafetensorsFile {
-  readonly path: string;
+  /** The source's name. */
+  readonly name: string;
   /** The header's `__metadata__` (string to string), if it has one. */
   readonly metadata: Readonly<Record<string, string>> | undefined;
   /** In the order of the data in the file. */
@@ -38,20 +39,18 @@ interface RawInfo {
  * Opens a .safetensors file: reads and checks its header, not its data. The checks are the
  * reference implementation's (the data offsets must tile the data section exactly, each
  * tensor's byte count must match its shape and dtype), so a file that passes them can be read
- * tensor by tensor with no further surprises short of the file changing on disk.
+ * tensor by tensor with no further surprises short of the source changing.
  */
-export async function openSafetensors(path: string): Promise<SafetensorsFile> {
+export async function openSafetensors(source: ByteSource): Promise<SafetensorsFile> {
   assertLittleEndianHost();
-  const bad = (message: string): MambaError => new MambaError(`${path}: ${message}`);
-  const size = await fileSize(path);
+  const { name, size } = source;
+  const bad = (message: string): MambaError => new MambaError(`${name}: ${message}`);
   if (size < 8) throw bad(`${size} bytes is too short for a safetensors file, which starts with an 8-byte header length`);
-  const { headerLength, header } = await withFile(path, async (fh) => {
-    const lengthBytes = await readAt(fh, 0, 8, path);
-    const headerLength = Number(new DataView(lengthBytes.buffer).getBigUint64(0, true));
-    if (headerLength > MAX_HEADER_BYTES) throw bad(`header length ${headerLength} is over the 100 MB safetensors allows: not a safetensors file, or a damaged one`);
-    if (8 + headerLength > size) throw bad(`header length ${headerLength} runs past the end of the file (${size} bytes): not a safetensors file, or a truncated one`);
-    return { headerLength, header: await readAt(fh, 8, headerLength, path) };
-  });
+  const lengthBytes = await readExactly(source, 0, 8, name);
+  const headerLength = Number(new DataView(lengthBytes.buffer, lengthBytes.byteOffset).getBigUint64(0, true));
+  if (headerLength > MAX_HEADER_BYTES) throw bad(`header length ${headerLength} is over the 100 MB safetensors allows: not a safetensors file, or a damaged one`);
+  if (8 + headerLength > size) throw bad(`header length ${headerLength} runs past the end of the file (${size} bytes): not a safetensors file, or a truncated one`);
+  const header = await readExactly(source, 8, headerLength, name);
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(header));
@@ -104,16 +103,16 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
 
   const tensors = new Map<string, TensorEntry>();
   for (const info of infos) {
-    const what = `${path}: tensor "${info.name}"`;
+    const what = `${name}: tensor "${info.name}"`;
     tensors.set(info.name, {
       name: info.name,
       dtype: info.dtype,
       shape: info.shape,
-      file: path,
-      read: () => withFile(path, async (fh) => decodeElements(await readAt(fh, dataStart + info.begin, info.end - info.begin, what), info.dtype, what)),
+      file: name,
+      read: async () => decodeElements(await readExactly(source, dataStart + info.begin, info.end - info.begin, what), info.dtype, what),
     });
   }
-  return { path, metadata, tensors };
+  return { name, metadata, tensors };
 }
 
 function parseMetadata(value: unknown, bad: (message: string) => MambaError): Record<string, string> {
@@ -138,11 +137,11 @@ export interface PlannedTensor {
   bytes: number;
 }
 
-/** Checks the inputs and settles each tensor's dtype and byte count; `path` is for messages. */
-export function planSafetensors(path: string, inputs: readonly SafetensorsInput[], floatDtype: FloatWriteDType = 'F32'): PlannedTensor[] {
+/** Checks the inputs and settles each tensor's dtype and byte count; `name` (the destination) is for messages. */
+export function planSafetensors(name: string, inputs: readonly SafetensorsInput[], floatDtype: FloatWriteDType = 'F32'): PlannedTensor[] {
   const seen = new Set<string>();
   return inputs.map((input) => {
-    const what = `${path}: tensor "${input.name}"`;
+    const what = `${name}: tensor "${input.name}"`;
     if (input.name === '__metadata__') throw new MambaError(`${what}: that name is reserved for the header's metadata`);
     if (seen.has(input.name)) throw new MambaError(`${what} is given twice`);
     seen.add(input.name);
@@ -160,8 +159,18 @@ export function planSafetensors(path: string, inputs: readonly SafetensorsInput[
   });
 }
 
+const utf8 = new TextEncoder();
+
+/** The reference writer sorts names as Rust strings compare: by their UTF-8 bytes, which UTF-16 order can differ from. */
+function compareUtf8(a: string, b: string): number {
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
 function order(planned: readonly PlannedTensor[]): PlannedTensor[] {
-  return [...planned].sort((a, b) => dtypeRank(b.dtype) - dtypeRank(a.dtype) || Buffer.compare(Buffer.from(a.input.name), Buffer.from(b.input.name)));
+  return [...planned].sort((a, b) => dtypeRank(b.dtype) - dtypeRank(a.dtype) || compareUtf8(a.input.name, b.input.name));
 }
 
 /**
@@ -182,7 +191,7 @@ function serializeHeader(ordered: readonly PlannedTensor[], metadata: Readonly<R
     parts.push(`${JSON.stringify(t.input.name)}:{"dtype":"${t.dtype}","shape":${shape},"data_offsets":[${offset},${offset + t.bytes}]}`);
     offset += t.bytes;
   }
-  const json = Buffer.from(`{${parts.join(',')}}`);
+  const json = utf8.encode(`{${parts.join(',')}}`);
   const padded = json.byteLength + ((8 - (json.byteLength % 8)) % 8);
   const out = new Uint8Array(8 + padded).fill(0x20, 8 + json.byteLength);
   new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
@@ -194,26 +203,24 @@ function serializeHeader(ordered: readonly PlannedTensor[], metadata: Readonly<R
 const CHUNK = 1 << 20;
 
 /**
- * Writes tensors to one .safetensors file, atomically (temporary file, fsync, rename). The layout
- * is the reference writer's: tensors sorted by dtype (widest first) then name, so the same inputs
- * always give the same bytes.
+ * Writes tensors as one .safetensors file into `sink`, tensor by tensor. The layout is the
+ * reference writer's: tensors sorted by dtype (widest first) then name, so the same inputs always
+ * give the same bytes.
  */
 export async function writeSafetensors(
-  path: string,
+  sink: ByteSink,
   inputs: readonly SafetensorsInput[],
   options: { dtype?: FloatWriteDType; metadata?: Readonly<Record<string, string>> } = {},
 ): Promise<void> {
   assertLittleEndianHost();
   for (const [key, value] of Object.entries(options.metadata ?? {})) {
-    if (typeof value !== 'string') throw new MambaError(`${path}: metadata "${key}" must be a string; safetensors metadata maps strings to strings`);
+    if (typeof value !== 'string') throw new MambaError(`${sink.name}: metadata "${key}" must be a string; safetensors metadata maps strings to strings`);
   }
-  const ordered = order(planSafetensors(path, inputs, options.dtype));
-  await writeFileAtomicStreaming(path, async (out) => {
-    await out.write(serializeHeader(ordered, options.metadata));
-    for (const { input, dtype } of ordered) {
-      for (let start = 0; start < input.data.length; start += CHUNK) {
-        await out.write(encodeElements(input.data, dtype, start, Math.min(CHUNK, input.data.length - start)));
-      }
+  const ordered = order(planSafetensors(sink.name, inputs, options.dtype));
+  await sink.write(serializeHeader(ordered, options.metadata));
+  for (const { input, dtype } of ordered) {
+    for (let start = 0; start < input.data.length; start += CHUNK) {
+      await sink.write(encodeElements(input.data, dtype, start, Math.min(CHUNK, input.data.length - start)));
     }
-  });
+  }
 }

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'fflate';
 import { MambaError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { inflate } from './inflate.js';
 
 /**
  * NIfTI-1 single-file images (`.nii`, and `.nii.gz` recognised by the gzip signature): the 348-byte
@@ -102,10 +101,16 @@ function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/** A NUL-terminated Latin-1 field (TextDecoder's 'latin1' is really windows-1252, so not that). */
 function text(bytes: Uint8Array, start: number, length: number): string {
   const field = bytes.subarray(start, start + length);
   const end = field.indexOf(0);
-  return Buffer.from(field.subarray(0, end < 0 ? length : end)).toString('latin1');
+  return String.fromCharCode(...field.subarray(0, end < 0 ? length : end));
+}
+
+/** Latin-1 bytes of at most `length` characters, for the header's text fields. */
+function latin1(s: string, length: number): Uint8Array {
+  return Uint8Array.from(s.slice(0, length), (c) => c.charCodeAt(0) & 0xff);
 }
 
 /** Scaling is on when the slope is a finite non-zero number (nifti1.h: 0 means none). */
@@ -189,24 +194,21 @@ function checkGeometry(h: NiftiHeader, source: string): { shape: number[]; voxel
 
 /** Parses a NIfTI-1 image from the bytes of a .nii or .nii.gz file; `source` names it in errors. */
 export function decodeNifti(fileBytes: Uint8Array, source: string): NiftiImage {
-  let bytes = fileBytes;
-  if (isGzip(fileBytes)) {
-    try {
-      bytes = gunzipSync(fileBytes);
-    } catch (error) {
-      throw new MambaError(`${source} is not a valid gzip stream (${(error as Error).message}); the file is truncated or damaged`);
-    }
-  }
-  const header = parseHeader(bytes, source);
+  const gzipped = isGzip(fileBytes);
+  const gunzip = (limit: number): Uint8Array => inflate('gzip', fileBytes, limit, source).bytes;
+  // A gzipped file is inflated only as far as its header describes: a small hostile file can
+  // hold gigabytes of zeros.
+  const header = parseHeader(gzipped ? gunzip(HEADER_BYTES) : fileBytes, source);
   const { shape, voxels, type } = checkGeometry(header, source);
   const offset = header.voxOffset;
   if (!Number.isInteger(offset) || offset < MIN_VOX_OFFSET) {
     throw new MambaError(`${source}: vox_offset is ${offset}, but the voxels of a .nii file start at a whole byte offset of at least ${MIN_VOX_OFFSET}`);
   }
   const needed = offset + voxels * type.bytes;
+  const bytes = gzipped ? gunzip(needed) : fileBytes;
   if (bytes.length < needed) {
     throw new MambaError(
-      `${source} is truncated: [${shape.join(', ')}] ${type.name} voxels from byte ${offset} need ${needed} bytes${isGzip(fileBytes) ? ' uncompressed' : ''}, the file has ${bytes.length}`,
+      `${source} is truncated: [${shape.join(', ')}] ${type.name} voxels from byte ${offset} need ${needed} bytes${gzipped ? ' uncompressed' : ''}, the file has ${bytes.length}`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, voxels * type.bytes);
@@ -261,16 +263,6 @@ function writer(view: DataView, type: NiftiDataType, little: boolean): (i: numbe
   }
 }
 
-export function readNifti(path: string): NiftiImage {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new MambaError(`cannot read the NIfTI image ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-  }
-  return decodeNifti(bytes, path);
-}
-
 /**
  * The bytes of a .nii file (gzipped when asked) holding `image.data` as `header.datatype`. Values
  * are stored unscaled through scl_slope/scl_inter (integers rounded to nearest); a value that the
@@ -287,7 +279,7 @@ export function encodeNifti(image: NiftiImage, options: { gzip?: boolean; source
   const little = h.littleEndian;
   const i16 = (o: number, v: number) => view.setInt16(o, v, little);
   const f32 = (o: number, v: number) => view.setFloat32(o, v, little);
-  const str = (o: number, length: number, s: string) => bytes.set(Buffer.from(s, 'latin1').subarray(0, length), o);
+  const str = (o: number, length: number, s: string) => bytes.set(latin1(s, length), o);
   view.setInt32(0, HEADER_BYTES, little);
   bytes[38] = 'r'.charCodeAt(0);
   bytes[39] = h.dimInfo;
@@ -336,13 +328,8 @@ export function encodeNifti(image: NiftiImage, options: { gzip?: boolean; source
     }
     write(i, rounded);
   }
-  return options.gzip ? gzipSync(bytes) : bytes;
-}
-
-/** Writes a .nii or (by the name) .nii.gz file atomically. */
-export function writeNifti(path: string, image: NiftiImage): void {
-  if (!/\.nii(\.gz)?$/i.test(path)) throw new MambaError(`${path}: a NIfTI file name must end in .nii or .nii.gz`);
-  writeFileAtomic(path, encodeNifti(image, { gzip: /\.gz$/i.test(path), source: path }));
+  // mtime 0 (none) keeps the bytes a function of the image alone.
+  return options.gzip ? gzipSync(bytes, { mtime: 0 }) : bytes;
 }
 
 /**

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
-import { decodeImage, encodePng, fromGray, resizeGray, toGray } from '../../src/io/images.js';
+import { decodeImage } from '../../src/formats/images.js';
+import { encodePng } from '../../src/formats/png-encode.js';
+import { fromGray, resizeGray, toGray } from '../../src/formats/rgba.js';
 
 describe('images', () => {
   it('PNG round trip keeps every pixel', () => {
