@@ -4,9 +4,11 @@ import '../src/backends/node.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadSegmentationData, MRICRON_DEFAULT_SPLIT, MRICRON_TASKS, type MricronTask, type SegmentationData } from '../src/data/segmentation.js';
-import { encodePng } from '../src/io/images.js';
-import { comparisonFigure, loadSegmentationModel } from '../src/io/segmentation-model.js';
+import { loadSegmentationData, MRICRON_DEFAULT_SPLIT, type SegmentationData } from '../src/data/segmentation.js';
+import { MRICRON_TASKS, type MricronTask } from '../src/models/segmentation-schema.js';
+import { encodePng } from '../src/formats/png-encode.js';
+import { comparisonFigure } from '../src/data/segmentation-figures.js';
+import { loadSegmentationModel } from '../src/io/registry.js';
 import { divisorFor, predictSamples, SEGMENTATION_DEFAULTS, SEGMENTATION_TRAINER, trainSegmentation, type SegmentationArchitecture } from '../src/train/segmentation.js';
 import { MambaError } from '../src/util/errors.js';
 import { writeFileAtomic } from '../src/util/fs.js';
@@ -146,7 +148,7 @@ for (const [ti, task] of tasks.entries()) {
     const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as Omit<RunReport, 'network' | 'restarts'>;
     log(`${label}: ${result.parameters} parameters, ${result.steps} steps in ${result.training_seconds.toFixed(0)} s, held-out mean Dice ${result.mean_dice?.toFixed(4)}`);
     runs.push({ network: label, ...result, restarts });
-    const { net } = await loadSegmentationModel(dir);
+    const { model: net } = await loadSegmentationModel(dir);
     predictions.push(predictSamples(net, picks.map((i) => data.test[i]!), data.height, data.width));
     net.dispose();
   }

@@ -2,15 +2,19 @@
  * The library API that Node (index.ts) and the browser (browser.ts) share. It must stay free
  * of node: imports, directly or through what it imports, so that browsers can load it.
  */
+// The fluent methods (x.add(y), loss.backward()) are for users of the library; src/ itself calls the ops.
+import './ops/fluent.js';
+
 export * from './ops/index.js';
 export * as nn from './nn/index.js';
 export { selectiveScan, type SelectiveScanArgs, type SelectiveScanOptions } from './ssm/selective-scan.js';
 export { MambaMixer, type MambaLayerState } from './ssm/mamba-mixer.js';
-export { MambaLM, MambaBackbone, MambaBlock, disposeState, type MambaState } from './models/mamba-lm.js';
+export { MambaLM, MambaBackbone, MambaBlock, type MambaState } from './models/mamba-lm.js';
+export { disposeState, joinStates, type LanguageModel, type LMForwardOptions, type LMState } from './models/language-model.js';
 export { mambaConfig, type MambaConfig, type MambaConfigOptions } from './models/mamba-config.js';
 export { mambaMixerConfig, type MambaMixerConfig, type MambaMixerConfigOptions } from './ssm/mixer-config.js';
-export { TransformerLM, TransformerBlock, CausalSelfAttention, TransformerMLP, CausalMask, transformerConfig, transformerParameterCount, transformerConfigForParameters, disposeTransformerState, type TransformerConfig, type TransformerConfigOptions, type TransformerSizeOptions, type TransformerState, type TransformerLayerState } from './models/transformer.js';
-export { generate, type GenerateOptions, type GenerateResult, type RecurrentLM, type RecurrentState } from './generate/generate.js';
+export { TransformerLM, TransformerBlock, CausalSelfAttention, TransformerMLP, CausalMask, transformerConfig, transformerParameterCount, transformerConfigForParameters, TRANSFORMER_TYPE, type TransformerConfig, type TransformerConfigOptions, type TransformerSizeOptions, type TransformerState, type TransformerLayerState } from './models/transformer.js';
+export { generate, type GenerateOptions, type GenerateResult } from './generate/generate.js';
 export { sampleToken, type SamplingOptions } from './generate/sample.js';
 export { Tensor } from './tensor/tensor.js';
 export type { DType, TypedArray } from './backends/dtype.js';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { ByteSource } from '../src/formats/byte-source.js';
 import { fromArray, gradcheck, Generator, MambaError, type Tensor } from '../src/index.js';
 
 /** A float64 leaf on the reference backend with values uniform in [lo, hi). */
@@ -50,4 +51,19 @@ export async function rejectsWith(promise: Promise<unknown>, ...parts: string[])
     for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
     return true;
   });
+}
+
+/** A source that counts the bytes read from it: opening a checkpoint must read its headers only. */
+export function countingSource(inner: ByteSource): ByteSource & { bytesRead: number } {
+  const source = {
+    name: inner.name,
+    size: inner.size,
+    bytesRead: 0,
+    read: async (offset: number, length: number) => {
+      const bytes = await inner.read(offset, length);
+      source.bytesRead += bytes.byteLength;
+      return bytes;
+    },
+  };
+  return source;
 }

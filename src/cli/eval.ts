@@ -37,9 +37,9 @@ export async function evaluate(argv: string[]): Promise<void> {
   const chunk = numberFlag(values.chunk, 'chunk', evalUsage, 512, { integer: true, min: 1 });
   const input = readInput((textFile ?? idsFile)!);
   applyRuntime(values, evalUsage);
-  const { model, vocabSize, tokenizer } = await openModel(values.model, evalUsage);
+  const { model, tokenizer } = await openModel(values.model, evalUsage);
   if (textFile && !tokenizer) throw new UsageError('this model has no tokenizer.json: evaluate an --ids-file instead', evalUsage);
-  const ids = textFile ? tokenizer!.encode(input) : parseIds(input, idsFile!, vocabSize);
+  const ids = textFile ? tokenizer!.encode(input) : parseIds(input, idsFile!, model.vocabSize);
   const progress = process.stderr.isTTY && !values.json;
   const r = sequenceNll(model, ids, chunk, (done, total) => {
     if (progress) process.stderr.write(`\rscoring ${done}/${total} tokens${done === total ? '\n' : ''}`);

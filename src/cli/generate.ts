@@ -60,12 +60,12 @@ export async function generate(argv: string[]): Promise<void> {
   const maxNewTokens = numberFlag(values['max-new-tokens'], 'max-new-tokens', generateUsage, 64, { integer: true, min: 0 });
   const seed = numberFlag(values.seed, 'seed', generateUsage, 0, { integer: true });
   applyRuntime(values, generateUsage);
-  const { model, vocabSize, tokenizer } = await openModel(values.model, generateUsage);
+  const { model, tokenizer } = await openModel(values.model, generateUsage);
   if (texts.length > 0 && !tokenizer) throw new UsageError('this model has no tokenizer.json: give the prompt as --prompt-ids', generateUsage);
-  const prompts = texts.length > 0 ? texts.map((t) => tokenizer!.encode(t)) : idLists.map((s) => parseIds(s, '--prompt-ids', vocabSize));
+  const prompts = texts.length > 0 ? texts.map((t) => tokenizer!.encode(t)) : idLists.map((s) => parseIds(s, '--prompt-ids', model.vocabSize));
   if (prompts.some((p) => p.length === 0)) throw new UsageError('a prompt encodes to no tokens; give at least one character or id', generateUsage);
   const stopTokens = values['stop-token']
-    ? values['stop-token'].map((s) => parseIds(s, '--stop-token', vocabSize)).flat()
+    ? values['stop-token'].map((s) => parseIds(s, '--stop-token', model.vocabSize)).flat()
     : tokenizer?.eosTokenId !== undefined
       ? [tokenizer.eosTokenId]
       : [];

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setBackend } from '../backends/registry.js';
 import { createNodeWasmBackend } from '../backends/wasm/node.js';
-import { loadLanguageModel, type LoadedLanguageModel } from '../io/language-model.js';
-import { resolveModel } from '../io/model-source.js';
+import { resolveModel } from '../hub/model-source.js';
+import type { LoadedLanguageModel } from '../io/model-types/types.js';
+import { loadLanguageModel } from '../io/registry.js';
 import { ByteTokenizer, loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import { MambaError } from '../util/errors.js';
 import { numberFlag, UsageError } from './args.js';
@@ -46,7 +47,7 @@ export async function openModel(spec: string | undefined, usage: string): Promis
   });
   let tokenizer: TextTokenizer | null = null;
   if (existsSync(join(resolved.tokenizerFolder, 'tokenizer.json'))) tokenizer = loadTokenizer(resolved.tokenizerFolder);
-  else if (loaded.vocabSize === 256) tokenizer = new ByteTokenizer();
+  else if (loaded.model.vocabSize === 256) tokenizer = new ByteTokenizer();
   return { ...loaded, folder: resolved.folder, tokenizer };
 }
 

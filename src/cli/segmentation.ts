@@ -1,9 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeSpec, loadSegmentationData, MRICRON_DEFAULT_SPLIT, parseDatasetSpec, prepareSlice, scaledSize, axialSlice, zscore, type SegmentationDataSpec, type SegmentationSample } from '../data/segmentation.js';
-import { readImage, toGray, writePng, fromGray } from '../io/images.js';
-import { readNifti, volumeShape, writeNifti } from '../io/nifti.js';
-import { comparisonFigure, loadSegmentationModel, mosaic, overlayImage, predictionNifti, type SegmentationModelInfo } from '../io/segmentation-model.js';
+import { describeSpec, loadSegmentationData, MRICRON_DEFAULT_SPLIT, parseDatasetSpec, prepareSlice, scaledSize, axialSlice, zscore, type SegmentationSample } from '../data/segmentation.js';
+import type { SegmentationDataSpec, SegmentationModelInfo } from '../models/segmentation-schema.js';
+import { volumeShape } from '../formats/nifti.js';
+import { fromGray, toGray } from '../formats/rgba.js';
+import { readImage, writePng } from '../io/image-files.js';
+import { readNifti, writeNifti } from '../io/nifti-files.js';
+import { comparisonFigure, mosaic, overlayImage } from '../data/segmentation-figures.js';
+import { predictionNifti } from '../io/prediction-nifti.js';
+import { loadSegmentationModel } from '../io/registry.js';
 import type { SegmentationNetwork } from '../models/unet.js';
 import { formatDuration } from '../train/progress.js';
 import { divisorFor, evaluateSegmentation, predictSamples, SEGMENTATION_DEFAULTS, SEGMENTATION_TRAINER, trainSegmentation, type DiceReport, type SegmentationArchitecture } from '../train/segmentation.js';
@@ -243,7 +248,8 @@ function evenlySpaced(n: number, count: number): number[] {
 async function openSegmentationModel(dir: string | undefined, usage: string): Promise<{ net: SegmentationNetwork; info: SegmentationModelInfo }> {
   if (!dir) throw new UsageError('--model is required: a folder written by mamba-ts train umamba or train unet', usage);
   if (!existsSync(dir)) throw new UsageError(`--model ${dir}: no such folder`, usage);
-  return loadSegmentationModel(dir);
+  const { model, info } = await loadSegmentationModel(dir);
+  return { net: model, info };
 }
 
 export async function evalSegmentationCommand(argv: string[]): Promise<void> {

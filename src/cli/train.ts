@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTextCorpus, loadTextFiles, splitBytes } from '../data/text.js';
-import type { LanguageModel } from '../io/language-model.js';
 import type { MoEConfig } from '../ssm/switch-moe.js';
 import { bitsPerByte, MAMBABYTE_DEFAULTS, MAMBABYTE_TRAINER, sampleText, trainMambaByte, type MambaByteSettings } from '../train/mambabyte.js';
 import { defaultMoE, trainMoEMambaByte } from '../train/moe-mamba.js';
@@ -126,8 +125,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       ? await trainMambaByte(data, settings, trainer, run)
       : await trainMoEMambaByte(data, { ...settings, moe: moeSettings(values, settings) }, trainer, run);
   const heldOut = data.validation.subarray(0, finalEvalBytes);
-  // Either model is a recurrent language model over bytes.
-  const model = result.model as unknown as LanguageModel;
+  const model = result.model;
   const valBpb = bitsPerByte(model, heldOut, settings.seqLen);
   const sample = sampleText(model, values['sample-prompt'] ?? 'The ', 300, settings.seed);
   const experts = 'expertLoad' in result ? { active_parameters: result.activeParameters, expert_load: result.expertLoad } : {};

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { imagePixels, normalisedImages, type ImageDataset, type ImageSet } from '../data/images.js';
-import { readImage } from '../io/images.js';
-import { loadVisionModel } from '../io/vision-model.js';
+import { readImage } from '../io/image-files.js';
+import { loadImageClassifier } from '../io/registry.js';
 import { Vim, vimPreset, VIM_PRESETS, type VimConfig } from '../models/vim.js';
 import { ViT, vitConfig, vitConfigForParameters } from '../models/vit.js';
 import { withoutInitialisation } from '../nn/init.js';
@@ -283,7 +283,7 @@ export async function evalVisionCommand(argv: string[]): Promise<void> {
   if (split !== 'test' && split !== 'train') throw new UsageError(`--split must be test or train, got '${split}'`, usage);
   const limit = values.limit !== undefined ? intFlag(values, 'limit', usage, 0) : undefined;
   applyRuntime(values, usage);
-  const { model, classNames, normalisation } = await loadVisionModel(values.model);
+  const { model, classNames, normalisation } = await loadImageClassifier(values.model);
   const { imageSize, channels } = model.config;
   const data = resolveImageDataset(values.dataset, { size: imageSize, channels: channels === 1 ? 1 : 3, log: (l) => process.stderr.write(l + '\n') });
   const set = relabel(data[split], data.classNames, classNames, data.source);
@@ -303,7 +303,7 @@ export async function classifyCommand(argv: string[]): Promise<void> {
   if (positionals.length === 0) throw new UsageError('name at least one image (PNG or JPEG) to classify', usage);
   const top = intFlag(values, 'top', usage, 5);
   applyRuntime(values, usage);
-  const { model, classNames, normalisation } = await loadVisionModel(values.model);
+  const { model, classNames, normalisation } = await loadImageClassifier(values.model);
   const { imageSize: size, channels } = model.config;
   const k = Math.min(top, classNames.length);
   model.eval();

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { decodeImage, resizeGray, type RgbaImage } from '../io/images.js';
+import { decodeImage } from '../formats/images.js';
+import { resizeGray, type RgbaImage } from '../formats/rgba.js';
+import type { Normalisation } from '../models/classifier-schema.js';
 import { Generator } from '../tensor/random.js';
 import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -275,11 +277,6 @@ export function resizeImages(set: ImageSet, size: number): ImageSet {
 // Normalisation and batches
 
 /** Per-channel mean and standard deviation of pixel / 255, applied as (x - mean) / std. */
-export interface Normalisation {
-  mean: number[];
-  std: number[];
-}
-
 /** The per-channel statistics of a (training) set. A constant channel gets std 1 rather than a division by zero. */
 export function channelStats(set: ImageSet): Normalisation {
   const plane = set.height * set.width;

@@ -1,10 +1,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { readImage, resizeGray, toGray } from '../io/images.js';
-import { readNifti, volumeShape, type NiftiImage } from '../io/nifti.js';
+import { volumeShape, type NiftiImage } from '../formats/nifti.js';
+import { resizeGray, toGray } from '../formats/rgba.js';
+import { readImage } from '../io/image-files.js';
+import { readNifti } from '../io/nifti-files.js';
 import { Generator } from '../tensor/random.js';
 import { MambaError } from '../util/errors.js';
 import { ensureDataset } from './datasets.js';
+import { MRICRON_TASKS, type MricronTask, type Preprocessing, type SegmentationDataSpec } from '../models/segmentation-schema.js';
 
 /**
  * 2D segmentation data: slices of an MRI volume (Debian's mricron-data: the Colin27 "ch2" T1,
@@ -16,23 +19,6 @@ import { ensureDataset } from './datasets.js';
  * two hemispheres sit side by side, so a left-right mirror (with left and right labels swapped) is
  * a valid augmentation, and a block of slices along the third axis is a clean held-out region.
  */
-
-export type MricronTask = 'brain' | 'aal' | 'aal-lobes';
-export const MRICRON_TASKS: readonly MricronTask[] = ['brain', 'aal', 'aal-lobes'];
-
-/** Where the test slices come from; stored with a trained model so that evaluation uses the same split. */
-export type SegmentationDataSpec =
-  | { kind: 'mricron'; task: MricronTask; /** Held-out axial slices [start, end). */ testSlices: [number, number]; /** Slices left out on each side of the held-out block, so that no training slice neighbours a test slice. */ gap: number }
-  | { kind: 'folder'; path: string; /** Used when the folder has no train/ and test/ subfolders: the last fraction of the sorted names is held out. */ testFraction: number };
-
-export interface Preprocessing {
-  /** z-score over the volume's nonzero voxels (MRI, whose air is 0), or over all pixels of each image (PNG). */
-  normalisation: 'zscore-nonzero' | 'zscore';
-  /** Each slice is resized by this factor before it reaches the network; predictions are resized back. */
-  scale: number;
-  /** The network's downsampling: padded sizes are multiples of it. */
-  divisor: number;
-}
 
 /** Where a slice sits in the network's canvas: its native size, its size after scaling, and the offset of that in the padded canvas. */
 export interface Frame {

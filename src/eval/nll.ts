@@ -3,7 +3,7 @@ import { crossEntropy } from '../ops/softmax.js';
 import { slice } from '../ops/view.js';
 import { noGrad } from '../tensor/autograd.js';
 import { scope } from '../tensor/scope.js';
-import type { RecurrentLM, RecurrentState } from '../generate/generate.js';
+import { disposeState, type LanguageModel, type LMState } from '../models/language-model.js';
 import { MambaError } from '../util/errors.js';
 
 export interface NllResult {
@@ -21,7 +21,7 @@ export interface NllResult {
  * from the recurrent state, so memory stays bounded and every prediction sees all of its
  * history. The last logit of a chunk predicts the first token of the next.
  */
-export function sequenceNll<S extends RecurrentState>(model: RecurrentLM<S> & { initialState(batch: number): S }, ids: readonly number[], chunk = 512, onProgress?: (done: number, total: number) => void): NllResult {
+export function sequenceNll<S extends LMState>(model: LanguageModel<S>, ids: readonly number[], chunk = 512, onProgress?: (done: number, total: number) => void): NllResult {
   if (ids.length < 2) throw new MambaError('evaluation needs at least two tokens (one to predict from, one to predict)');
   const start = performance.now();
   return noGrad(() => {
@@ -39,7 +39,7 @@ export function sequenceNll<S extends RecurrentState>(model: RecurrentLM<S> & { 
         onProgress?.(at + input.length, ids.length - 1);
       }
     } finally {
-      for (const layer of state.layers) for (const t of Object.values(layer)) t.dispose();
+      disposeState(state);
     }
     const tokens = ids.length - 1;
     return { meanNll: total / tokens, perplexity: Math.exp(total / tokens), tokens, totalNats: total, seconds: (performance.now() - start) / 1000 };

@@ -3,7 +3,7 @@ import { Activation, Linear, Sequential } from '../nn/index.js';
 import { fromArray } from '../ops/create.js';
 import { argmax } from '../ops/reduce.js';
 import { crossEntropy } from '../ops/softmax.js';
-import { noGrad } from '../tensor/autograd.js';
+import { backward, noGrad } from '../tensor/autograd.js';
 import { Generator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import { AdamW } from '../train/optim.js';
@@ -75,7 +75,7 @@ export function trainDigitsClassifier(options: DigitsOptions = {}): DigitsResult
         const { x, y } = batchOf(train, order.subarray(at, at + batchSize));
         const loss = crossEntropy(model.forward(x), y);
         optimizer.zeroGrad();
-        loss.backward();
+        backward(loss);
         optimizer.step();
         return loss.item();
       });

@@ -1,22 +1,11 @@
-import { concat } from '../ops/shape-ops.js';
+import { disposeState, joinStates, type LanguageModel, type LMState } from '../models/language-model.js';
 import { fromArray } from '../ops/create.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Generator } from '../tensor/random.js';
-import { keep, scope } from '../tensor/scope.js';
+import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import { checkSamplingOptions, sampleToken, type SamplingOptions } from './sample.js';
-
-/** A recurrent state: per layer, named tensors whose first axis is the batch. */
-export interface RecurrentState {
-  layers: Record<string, Tensor>[];
-}
-
-/** What generation needs of a language model. */
-export interface RecurrentLM<S extends RecurrentState> {
-  forward(ids: Tensor, options: { state: NoInfer<S>; lastOnly: boolean }): Tensor;
-  initialState(batch: number): S;
-}
 
 export interface GenerateOptions extends SamplingOptions {
   maxNewTokens?: number;
@@ -37,25 +26,12 @@ export interface GenerateResult {
   decodeSeconds: number;
 }
 
-function disposeState(state: RecurrentState): void {
-  for (const layer of state.layers) for (const t of Object.values(layer)) t.dispose();
-}
-
-/** One state for several: each tensor concatenated along the batch axis. */
-function stackStates<S extends RecurrentState>(states: S[]): S {
-  const first = states[0]!;
-  const layers = first.layers.map((layer, i) =>
-    Object.fromEntries(Object.keys(layer).map((k) => [k, keep(concat(states.map((s) => s.layers[i]![k]!), 0))])),
-  );
-  return { ...first, layers } as S;
-}
-
 /**
  * Generates continuations of a batch of prompts with constant memory per token: each prompt is
  * prefilled on its own (the model runs in parallel over its tokens and keeps only its recurrent
  * state), then all sequences advance one token per step from their states.
  */
-export function generate<S extends RecurrentState>(model: RecurrentLM<S>, prompts: readonly (readonly number[])[], options: GenerateOptions = {}): GenerateResult {
+export function generate<S extends LMState>(model: LanguageModel<S>, prompts: readonly (readonly number[])[], options: GenerateOptions = {}): GenerateResult {
   const maxNewTokens = options.maxNewTokens ?? 64;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new MambaError(`max new tokens must be a non-negative integer, got ${maxNewTokens}`);
   if (prompts.length === 0 || prompts.some((p) => p.length === 0)) throw new MambaError('every prompt needs at least one token');
@@ -84,7 +60,7 @@ export function generate<S extends RecurrentState>(model: RecurrentLM<S>, prompt
       states.push(state);
     }
     const prefillSeconds = (performance.now() - start) / 1000;
-    const state = states.length === 1 ? states[0]! : stackStates(states);
+    const state = states.length === 1 ? states[0]! : joinStates(states);
     if (states.length > 1) states.forEach(disposeState);
     firstLogits.forEach((l, b) => {
       if (!done[b]) choose(b, l);

@@ -3,9 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { FloatWriteDType, TensorEntry } from './dtypes.js';
-import { openSafetensors, planSafetensors, writeSafetensors, type SafetensorsInput } from './safetensors.js';
-import { openTorchCheckpoint } from './torch-zip.js';
+import type { FloatWriteDType, TensorEntry } from '../formats/dtypes.js';
+import { openSafetensors, planSafetensors, writeSafetensors, type SafetensorsInput } from '../formats/safetensors.js';
+import { openTorchCheckpoint } from '../formats/torch-zip.js';
+import { fileSource, writeFileAtomicStreaming } from './files.js';
 
 export interface Checkpoint {
   /** The folder (or the file) that was opened, as an absolute path. */
@@ -47,9 +48,9 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
 async function openWeightsFile(source: string, file: string): Promise<Checkpoint> {
   if (file.endsWith('.index.json')) return openIndex(source, file);
   if (file.endsWith('.safetensors')) {
-    return { source, format: 'safetensors', files: [file], tensors: (await openSafetensors(file)).tensors };
+    return { source, format: 'safetensors', files: [file], tensors: (await openSafetensors(await fileSource(file))).tensors };
   }
-  if (/\.(bin|pt|pth)$/.test(file)) return { source, format: 'pytorch', files: [file], tensors: (await openTorchCheckpoint(file)).tensors };
+  if (/\.(bin|pt|pth)$/.test(file)) return { source, format: 'pytorch', files: [file], tensors: (await openTorchCheckpoint(await fileSource(file))).tensors };
   throw new MambaError(`${file}: not a weights file mamba-ts knows (.safetensors, .bin, .pt, .pth or a *.index.json of shards)`);
 }
 
@@ -83,7 +84,7 @@ async function openIndex(source: string, indexPath: string): Promise<Checkpoint>
   for (const file of files) {
     if (!existsSync(file)) throw new MambaError(`${indexPath} lists the shard ${basename(file)}, which is missing; download it too`);
   }
-  const shards = await Promise.all(files.map(async (file) => (isSafetensors ? openSafetensors(file) : openTorchCheckpoint(file))));
+  const shards = await Promise.all(files.map(async (file) => (isSafetensors ? openSafetensors : openTorchCheckpoint)(await fileSource(file))));
   const tensors = new Map<string, TensorEntry>();
   for (const shard of shards) {
     for (const [name, entry] of shard.tensors) {
@@ -144,14 +145,15 @@ export async function saveSafetensors(path: string, tensors: readonly Safetensor
   }
 
   const written: string[] = [];
+  const write = (file: string, group: readonly SafetensorsInput[]): Promise<void> => writeFileAtomicStreaming(file, (out) => writeSafetensors(out, group, { metadata }));
   if (groups.length === 1) {
-    await writeSafetensors(target, groups[0], { metadata });
+    await write(target, groups[0]);
     written.push(target);
   } else {
     const weightMap: [string, string][] = [];
     for (const [i, group] of groups.entries()) {
       const name = `${stem}-${String(i + 1).padStart(5, '0')}-of-${String(groups.length).padStart(5, '0')}.safetensors`;
-      await writeSafetensors(join(folder, name), group, { metadata });
+      await write(join(folder, name), group);
       written.push(join(folder, name));
       for (const t of group) weightMap.push([t.name, name]);
     }

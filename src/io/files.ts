@@ -2,40 +2,42 @@ import { open, rm, rename, stat, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:buffer';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { ByteSink, ByteSource } from '../formats/byte-source.js';
 import { MambaError } from '../util/errors.js';
 
 /**
- * Reads exactly `length` bytes at `position` into a fresh buffer (offset 0, so typed views of it
- * are aligned). One read call may return less than asked, and Linux caps one at about 2 GiB.
+ * A file as a ByteSource. The file is opened for each read rather than held open, so a source
+ * needs no closing; `size` is the size when the source was made, and a file cut short since
+ * reads as truncated.
  */
-export async function readAt(fh: FileHandle, position: number, length: number, what: string): Promise<Uint8Array> {
-  if (length > constants.MAX_LENGTH) throw new MambaError(`${what}: ${length} bytes is more than one array can hold in this runtime (${constants.MAX_LENGTH})`);
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(out, done, Math.min(length - done, 1 << 30), position + done);
-    if (bytesRead === 0) {
-      throw new MambaError(
-        `${what} is truncated: it needs bytes ${position}..${position + length} but the file ends at byte ${position + done}; download it again`,
-      );
-    }
-    done += bytesRead;
-  }
-  return out;
-}
-
-/** The size of the file at `path`, with a MambaError when there is no such file. */
-export async function fileSize(path: string): Promise<number> {
+export async function fileSource(path: string): Promise<ByteSource> {
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw new MambaError(`${path} does not exist`);
     throw error;
   });
   if (!info.isFile()) throw new MambaError(`${path} is not a file`);
-  return info.size;
+  return { name: path, size: info.size, read: (offset, length) => withFile(path, (fh) => readAt(fh, offset, length, path)) };
+}
+
+/**
+ * Reads up to `length` bytes at `position` into a fresh buffer (offset 0, so typed views of it
+ * are aligned), fewer only where the file ends. One read call may return less than asked, and
+ * Linux caps one at about 2 GiB.
+ */
+async function readAt(fh: FileHandle, position: number, length: number, path: string): Promise<Uint8Array> {
+  if (length > constants.MAX_LENGTH) throw new MambaError(`${path}: ${length} bytes is more than one array can hold in this runtime (${constants.MAX_LENGTH})`);
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(out, done, Math.min(length - done, 1 << 30), position + done);
+    if (bytesRead === 0) return out.subarray(0, done);
+    done += bytesRead;
+  }
+  return out;
 }
 
 /** Runs `use` with the file open for reading, and closes it however `use` ends. */
-export async function withFile<T>(path: string, use: (fh: FileHandle) => Promise<T>): Promise<T> {
+async function withFile<T>(path: string, use: (fh: FileHandle) => Promise<T>): Promise<T> {
   const fh = await open(path, 'r');
   try {
     return await use(fh);
@@ -45,11 +47,14 @@ export async function withFile<T>(path: string, use: (fh: FileHandle) => Promise
 }
 
 /** Sequential writes into a file, gathered into large blocks: a checkpoint has many small tensors. */
-export class BlockWriter {
+class BlockWriter implements ByteSink {
   private readonly block = new Uint8Array(1 << 22);
   private filled = 0;
 
-  constructor(private readonly fh: FileHandle) {}
+  constructor(
+    readonly name: string,
+    private readonly fh: FileHandle,
+  ) {}
 
   async write(bytes: Uint8Array): Promise<void> {
     if (this.filled + bytes.byteLength > this.block.byteLength) await this.flush();
@@ -75,15 +80,16 @@ export class BlockWriter {
 /**
  * Streams a file into place so that a reader (or a crash) sees the old file or the whole new one:
  * like util/fs.ts's writeFileAtomic (temporary file, fsync, rename, fsync of the folder), but for
- * files far larger than one buffer, such as an 11 GB checkpoint.
+ * files far larger than one buffer, such as an 11 GB checkpoint. The sink `fill` writes to is
+ * named `path`, for messages.
  */
-export async function writeFileAtomicStreaming(path: string, fill: (out: BlockWriter) => Promise<void>): Promise<void> {
+export async function writeFileAtomicStreaming(path: string, fill: (out: ByteSink) => Promise<void>): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
     const fh = await open(tmp, 'w');
     try {
-      const out = new BlockWriter(fh);
+      const out = new BlockWriter(path, fh);
       await fill(out);
       await out.flush();
       await fh.sync();

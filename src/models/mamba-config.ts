@@ -3,7 +3,7 @@ import { MambaError } from '../util/errors.js';
 
 /**
  * The hyper-parameters of a Mamba (S6) language model: its mixers' settings plus the vocabulary,
- * depth and norms, with the names of neither published layout (io/hf-config.ts maps both
+ * depth and norms, with the names of neither published layout (models/mamba-config-json.ts maps both
  * config.json layouts to and from this).
  */
 export interface MambaConfig extends MambaMixerConfig {

@@ -9,10 +9,12 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaMixer, type MambaLayerState } from '../ssm/mamba-mixer.js';
 import type { MambaConfig } from './mamba-config.js';
+import { transformersConfigJson } from './mamba-config-json.js';
+import { advanceLengths, type LanguageModel, type LMForwardOptions } from './language-model.js';
 import { preNormStack } from './residual.js';
 import { MambaError } from '../util/errors.js';
 
-/** Pre-norm residual block (Add -> RMSNorm -> Mixer; mamba-spec.md §1.6). */
+/** Pre-norm residual block (Add -> RMSNorm -> Mixer; docs/mamba-spec.md §1.6). */
 export class MambaBlock extends Module {
   readonly norm: RMSNorm;
   readonly mixer: MambaMixer;
@@ -56,6 +58,7 @@ class TiedHead extends Module {
 /** Per-layer recurrent state of a batch of sequences (see MambaLM.initialState). */
 export type MambaState = {
   layers: MambaLayerState[];
+  lengths: number[];
 };
 
 /**
@@ -63,7 +66,8 @@ export type MambaState = {
  * transformers layout (`backbone.embeddings.weight`, `backbone.layers.0.mixer.A_log`, ...,
  * `lm_head.weight`), initialised as the reference `_init_weights` does.
  */
-export class MambaLM extends Module {
+export class MambaLM extends Module implements LanguageModel<MambaState> {
+  readonly modelType = 'mamba';
   readonly backbone: MambaBackbone;
   readonly lmHead: TiedHead | Linear;
 
@@ -78,28 +82,28 @@ export class MambaLM extends Module {
     if (isInitialising()) reinitialise(this, config, generator);
   }
 
-  /**
-   * Logits [B, L, vocab] for int32 token ids [B, L]. With `state` the sequence continues from it
-   * and the state is updated (prefill, then one token at a time). `lastOnly` computes the logits
-   * of the last position alone, which is all that generation needs.
-   */
-  forward(ids: Tensor, options: { state?: MambaState; lastOnly?: boolean } = {}): Tensor {
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  /** Logits [B, L, vocab] for int32 token ids [B, L] (see LanguageModel.forward). */
+  forward(ids: Tensor, options: LMForwardOptions<MambaState> = {}): Tensor {
     if (ids.rank !== 2 || ids.dtype !== 'int32') throw new MambaError(`MambaLM: token ids must be int32 [batch, length], got ${ids.dtype} ${JSON.stringify(ids.shape)}`);
-    const hidden = this.backbone.forward(ids, options.state);
+    const { state } = options;
+    if (state) advanceLengths('MambaLM', state, ids.shape);
+    const hidden = this.backbone.forward(ids, state);
     const last = options.lastOnly ? slice(hidden, 1, -1) : hidden;
     return linear(last, this.lmHead.weight);
   }
 
   /** A fresh recurrent state for `batch` sequences; dispose it with disposeState. */
   initialState(batch: number): MambaState {
-    return { layers: [...this.backbone.layers].map((b) => b.mixer.initialState(batch)) };
+    return { layers: [...this.backbone.layers].map((b) => b.mixer.initialState(batch)), lengths: new Array<number>(batch).fill(0) };
   }
-}
 
-export function disposeState(state: MambaState): void {
-  for (const l of state.layers) {
-    l.conv.dispose();
-    l.ssm.dispose();
+  /** The transformers layout's config.json, which MambaForCausalLM.from_pretrained reads too. */
+  configJson(): string {
+    return transformersConfigJson(this.config);
   }
 }
 

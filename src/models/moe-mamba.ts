@@ -12,7 +12,10 @@ import { MambaMixer, type MambaLayerState } from '../ssm/mamba-mixer.js';
 import { checkMoEConfig, SwitchMoE, type MoEConfig, type MoEStats } from '../ssm/switch-moe.js';
 import { MambaError } from '../util/errors.js';
 import type { MambaConfig } from './mamba-config.js';
+import { advanceLengths, type LanguageModel, type LMForwardOptions } from './language-model.js';
 import { preNormStack } from './residual.js';
+
+export const MOE_MAMBA_TYPE = 'moe-mamba';
 
 export type LayerKind = 'mamba' | 'moe';
 
@@ -27,6 +30,13 @@ export interface MoEMambaConfig {
 /** The paper's interleaving: Mamba, MoE, Mamba, MoE, ... for `pairs` pairs. */
 export function alternatingPattern(pairs: number): LayerKind[] {
   return Array.from({ length: 2 * pairs }, (_, i) => (i % 2 === 0 ? 'mamba' : 'moe'));
+}
+
+/** A MoE-Mamba config from its config.json (written by MoEMambaLM.configJson); `source` names the file in errors. */
+export function moeMambaConfigFromJson(json: Record<string, unknown>, source: string): MoEMambaConfig {
+  const { mamba, moe, pattern } = json as Partial<MoEMambaConfig>;
+  if (!mamba || !moe || !Array.isArray(pattern)) throw new MambaError(`${source}: a moe-mamba config needs "mamba", "moe" and "pattern"`);
+  return { mamba, moe, pattern };
 }
 
 export function checkMoEMambaConfig(c: MoEMambaConfig): void {
@@ -61,7 +71,7 @@ export class MambaLayerBlock extends Module {
 }
 
 /** Per-layer state: Mamba layers carry theirs, MoE layers none. */
-export type MoEMambaState = { layers: (MambaLayerState | Record<string, never>)[] };
+export type MoEMambaState = { layers: (MambaLayerState | Record<string, never>)[]; lengths: number[] };
 
 /**
  * MoE-Mamba (Pióro et al. 2024): Mamba layers interleaved with Switch mixture-of-experts layers,
@@ -69,7 +79,8 @@ export type MoEMambaState = { layers: (MambaLayerState | Record<string, never>)[
  * evaluation and generation take it as they are; after a forward pass, `auxLoss()` is the sum of
  * the MoE layers' balancing losses and `moeStats()` what each MoE layer did.
  */
-export class MoEMambaLM extends Module {
+export class MoEMambaLM extends Module implements LanguageModel<MoEMambaState> {
+  readonly modelType = MOE_MAMBA_TYPE;
   readonly embeddings: Embedding;
   readonly layers: ModuleList<MambaLayerBlock | MoEBlock>;
   readonly normF: RMSNorm;
@@ -90,8 +101,14 @@ export class MoEMambaLM extends Module {
     if (isInitialising()) reinitialise(this, generator);
   }
 
-  forward(ids: Tensor, options: { state?: MoEMambaState; lastOnly?: boolean } = {}): Tensor {
+  get vocabSize(): number {
+    return this.config.mamba.vocabSize;
+  }
+
+  /** Logits [B, L, vocab] for int32 token ids [B, L] (see LanguageModel.forward). */
+  forward(ids: Tensor, options: LMForwardOptions<MoEMambaState> = {}): Tensor {
     if (ids.rank !== 2 || ids.dtype !== 'int32') throw new MambaError(`MoEMambaLM: token ids must be int32 [batch, length], got ${ids.dtype} ${JSON.stringify(ids.shape)}`);
+    if (options.state) advanceLengths('MoEMambaLM', options.state, ids.shape);
     const normed = preNormStack(
       this.embeddings.forward(ids),
       [...this.layers],
@@ -110,7 +127,7 @@ export class MoEMambaLM extends Module {
   }
 
   moeStats(): MoEStats[] {
-    return this.moeLayers().map((m) => m.stats).filter((s): s is MoEStats => s !== null);
+    return this.moeLayers().map((m) => m.stats()).filter((s): s is MoEStats => s !== null);
   }
 
   private moeLayers(): SwitchMoE[] {
@@ -118,7 +135,12 @@ export class MoEMambaLM extends Module {
   }
 
   initialState(batch: number): MoEMambaState {
-    return { layers: [...this.layers].map((b) => (b instanceof MambaLayerBlock ? b.mixer.initialState(batch) : {})) };
+    return { layers: [...this.layers].map((b) => (b instanceof MambaLayerBlock ? b.mixer.initialState(batch) : {})), lengths: new Array<number>(batch).fill(0) };
+  }
+
+  /** model_type "moe-mamba" with the Mamba and MoE settings and the layer pattern. */
+  configJson(): string {
+    return JSON.stringify({ model_type: MOE_MAMBA_TYPE, ...this.config }, null, 2) + '\n';
   }
 
   /** Parameters a token passes through: everything but the experts it is not routed to. */

@@ -3,7 +3,7 @@ import { addRmsNorm } from '../ops/fused.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
- * The residual stream of Mamba's blocks (Add -> RMSNorm -> layer, mamba-spec.md §1.6): each
+ * The residual stream of Mamba's blocks (Add -> RMSNorm -> layer, docs/mamba-spec.md §1.6): each
  * block's layer sees the normalised running sum, and the final norm closes the stack.
  */
 export function preNormStack<B extends { norm: RMSNorm }>(hidden: Tensor, blocks: readonly B[], layer: (block: B, normed: Tensor, index: number) => Tensor, normF: RMSNorm): Tensor {

@@ -1,4 +1,3 @@
-import type { Backend } from '../backends/backend.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { constant, normal, type InitOptions } from '../nn/init.js';
 import { fromArray, zeros } from '../ops/create.js';
@@ -10,11 +9,13 @@ import { layerNorm } from '../ops/norm.js';
 import { concat, split } from '../ops/shape-ops.js';
 import { softmax } from '../ops/softmax.js';
 import { permute, reshape, slice, transpose } from '../ops/view.js';
-import { allocTypedArray, type DType } from '../backends/dtype.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { keep, scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
+import { advanceLengths, type LanguageModel, type LMForwardOptions } from './language-model.js';
+
+export const TRANSFORMER_TYPE = 'transformer';
 
 /** The hyper-parameters of a GPT-style decoder-only Transformer language model. */
 export interface TransformerConfig {
@@ -57,6 +58,17 @@ export function transformerConfig(options: TransformerConfigOptions): Transforme
   }
   if (!(config.dropout >= 0 && config.dropout < 1)) throw new MambaError(`Transformer config: dropout must be in [0, 1), got ${config.dropout}`);
   return config;
+}
+
+/** A Transformer config from its config.json (written by TransformerLM.configJson); `source` names the file in errors. */
+export function transformerConfigFromJson(json: Record<string, unknown>, source: string): TransformerConfig {
+  const { model_type: _type, ...options } = json;
+  try {
+    return transformerConfig(options as unknown as TransformerConfigOptions);
+  } catch (error) {
+    if (error instanceof MambaError) throw new MambaError(`${source}: ${error.message}`);
+    throw error;
+  }
 }
 
 /**
@@ -151,9 +163,9 @@ class Table extends Module {
 export class CausalMask {
   private table: Tensor | null = null;
 
-  /** `like` names the dtype and backend of the scores the mask is added to. */
+  /** `like` has the dtype and backend of the scores the mask is added to. */
   constructor(
-    private readonly like: { dtype: DType; backend: Backend },
+    private readonly like: Tensor,
     private readonly maxLength: number,
   ) {}
 
@@ -170,7 +182,7 @@ export class CausalMask {
   }
 
   private build(n: number): void {
-    const values = allocTypedArray(this.like.dtype, n * n);
+    const values = new Float64Array(n * n);
     for (let i = 0; i < n; i++) values.fill(-Infinity, i * n + i + 1, (i + 1) * n);
     this.table?.dispose();
     this.table = keep(fromArray(values, [n, n], { dtype: this.like.dtype, backend: this.like.backend }));
@@ -185,27 +197,25 @@ export class CausalMask {
 /**
  * The KV cache of one layer. The keys and values of every token seen so far (they grow with
  * the sequence), [total tokens, nHead, headDim], are packed sequence after sequence: sequence b
- * holds lengths[b] rows after those of the sequences before it. Packing lets the states of
- * prompts of different lengths join along axis 0 as generation joins them; lengths (int32
- * [batch]) is also where each sequence's next position starts.
+ * holds lengths[b] rows (TransformerState.lengths) after those of the sequences before it.
+ * Packing lets the states of prompts of different lengths join along axis 0 as generation joins
+ * them.
  */
 export type TransformerLayerState = {
   keys: Tensor;
   values: Tensor;
-  lengths: Tensor;
 };
 
-/** Per-layer KV caches of a batch of sequences (see TransformerLM.initialState). */
+/** Per-layer KV caches of a batch of sequences and their lengths (see TransformerLM.initialState). */
 export type TransformerState = {
   layers: TransformerLayerState[];
+  lengths: number[];
 };
 
-export function disposeTransformerState(state: TransformerState): void {
-  for (const l of state.layers) {
-    l.keys.dispose();
-    l.values.dispose();
-    l.lengths.dispose();
-  }
+/** A layer's cache with the lengths of its sequences before the current call. */
+interface LayerCache {
+  layer: TransformerLayerState;
+  lengths: readonly number[];
 }
 
 function replace(state: TransformerLayerState, key: keyof TransformerLayerState, next: Tensor): void {
@@ -230,10 +240,10 @@ export class CausalSelfAttention extends Module {
   }
 
   /**
-   * [B, L, dModel] to [B, L, dModel]. With a state, the L tokens continue each sequence after its
+   * [B, L, dModel] to [B, L, dModel]. With a cache, the L tokens continue each sequence after its
    * cached ones, and their keys and values join the cache.
    */
-  forward(x: Tensor, mask: CausalMask, state?: TransformerLayerState): Tensor {
+  forward(x: Tensor, mask: CausalMask, cache?: LayerCache): Tensor {
     return scope(() => {
       const [batch, length] = x.shape as [number, number];
       const { nHead, dModel } = this.config;
@@ -243,7 +253,7 @@ export class CausalSelfAttention extends Module {
       // are views too, which matmul reads through their strides.
       const [q, k, v] = split(reshape(fused, [batch, length, 3 * nHead, headDim]), nHead, 2).map((t) => permute(t, [0, 2, 1, 3])) as [Tensor, Tensor, Tensor];
       const scaled = affine(q, 1 / Math.sqrt(headDim));
-      const heads = state ? this.attendCached(scaled, fused, mask, state) : this.attend(scaled, k, v, mask.rows(0, length));
+      const heads = cache ? this.attendCached(scaled, fused, mask, cache) : this.attend(scaled, k, v, mask.rows(0, length));
       const merged = reshape(permute(heads, [0, 2, 1, 3]), [batch, length, dModel]);
       return dropout(this.outProj.forward(merged), this.config.dropout, this.training, this.generator);
     });
@@ -255,12 +265,10 @@ export class CausalSelfAttention extends Module {
     return matmul(dropout(probs, this.config.dropout, this.training, this.generator), v);
   }
 
-  private attendCached(q: Tensor, fused: Tensor, mask: CausalMask, state: TransformerLayerState): Tensor {
+  private attendCached(q: Tensor, fused: Tensor, mask: CausalMask, { layer: state, lengths }: LayerCache): Tensor {
     const [batch, , length] = q.shape as [number, number, number];
     const { nHead, dModel } = this.config;
     const headDim = dModel / nHead;
-    const lengths = Array.from(state.lengths.toArray());
-    if (lengths.length !== batch) throw new MambaError(`CausalSelfAttention: the state holds ${lengths.length} sequences but the input has ${batch}`);
     const starts = lengths.map((_, b) => lengths.slice(0, b).reduce((s, n) => s + n, 0));
     const [, newKeys, newValues] = split(reshape(fused, [batch * length, 3 * nHead, headDim]), nHead, 1) as [Tensor, Tensor, Tensor];
     const append = (cache: Tensor, fresh: Tensor) =>
@@ -284,7 +292,6 @@ export class CausalSelfAttention extends Module {
     }
     replace(state, 'keys', keys);
     replace(state, 'values', values);
-    replace(state, 'lengths', fromArray(Int32Array.from(lengths, (n) => n + length), [batch], { dtype: 'int32', backend: q.backend }));
     return groups.length === 1 ? groups[0]! : concat(groups, 0);
   }
 }
@@ -329,9 +336,9 @@ export class TransformerBlock extends Module {
     this.mlp = this.module('mlp', new TransformerMLP(config, generator));
   }
 
-  forward(x: Tensor, mask: CausalMask, state?: TransformerLayerState): Tensor {
+  forward(x: Tensor, mask: CausalMask, cache?: LayerCache): Tensor {
     return scope(() => {
-      const h = add(x, this.attn.forward(this.norm1.forward(x), mask, state));
+      const h = add(x, this.attn.forward(this.norm1.forward(x), mask, cache));
       return add(h, this.mlp.forward(this.norm2.forward(h)));
     });
   }
@@ -345,7 +352,8 @@ export class TransformerBlock extends Module {
  * parameters are exempt from weight decay. Its interface is MambaLM's, so trainers, evaluation and
  * generate() take either: the state is a KV cache instead of a recurrent state.
  */
-export class TransformerLM extends Module {
+export class TransformerLM extends Module implements LanguageModel<TransformerState> {
+  readonly modelType = TRANSFORMER_TYPE;
   readonly config: TransformerConfig;
   readonly embeddings: Table;
   readonly position: Table;
@@ -363,16 +371,15 @@ export class TransformerLM extends Module {
     this.position = this.module('position', new Table(maxLength, dModel, this.generator));
     this.blocks = this.module('blocks', new ModuleList(Array.from({ length: nLayer }, () => new TransformerBlock(this.config, this.generator))));
     this.normF = this.module('norm_f', new Norm(dModel));
-    const { dtype, backend } = this.embeddings.weight;
-    this.mask = new CausalMask({ dtype, backend }, maxLength);
+    this.mask = new CausalMask(this.embeddings.weight, maxLength);
   }
 
-  /**
-   * Logits [B, L, vocab] for int32 token ids [B, L]. With `state` the tokens continue the cached
-   * sequences and join the cache (prefill, then one token at a time). `lastOnly` computes the
-   * logits of the last position alone, which is all that generation needs.
-   */
-  forward(ids: Tensor, options: { state?: TransformerState; lastOnly?: boolean } = {}): Tensor {
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  /** Logits [B, L, vocab] for int32 token ids [B, L]; with a state the tokens join its KV caches. */
+  forward(ids: Tensor, options: LMForwardOptions<TransformerState> = {}): Tensor {
     if (ids.rank !== 2 || ids.dtype !== 'int32' || ids.size === 0) {
       throw new MambaError(`TransformerLM: token ids must be int32 [batch, length] with at least one token, got ${ids.dtype} ${JSON.stringify(ids.shape)}`);
     }
@@ -381,16 +388,16 @@ export class TransformerLM extends Module {
     if (state && state.layers.length !== this.blocks.length) {
       throw new MambaError(`TransformerLM: the state has ${state.layers.length} layers, the model ${this.blocks.length}`);
     }
-    const offsets = state ? Array.from(state.layers[0]!.lengths.toArray()) : new Array<number>(batch).fill(0);
-    if (offsets.length !== batch) throw new MambaError(`TransformerLM: the state holds ${offsets.length} sequences but the input has ${batch}`);
+    const offsets = state ? state.lengths.slice() : new Array<number>(batch).fill(0);
     const end = Math.max(...offsets) + length;
     if (end > this.config.maxLength) {
       throw new MambaError(`TransformerLM: a sequence of ${end} tokens is longer than the model's maxLength of ${this.config.maxLength}`);
     }
+    if (state) advanceLengths('TransformerLM', state, ids.shape);
     return scope(() => {
       const tokens = embedding(this.embeddings.weight, ids);
       let hidden = dropout(add(tokens, this.positions(offsets, length)), this.config.dropout, this.training, this.generator);
-      for (let i = 0; i < this.blocks.length; i++) hidden = this.blocks.at(i).forward(hidden, this.mask, state?.layers[i]);
+      for (let i = 0; i < this.blocks.length; i++) hidden = this.blocks.at(i).forward(hidden, this.mask, state && { layer: state.layers[i]!, lengths: offsets });
       const last = options.lastOnly ? slice(hidden, 1, -1) : hidden;
       return linear(this.normF.forward(last), this.embeddings.weight);
     });
@@ -405,7 +412,7 @@ export class TransformerLM extends Module {
     return embedding(table, fromArray(ids, [offsets.length, length], { dtype: 'int32', backend: table.backend }));
   }
 
-  /** An empty KV cache for `batch` sequences; dispose it with disposeTransformerState. */
+  /** An empty KV cache for `batch` sequences; dispose it with disposeState. */
   initialState(batch: number): TransformerState {
     if (!Number.isInteger(batch) || batch < 1) throw new MambaError(`TransformerLM: the batch of a state must be a positive integer, got ${batch}`);
     const { nHead, dModel } = this.config;
@@ -414,9 +421,14 @@ export class TransformerLM extends Module {
       layers: [...this.blocks].map(() => ({
         keys: keep(zeros([0, nHead, dModel / nHead], { dtype, backend })),
         values: keep(zeros([0, nHead, dModel / nHead], { dtype, backend })),
-        lengths: keep(zeros([batch], { dtype: 'int32', backend })),
       })),
+      lengths: new Array<number>(batch).fill(0),
     };
+  }
+
+  /** model_type "transformer" with the config. */
+  configJson(): string {
+    return JSON.stringify({ model_type: TRANSFORMER_TYPE, ...this.config }, null, 2) + '\n';
   }
 
   /** Frees the parameters and the cached causal mask. */

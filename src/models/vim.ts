@@ -19,6 +19,8 @@ import { mambaMixerConfig, type MambaMixerConfig } from '../ssm/mixer-config.js'
 
 /** What the training recipe, the saved-model format and the CLI need of an image classifier (Vim or ViT). */
 export interface ImageClassifier extends Module {
+  /** config.json's model_type. */
+  readonly modelType: 'vim' | 'vit';
   readonly config: { imageSize: number; channels: number; numClasses: number };
   /**
    * Logits [B, numClasses] for images [B, channels, imageSize, imageSize]. `generator` draws the
@@ -27,7 +29,7 @@ export interface ImageClassifier extends Module {
   forward(images: Tensor, options?: { generator?: Generator }): Tensor;
 }
 
-/** The hyper-parameters of a Vision Mamba (hustvl/Vim models_mamba.py, mamba-spec.md §4). */
+/** The hyper-parameters of a Vision Mamba (hustvl/Vim models_mamba.py, docs/mamba-spec.md §4). */
 export interface VimConfig {
   imageSize: number;
   patchSize: number;
@@ -98,7 +100,7 @@ export function vimConfig(options: VimConfigOptions): VimConfig {
 }
 
 /**
- * The published sizes at 224x224 with 16x16 patches and 1000 classes (mamba-spec.md §4), and the
+ * The published sizes at 224x224 with 16x16 patches and 1000 classes (docs/mamba-spec.md §4), and the
  * small ones this project trains on two cores (their figures are in the README). Drop path: 0 for
  * Tiny and 0.05 for Small as in the reference scripts, 0.1 (main.py's default) for Base.
  */
@@ -166,7 +168,7 @@ export function checkImages(what: string, images: Tensor, config: { imageSize: n
   if (!ok) throw new MambaError(`${what}: expected float images [batch, ${c}, ${s}, ${s}], got ${images.dtype} ${formatShape(images.shape)}`);
 }
 
-/** Add -> RMSNorm -> mixer, returning the mixer's output; the residual stream is carried by the model (mamba-spec.md §4). */
+/** Add -> RMSNorm -> mixer, returning the mixer's output; the residual stream is carried by the model (docs/mamba-spec.md §4). */
 export class VimBlock extends Module {
   readonly mixer: BiMambaMixer;
   readonly norm: RMSNorm;
@@ -201,6 +203,7 @@ export function vimMixerConfig(config: VimConfig): MambaMixerConfig {
  * initialisation.
  */
 export class Vim extends Module implements ImageClassifier {
+  readonly modelType = 'vim';
   readonly config: VimConfig;
   readonly patchEmbed: PatchEmbed;
   readonly clsToken: Tensor;

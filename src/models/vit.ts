@@ -167,6 +167,7 @@ export class VitBlock extends Module {
  * weight decay.
  */
 export class ViT extends Module implements ImageClassifier {
+  readonly modelType = 'vit';
   readonly config: VitConfig;
   readonly patchEmbed: PatchEmbed;
   readonly clsToken: Tensor;

@@ -3,8 +3,7 @@ import { attach } from '../tensor/autograd.js';
 import { isFloat, type DType } from '../backends/dtype.js';
 import { broadcastShapes, broadcastStrides } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { backendOf, empty, filled, requireFloat, requireSameDType } from './helpers.js';
-import { sumToShape } from './reduce.js';
+import { backendOf, empty, filled, requireFloat, requireSameDType, sumToShape } from './helpers.js';
 import { contiguous } from './view.js';
 
 /** Ops that also make sense on int32 tensors. */

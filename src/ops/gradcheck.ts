@@ -4,7 +4,7 @@ import { keep, scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import { fromArray } from './create.js';
-import { mul } from './elementwise.js';
+import { add, mul } from './elementwise.js';
 import { sum } from './reduce.js';
 
 export interface GradcheckOptions {
@@ -43,7 +43,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs
         const w = new Float64Array(o.size).map(() => generator.uniform() * 2 - 1);
         weights.push(keep(fromArray(w, o.shape, { dtype: o.dtype, backend: o.backend })));
       }
-      return outs.map((o, i) => sum(mul(o, weights[i]!))).reduce((a, b) => a.add(b));
+      return outs.map((o, i) => sum(mul(o, weights[i]!))).reduce((a, b) => add(a, b));
     });
   try {
     for (const t of inputs) {

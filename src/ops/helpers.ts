@@ -1,8 +1,6 @@
 import type { Backend } from '../backends/backend.js';
-// Every op module imports this file, so loading any op also gives tensors their methods.
-import './fluent.js';
 import { isFloat, type DType } from '../backends/dtype.js';
-import { formatShape } from '../tensor/shape.js';
+import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { MambaError, ShapeError } from '../util/errors.js';
 
@@ -56,4 +54,21 @@ export function copyOf(x: Tensor): Tensor {
   const t = Tensor.empty(x.shape, x.dtype, x.backend);
   x.backend.copy(t.view(), x.view());
   return t;
+}
+
+/**
+ * Sums a broadcast gradient back down to the shape of the operand that was broadcast. Backward
+ * rules call it, and they run without recording a graph, so it calls the kernel directly; that
+ * keeps it below every op module (elementwise, matmul and view ops all need it).
+ */
+export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  if (shapesEqual(g.shape, shape)) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  const sums = empty(g.shape.map((d, i) => (axes.includes(i) ? 1 : d)), g.dtype, g.backend);
+  g.backend.reduce('sum', sums.view(), g.view(), axes);
+  const out = sums.restride(shape);
+  sums.dispose();
+  return out;
 }

@@ -1,6 +1,8 @@
 export * from './create.js';
 export * from './elementwise.js';
 export * from './reduce.js';
+export { sumToShape } from './helpers.js';
+export * from './cumsum.js';
 export * from './matmul.js';
 export * from './indexing.js';
 export * from './shape-ops.js';

@@ -5,8 +5,7 @@ import { broadcastShapes, broadcastStrides, formatShape } from '../tensor/shape.
 import type { Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../util/errors.js';
 import { add } from './elementwise.js';
-import { backendOf, empty, requireFloat, requireSameDType } from './helpers.js';
-import { sumToShape } from './reduce.js';
+import { backendOf, empty, requireFloat, requireSameDType, sumToShape } from './helpers.js';
 import { reshape, squeeze, transpose, unsqueeze } from './view.js';
 
 /** x read with batch axes broadcast to `batch` (stride 0 where x repeats). */

@@ -1,7 +1,7 @@
 import type { ReduceOp } from '../backends/backend.js';
 import { attach } from '../tensor/autograd.js';
 import { scope } from '../tensor/scope.js';
-import { formatShape, normalizeAxes, normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
+import { formatShape, normalizeAxes, normalizeAxis, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../util/errors.js';
 import { div, eq, mul } from './elementwise.js';
@@ -82,15 +82,6 @@ function argExtreme(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined
 /** Index of the largest element along an axis (of the flattened tensor when no axis is given). */
 export const argmax = (x: Tensor, axis?: number, keepDims = false) => argExtreme('argmax', x, axis, keepDims);
 export const argmin = (x: Tensor, axis?: number, keepDims = false) => argExtreme('argmin', x, axis, keepDims);
-
-/** Sums a broadcast gradient back down to the shape of the operand that was broadcast. */
-export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
-  if (shapesEqual(g.shape, shape)) return g;
-  const lead = g.rank - shape.length;
-  const axes: number[] = [];
-  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  return scope(() => reshape(sum(g, axes, true), shape));
-}
 
 /** The k largest (or smallest) entries along an axis, sorted, with their int32 indices. */
 export function topk(x: Tensor, k: number, axis = -1, largest = true): { values: Tensor; indices: Tensor } {

@@ -3,7 +3,7 @@ import { scope } from '../tensor/scope.js';
 import { formatShape, normalizeAxis } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError, ShapeError } from '../util/errors.js';
-import { exp, mul, sub } from './elementwise.js';
+import { cast, div, exp, mul, ne, sub } from './elementwise.js';
 import { backendOf, empty, requireDType, requireFloat } from './helpers.js';
 import { sum } from './reduce.js';
 import { contiguous, permute, reshape } from './view.js';
@@ -78,7 +78,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
     const total = sum(rows);
     if (reduction === 'sum') return total;
     if (reduction !== 'mean') throw new MambaError(`crossEntropy: unknown reduction '${String(reduction)}'; use 'mean', 'sum' or 'none'`);
-    const counted = Array.from(targets.toArray()).filter((t) => t !== ignoreIndex).length;
-    return mul(total, counted === 0 ? NaN : 1 / counted);
+    // Counted on the device, so that the loss never waits for a read back; 0 / 0 is NaN, as in PyTorch.
+    const counted = sum(cast(ne(targets, ignoreIndex), logits.dtype));
+    return div(total, counted);
   });
 }

@@ -3,8 +3,7 @@ import { scope } from '../tensor/scope.js';
 import { broadcastShapes, checkShape, formatShape, normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../util/errors.js';
-import { empty, filled } from './helpers.js';
-import { sumToShape } from './reduce.js';
+import { empty, filled, sumToShape } from './helpers.js';
 
 /** Resolves a single -1 in a requested shape against the element count. */
 function resolveShape(op: string, size: number, shape: readonly number[], from: readonly number[]): number[] {

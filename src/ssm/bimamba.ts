@@ -15,7 +15,7 @@ export const BACKWARD_BRANCH_NAMES: MambaBranchNames = { conv1d: 'conv1d_b', xPr
 
 /**
  * Vim's bidirectional Mamba mixer, the reference "v2" (mamba_simple.py with bimamba_type="v2" and
- * if_devide_out; mamba-spec.md §4): in_proj and out_proj are shared; the backward direction has its
+ * if_divide_out; docs/mamba-spec.md §4): in_proj and out_proj are shared; the backward direction has its
  * own conv1d_b, x_proj_b, dt_proj_b, A_b_log and D_b. It runs on in_proj's output reversed in time
  * (x and z together, so that its gate lines up position by position once reversed back), and the
  * two directions are averaged before out_proj:

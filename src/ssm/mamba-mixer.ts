@@ -113,7 +113,7 @@ export function mambaBranchForward(branch: MambaBranch, config: MambaMixerConfig
 }
 
 /**
- * The Mamba (S6) mixer exactly as the reference `Mamba` module (mamba-spec.md §1.2-1.3), with its
+ * The Mamba (S6) mixer exactly as the reference `Mamba` module (docs/mamba-spec.md §1.2-1.3), with its
  * PyTorch parameter names: in_proj, conv1d, x_proj, dt_proj, A_log, D, out_proj.
  */
 export class MambaMixer extends Module implements MambaBranch {

@@ -1,3 +1,32 @@
+/*
+ * Glossary of the selective scan's symbols (docs/mamba-spec.md §0, §1.3-1.4), with their shapes
+ * in this code. Sequences are channels-last; the reference keeps them as (batch, dInner, length).
+ *
+ *   L       the sequence length; t = 0 .. L-1 indexes the steps.
+ *   dInner  the number of channels inside the mixer, expand * dModel; d indexes them. Papers often
+ *           write it D (the Mamba paper's "x : (B, L, D)"); here it is always dInner.
+ *   N       dState, the size of each channel's state; n indexes it.
+ *
+ *   u       [batch, L, dInner]  the input sequence: the causal conv's output after SiLU.
+ *   delta   [batch, L, dInner]  the raw step size ("dt" in the reference): dt_proj's weight applied
+ *                               to the first dtRank columns of x_proj's output, before the bias
+ *                               and the softplus.
+ *   dt      [batch, L, dInner]  (in the kernels) the step size used, softplus(delta + deltaBias),
+ *                               written Delta in the paper.
+ *   dtRank                      R, the rank of the projection that makes delta; ceil(dModel / 16)
+ *                               by default.
+ *   A       [dInner, N]         the state matrix, diagonal (one row of N per channel) and
+ *                               negative. It is stored as its log: A = -exp(A_log).
+ *   B, C    [batch, L, N]       the input and output projections of the state, chosen per token
+ *                               from x_proj's output and shared by all channels. (In shapes,
+ *                               "B" is the batch size.)
+ *   D       [dInner]            the skip weight, one per channel: y gets D[d] * u added. It is a
+ *                               parameter, not a size; the channel count is dInner.
+ *   h       [batch, dInner, N]  the state: h_t = exp(dt_t A) * h_{t-1} + dt_t B_t u_t.
+ *                               initialState is h before step 0, lastState h after the last step.
+ *   z       [batch, L, dInner]  the gate: the output is multiplied by silu(z).
+ *   y       [batch, L, dInner]  the output, (C_t . h_t + D u_t) * silu(z_t).
+ */
 import type { ScanGrads, ScanInputs } from '../backends/backend.js';
 import { backendOf, empty, filled, requireFloat, requireSameDType } from '../ops/helpers.js';
 import { contiguous } from '../ops/view.js';
@@ -58,7 +87,7 @@ function expectShape(name: string, t: Tensor | null | undefined, shape: number[]
 }
 
 /**
- * Mamba's selective scan (S6, mamba-spec.md §1.4), fused: per channel d and step t,
+ * Mamba's selective scan (S6, docs/mamba-spec.md §1.4), fused: per channel d and step t,
  *   delta_t = softplus(delta + deltaBias);  h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t
  *   y_t = (C_t . h_t + D u_t) * silu(z_t)
  * It never materialises the [batch, length, dInner, dState] states: the forward keeps one state

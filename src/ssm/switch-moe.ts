@@ -1,13 +1,16 @@
 import { Linear } from '../nn/layers.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { InitOptions } from '../nn/init.js';
-import { fromArray, zeros } from '../ops/create.js';
-import { add, gelu, mul, square, sub } from '../ops/elementwise.js';
-import { gather, indexAdd, indexSelect } from '../ops/indexing.js';
+import { arange, ones, zeros } from '../ops/create.js';
+import { cumsum } from '../ops/cumsum.js';
+import { add, cast, gelu, lt, mul, square, sub, where } from '../ops/elementwise.js';
+import { gather, indexAdd, indexSelect, scatterAdd } from '../ops/indexing.js';
 import { logSoftmax, softmax } from '../ops/softmax.js';
-import { mean, sum } from '../ops/reduce.js';
-import { reshape, slice } from '../ops/view.js';
+import { mean, sum, topk } from '../ops/reduce.js';
+import { concat } from '../ops/shape-ops.js';
+import { detach, expand, reshape, slice, unsqueeze } from '../ops/view.js';
 import { defaultGenerator } from '../tensor/random.js';
+import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 
@@ -44,6 +47,14 @@ export interface MoEStats {
   zLoss: number;
 }
 
+/** MoEStats as tensors, left on the device until the training log asks for them. */
+interface MoEStatTensors {
+  load: Tensor;
+  kept: Tensor;
+  auxLoss: Tensor;
+  zLoss: Tensor;
+}
+
 /** One expert: a two-layer feed-forward network with GELU. */
 export class Expert extends Module {
   readonly fc1: Linear;
@@ -60,25 +71,38 @@ export class Expert extends Module {
   }
 }
 
+/** Where each token's k choices go, as device tensors (see routeTokens). */
+export interface Routing {
+  /** [T, k] int32: each token's experts, most probable first (ties to the lower index). */
+  experts: Tensor;
+  /** [T * k] int32: the dispatch slot of each choice, expert e's at e * capacity + its rank, or E * capacity when dropped. */
+  slots: Tensor;
+  /** [T * k, 1]: the router probability of each choice, which scales its expert's output. */
+  gates: Tensor;
+  /** [T, E]: 1 where a token chose the expert, 0 elsewhere. */
+  chosen: Tensor;
+  /** [T, E]: 1 where a token chose the expert and found room, 0 elsewhere. */
+  kept: Tensor;
+}
+
 /**
- * Which token slots go to which expert: each token's top-k experts by router probability, in
- * token order, until an expert is full. Decided on the host from the probabilities; the
- * decision is not differentiable, the gates that scale the outputs are.
+ * Switch routing, decided on the device so that a forward pass never reads back: each token's
+ * top-k experts by router probability, in token order, until an expert holds `capacity` tokens.
+ * A choice's rank within its expert counts the earlier tokens that chose the same expert (an
+ * exclusive prefix sum over tokens); the choices ranked past the capacity are dropped. The
+ * decision is not differentiable; the gates, read from the probabilities, are.
  */
-export function routeTokens(probs: ArrayLike<number>, tokens: number, experts: number, topK: number, capacity: number): { perExpert: number[][]; chosen: number[][]; dropped: number } {
-  const perExpert: number[][] = Array.from({ length: experts }, () => []);
-  const chosen: number[][] = [];
-  let dropped = 0;
-  for (let t = 0; t < tokens; t++) {
-    const row = Array.from({ length: experts }, (_, e) => e).sort((a, b) => probs[t * experts + b]! - probs[t * experts + a]! || a - b);
-    const picks = row.slice(0, topK);
-    chosen.push(picks);
-    for (const e of picks) {
-      if (perExpert[e]!.length < capacity) perExpert[e]!.push(t);
-      else dropped++;
-    }
-  }
-  return { perExpert, chosen, dropped };
+export function routeTokens(probs: Tensor, topK: number, capacity: number): Routing {
+  const [tokens, experts] = probs.shape as [number, number];
+  const like = { dtype: probs.dtype, backend: probs.backend };
+  const { indices } = topk(probs, topK);
+  const chosen = scatterAdd(zeros([tokens, experts], like), 1, indices, ones([tokens, topK], like));
+  const rank = sub(cumsum(chosen, 0), chosen);
+  const kept = mul(chosen, lt(rank, capacity));
+  const slotOf = add(rank, mul(arange(experts, undefined, 1, like), capacity));
+  const overflow = experts * capacity;
+  const slots = cast(where(gather(kept, 1, indices), gather(slotOf, 1, indices), overflow), 'int32');
+  return { experts: indices, slots: reshape(slots, [-1]), gates: reshape(gather(probs, 1, indices), [-1, 1]), chosen, kept };
 }
 
 /**
@@ -93,7 +117,7 @@ export class SwitchMoE extends Module {
   readonly router: Linear;
   readonly experts: ModuleList<Expert>;
   auxLoss: Tensor | null = null;
-  stats: MoEStats | null = null;
+  private lastStats: { tensors: MoEStatTensors; slots: number } | null = null;
 
   constructor(
     readonly dModel: number,
@@ -112,33 +136,60 @@ export class SwitchMoE extends Module {
     return Math.max(1, Math.ceil((capacityFactor * tokens * topK) / experts));
   }
 
-  /** x [..., dModel] -> [..., dModel]; sets auxLoss and stats. */
+  /**
+   * x [..., dModel] -> [..., dModel]; sets auxLoss and the statistics that stats() reads. Every
+   * expert runs on its `capacity` slots (empty ones hold zeros and are never read back), so the
+   * shapes do not depend on the routing: the dispatch is an indexAdd into the slots, the combine an
+   * indexSelect from them.
+   */
   forward(x: Tensor): Tensor {
     const { experts, topK, auxLossWeight, zLossWeight } = this.config;
     const like = { dtype: x.dtype, backend: x.backend };
     const flat = reshape(x, [-1, this.dModel]);
     const tokens = flat.shape[0]!;
+    const capacity = this.capacity(tokens);
     const logits = this.router.forward(flat);
     const probs = softmax(logits);
-    const { perExpert, chosen, dropped } = routeTokens(probs.toArray(), tokens, experts, topK, this.capacity(tokens));
-    let out = zeros([tokens, this.dModel], like);
-    perExpert.forEach((ids, e) => {
-      if (ids.length === 0) return;
-      const index = fromArray(new Int32Array(ids), [ids.length], { ...like, dtype: 'int32' });
-      // The router probability of expert e for each of its tokens scales the expert's output.
-      const gate = gather(indexSelect(probs, 0, index), 1, fromArray(new Int32Array(ids.length).fill(e), [ids.length, 1], { ...like, dtype: 'int32' }));
-      out = indexAdd(out, 0, index, mul(this.experts.at(e).forward(indexSelect(flat, 0, index)), gate));
-    });
+    const route = routeTokens(probs, topK, capacity);
+    // One row per choice; the row past the last slot collects the dropped choices and is never read.
+    const choices = reshape(expand(unsqueeze(flat, 1), [tokens, topK, this.dModel]), [tokens * topK, this.dModel]);
+    const slots = indexAdd(zeros([experts * capacity + 1, this.dModel], like), 0, route.slots, choices);
+    const outputs = [...this.experts].map((expert, e) => expert.forward(slice(slots, 0, e * capacity, (e + 1) * capacity)));
+    const results = concat([...outputs, zeros([1, this.dModel], like)], 0);
+    const combined = mul(indexSelect(results, 0, route.slots), route.gates);
+    const out = sum(reshape(combined, [tokens, topK, this.dModel]), 1);
     // Switch load balancing: E * sum_i f_i * P_i, f_i the fraction of token slots routed to i,
     // P_i the mean router probability of i. Only P_i carries a gradient.
-    const f = new Float32Array(experts);
-    for (const picks of chosen) for (const e of picks) f[e]! += 1 / (tokens * topK);
-    const balance = mul(sum(mul(mean(probs, 0), fromArray(f, [experts], like))), experts);
+    const f = mul(sum(route.chosen, 0), 1 / (tokens * topK));
+    const balance = mul(sum(mul(mean(probs, 0), f)), experts);
     // z-loss: mean squared log-sum-exp of the router logits keeps them small.
     const logSumExp = slice(sub(logits, logSoftmax(logits)), 1, 0, 1);
     const z = mean(square(logSumExp));
     this.auxLoss = zLossWeight > 0 ? add(mul(balance, auxLossWeight), mul(z, zLossWeight)) : mul(balance, auxLossWeight);
-    this.stats = { load: perExpert.map((ids) => ids.length), dropped: dropped / (tokens * topK), auxLoss: balance.item(), zLoss: z.item() };
+    this.keepStats({ load: sum(route.kept, 0), kept: sum(route.kept), auxLoss: balance, zLoss: z }, tokens * topK);
     return reshape(out, x.shape);
+  }
+
+  /** What the last forward pass did, read from the device: for training logs, after the step. */
+  stats(): MoEStats | null {
+    if (!this.lastStats) return null;
+    const { tensors, slots } = this.lastStats;
+    return { load: Array.from(tensors.load.toArray()), dropped: 1 - tensors.kept.item() / slots, auxLoss: tensors.auxLoss.item(), zLoss: tensors.zLoss.item() };
+  }
+
+  private keepStats(tensors: MoEStatTensors, slots: number): void {
+    this.disposeStats();
+    const kept = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, keep(detach(t))])) as unknown as MoEStatTensors;
+    this.lastStats = { tensors: kept, slots };
+  }
+
+  private disposeStats(): void {
+    if (this.lastStats) for (const t of Object.values(this.lastStats.tensors)) t.dispose();
+    this.lastStats = null;
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.disposeStats();
   }
 }

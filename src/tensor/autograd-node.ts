@@ -1,32 +1,36 @@
 import { MambaError } from '../util/errors.js';
-import type { Tensor } from './tensor.js';
+
+/** What a node needs of a tensor: kept here so that nodes do not depend on the Tensor class, which holds them. */
+export interface NodeTensor {
+  dispose(): void;
+}
 
 /**
  * Computes the gradients of an op's inputs from the gradients of its outputs (null where an
  * output received none). `saved` are the tensors the op stored; `needs[i]` says whether input i
  * wants a gradient, so that unneeded work can be skipped (return null there).
  */
-export type BackwardFn = (grads: (Tensor | null)[], saved: Tensor[], needs: boolean[]) => (Tensor | null)[];
+export type BackwardFn<T extends NodeTensor> = (grads: (T | null)[], saved: T[], needs: boolean[]) => (T | null)[];
 
 /** Where an input's gradient goes: an earlier node's output, or a leaf tensor's .grad. */
-export type Parent = { node: GradNode; index: number } | { leaf: Tensor } | null;
+export type Parent<T extends NodeTensor> = { node: GradNode<T>; index: number } | { leaf: T } | null;
 
 /**
  * One recorded op. Its memory (the saved tensors) is released deterministically: either by
  * backward() once it has run, or when nothing can reach the node any more, counted by `refs`
  * (live output tensors plus later nodes that consume its outputs).
  */
-export class GradNode {
+export class GradNode<T extends NodeTensor> {
   private refs: number;
-  private savedTensors: Tensor[] | null;
-  private fn: BackwardFn | null;
+  private savedTensors: T[] | null;
+  private fn: BackwardFn<T> | null;
 
   constructor(
     readonly op: string,
-    readonly parents: readonly Parent[],
+    readonly parents: readonly Parent<T>[],
     readonly outputShapes: readonly (readonly number[])[],
-    saved: Tensor[],
-    fn: BackwardFn,
+    saved: T[],
+    fn: BackwardFn<T>,
   ) {
     this.refs = outputShapes.length;
     this.savedTensors = saved;
@@ -42,7 +46,7 @@ export class GradNode {
   }
 
   /** Runs the backward rule. Throws if the node's memory was already freed. */
-  apply(grads: (Tensor | null)[]): (Tensor | null)[] {
+  apply(grads: (T | null)[]): (T | null)[] {
     if (this.fn === null || this.savedTensors === null) {
       throw new MambaError(
         `backward through '${this.op}' a second time: its saved tensors were freed by the first backward; ` +
@@ -61,7 +65,7 @@ export class GradNode {
 
   /** One fewer reference; at zero, frees the saved tensors and releases the parents in turn. */
   releaseOutput(): void {
-    const stack: GradNode[] = [this];
+    const stack: GradNode<T>[] = [this];
     while (stack.length > 0) {
       const node = stack.pop()!;
       if (--node.refs > 0) continue;

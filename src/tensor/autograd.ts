@@ -1,9 +1,13 @@
 import { MambaError } from '../util/errors.js';
-import { GradNode, type BackwardFn, type Parent } from './autograd-node.js';
+import { GradNode as Node, type BackwardFn as Rule, type Parent as NodeParent } from './autograd-node.js';
 import { isFloat } from '../backends/dtype.js';
 import { keep, scope } from './scope.js';
 import { formatShape, shapesEqual } from './shape.js';
 import { Tensor } from './tensor.js';
+
+type GradNode = Node<Tensor>;
+type BackwardFn = Rule<Tensor>;
+type Parent = NodeParent<Tensor>;
 
 let gradEnabled = true;
 
@@ -49,7 +53,7 @@ export function attach(op: string, inputs: readonly Tensor[], outputs: readonly 
     }
     return { leaf: t };
   });
-  const node = new GradNode(
+  const node = new Node<Tensor>(
     op,
     parents,
     outputs.map((o) => o.shape),

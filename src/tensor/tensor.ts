@@ -22,7 +22,7 @@ export class Tensor {
   requiresGrad = false;
   grad: Tensor | null = null;
   /** The graph node that produced this tensor, and which of its outputs this is. */
-  gradFn: GradNode | null = null;
+  gradFn: GradNode<Tensor> | null = null;
   outputIndex = 0;
   /** Kept tensors are never freed by a scope. */
   kept = false;

@@ -1,6 +1,7 @@
-import { saveMambaLM } from '../io/mamba-model.js';
+import { saveMambaLM } from '../io/model-types/mamba.js';
 import { ByteTokenizer } from '../io/tokenizer.js';
-import { generate, type RecurrentLM, type RecurrentState } from '../generate/generate.js';
+import { generate } from '../generate/generate.js';
+import type { LanguageModel, LMState } from '../models/language-model.js';
 import { MambaLM } from '../models/mamba-lm.js';
 import { mambaConfig } from '../models/mamba-config.js';
 import { sequenceNll } from '../eval/nll.js';
@@ -40,7 +41,7 @@ export const MAMBABYTE_TRAINER: TrainerConfig = {
 };
 
 /** Bits per byte of a recurrent byte model on a text: exact NLL with the state carried across chunks. */
-export function bitsPerByte<S extends RecurrentState>(model: RecurrentLM<S>, bytes: Uint8Array, chunk = 1024): number {
+export function bitsPerByte<S extends LMState>(model: LanguageModel<S>, bytes: Uint8Array, chunk = 1024): number {
   return sequenceNll(model, Array.from(bytes), chunk).meanNll / Math.LN2;
 }
 
@@ -69,7 +70,7 @@ export async function trainMambaByte(
 }
 
 /** Text continued from a prompt by a byte model; invalid UTF-8 becomes U+FFFD. */
-export function sampleText<S extends RecurrentState>(model: RecurrentLM<S>, prompt: string, bytes: number, seed = 0, temperature = 0.8): string {
+export function sampleText<S extends LMState>(model: LanguageModel<S>, prompt: string, bytes: number, seed = 0, temperature = 0.8): string {
   const tokenizer = new ByteTokenizer();
   const { tokens } = generate(model, [tokenizer.encode(prompt)], { maxNewTokens: bytes, temperature, seed });
   return prompt + tokenizer.decode(tokens[0]!);

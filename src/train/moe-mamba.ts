@@ -1,4 +1,4 @@
-import { saveMoEMamba } from '../io/moe-mamba-model.js';
+import { saveLanguageModel } from '../io/registry.js';
 import { alternatingPattern, MoEMambaLM, type MoEMambaConfig } from '../models/moe-mamba.js';
 import { mambaConfig } from '../models/mamba-config.js';
 import { add } from '../ops/elementwise.js';
@@ -49,7 +49,7 @@ export async function trainMoEMambaByte(
   const model = new MoEMambaLM(moeMambaByteConfig(settings), { generator: new Generator(settings.seed) });
   const base = byteLmTask(model, data, settings, {
     bitsPerByte: (bytes) => bitsPerByte(model, bytes, settings.seqLen),
-    saveModel: (dir) => saveMoEMamba(model, dir),
+    saveModel: (dir) => saveLanguageModel(model, dir),
     settings: { model: 'moe-mamba', dModel: settings.dModel, nLayer: settings.nLayer, dState: settings.dState, expand: settings.expand, moe: settings.moe },
   });
   let expertLoad: number[][] = [];

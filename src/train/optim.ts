@@ -1,5 +1,6 @@
 import { add, mul, sqrt, square, div } from '../ops/elementwise.js';
 import { zerosLike } from '../ops/create.js';
+import { clone } from '../ops/view.js';
 import { copyInto } from '../nn/module.js';
 import { noGrad } from '../tensor/autograd.js';
 import { keep, scope } from '../tensor/scope.js';
@@ -80,7 +81,7 @@ export class SGD extends Optimizer {
     const momentum = this.options.momentum ?? 0;
     if (momentum) {
       const prev = this.velocity.get(p);
-      const v = keep(prev ? add(mul(prev, momentum), d) : d.clone());
+      const v = keep(prev ? add(mul(prev, momentum), d) : clone(d));
       prev?.dispose();
       this.velocity.set(p, v);
       d = v;

@@ -1,6 +1,7 @@
 import { assembleBatch, DEFAULT_AUGMENT, describeSpec, type AugmentOptions, type Frame, type SegmentationData, type SegmentationSample } from '../data/segmentation.js';
-import { resizeGray } from '../io/images.js';
-import { buildSegmentationNetwork, saveSegmentationModel, type SegmentationModelInfo, type SegmentationNetworkSpec } from '../io/segmentation-model.js';
+import { resizeGray } from '../formats/rgba.js';
+import { saveSegmentationModel } from '../io/model-types/segmentation.js';
+import { buildSegmentationNetwork, type SegmentationModelInfo, type SegmentationNetworkSpec } from '../models/segmentation-schema.js';
 import { umambaConfig, type UMambaVariant } from '../models/umamba.js';
 import { deepSupervisionWeights, unetConfigForParameters, type SegmentationNetwork } from '../models/unet.js';
 import { withoutInitialisation } from '../nn/init.js';

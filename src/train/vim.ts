@@ -13,9 +13,9 @@ import {
   type Augmentation,
   type ImageDataset,
   type ImageSet,
-  type Normalisation,
 } from '../data/images.js';
-import { saveVisionModel } from '../io/vision-model.js';
+import type { Normalisation } from '../models/classifier-schema.js';
+import { saveVisionModel } from '../io/model-types/classifier.js';
 import { Vim, type ImageClassifier } from '../models/vim.js';
 import type { ViT } from '../models/vit.js';
 import { fromArray } from '../ops/create.js';
@@ -209,7 +209,7 @@ export async function trainImageClassifier(
   const info = { classNames: data.classNames, normalisation };
   const task = imageClassificationTask(model, data, normalisation, settings, {
     saveModel: (dir) => saveVisionModel(model, dir, info),
-    settings: { model: model instanceof Vim ? 'vim' : 'vit', ...model.config },
+    settings: { model: model.modelType, ...model.config },
   });
   const result = await train(task, trainer, run);
   const test = evaluateClassifier(model, data.test, normalisation);

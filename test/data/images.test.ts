@@ -19,7 +19,8 @@ import {
   type ImageSet,
 } from '../../src/data/images.js';
 import { NpmUnavailableError } from '../../src/data/npm-pack.js';
-import { fromGray, writePng } from '../../src/io/images.js';
+import { fromGray } from '../../src/formats/rgba.js';
+import { writePng } from '../../src/io/image-files.js';
 import { resolveImageDataset } from '../../src/train/vim.js';
 import { MambaError } from '../../src/util/errors.js';
 

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ensureDataset } from '../../src/data/datasets.js';
 import { assembleBatch, axialSlice, loadSegmentationData, parseDatasetSpec, prepareSlice, resizeLabels, zscore, type SegmentationData } from '../../src/data/segmentation.js';
-import { fromGray, writePng } from '../../src/io/images.js';
-import { readNifti } from '../../src/io/nifti.js';
+import { fromGray } from '../../src/formats/rgba.js';
+import { writePng } from '../../src/io/image-files.js';
+import { readNifti } from '../../src/io/nifti-files.js';
 import { Generator } from '../../src/tensor/random.js';
 import { MambaError } from '../../src/util/errors.js';
 

@@ -23,7 +23,7 @@ function throwsWith(fn: () => unknown, ...parts: string[]): void {
   });
 }
 
-// Verbatim from shared/docs/mamba-spec.md §1.8.
+// Verbatim from docs/mamba-spec.md §1.8.
 const MAMBA_130M_HF = {
   architectures: ['MambaForCausalLM'], model_type: 'mamba', bos_token_id: 0, eos_token_id: 0, pad_token_id: 0,
   conv_kernel: 4, d_inner: 1536, d_model: 768, expand: 2, fused_add_norm: true, hidden_act: 'silu',

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as mt from '../../src/index.js';
-import { loadLanguageModel } from '../../src/io/language-model.js';
-import { saveMoEMamba } from '../../src/io/moe-mamba-model.js';
+import { loadLanguageModel, saveLanguageModel } from '../../src/io/registry.js';
 import { alternatingPattern, MoEMambaLM } from '../../src/models/moe-mamba.js';
 import { Expert, routeTokens, SwitchMoE, type MoEConfig } from '../../src/ssm/switch-moe.js';
 import { assertClose } from '../helpers.js';
@@ -16,15 +15,25 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 const moe = (o: Partial<MoEConfig> = {}): MoEConfig => ({ experts: 4, dExpert: 12, topK: 1, capacityFactor: 1.25, auxLossWeight: 0.01, zLossWeight: 0, ...o });
 
 describe('Switch MoE', () => {
-  it('routes each token to its most probable experts until an expert is full', () => {
+  it('routes each token to its most probable experts until an expert is full, on the device', () => {
     // Three tokens prefer expert 0; with capacity 2 the third overflows and is dropped.
-    const probs = [0.7, 0.2, 0.1, 0.6, 0.3, 0.1, 0.5, 0.1, 0.4, 0.1, 0.1, 0.8];
-    const r = routeTokens(probs, 4, 3, 1, 2);
-    assert.deepEqual(r.perExpert, [[0, 1], [], [3]]);
-    assert.deepEqual(r.chosen, [[0], [0], [0], [2]]);
-    assert.equal(r.dropped, 1);
-    const top2 = routeTokens(probs, 4, 3, 2, 10);
-    assert.deepEqual(top2.chosen, [[0, 1], [0, 1], [0, 2], [2, 0]]);
+    const probs = mt.fromArray([0.7, 0.2, 0.1, 0.6, 0.3, 0.1, 0.5, 0.1, 0.4, 0.1, 0.1, 0.8], [4, 3]);
+    const r = routeTokens(probs, 1, 2);
+    assert.deepEqual(Array.from(r.experts.toArray()), [0, 0, 0, 2]);
+    // Expert e's slots are 2e and 2e + 1; slot 6 (= 3 experts x capacity 2) takes the dropped choice.
+    assert.deepEqual(Array.from(r.slots.toArray()), [0, 1, 6, 4]);
+    assert.deepEqual(Array.from(mt.sum(r.kept, 0).toArray()), [2, 0, 1]);
+    assert.deepEqual(Array.from(r.gates.toArray()), [0.7, 0.6, 0.5, 0.8].map(Math.fround));
+    const top2 = routeTokens(probs, 2, 10);
+    assert.deepEqual(Array.from(top2.experts.toArray()), [0, 1, 0, 1, 0, 2, 2, 0]);
+    // Ranks count earlier tokens of the same expert: expert 0 gets 0, 1, 2, 3; expert 1 gets 0, 1; expert 2 gets 0, 1.
+    assert.deepEqual(Array.from(top2.slots.toArray()), [0, 10, 1, 11, 2, 20, 21, 3]);
+  });
+
+  it('ties between equal probabilities go to the lower expert, as the host routing did', () => {
+    const probs = mt.fromArray([0.25, 0.25, 0.25, 0.25, 0.1, 0.45, 0.45, 0.0], [2, 4]);
+    const r = routeTokens(probs, 2, 4);
+    assert.deepEqual(Array.from(r.experts.toArray()), [0, 1, 1, 2]);
   });
 
   it('an overflowing expert drops tokens, which then contribute nothing', () => {
@@ -38,7 +47,7 @@ describe('Switch MoE', () => {
       layer.router.weight.write(w);
       const x = mt.fromArray(Array.from({ length: 8 * 6 }, (_, i) => (i % 6 === 0 ? 1 : 0.1 * ((i * 7) % 5))), [8, 6]);
       const y = layer.forward(x).toArray();
-      const stats = layer.stats!;
+      const stats = layer.stats()!;
       assert.equal(layer.capacity(8), 2);
       assert.deepEqual(stats.load, [2, 0]);
       assert.equal(stats.dropped, 6 / 8);
@@ -62,7 +71,7 @@ describe('Switch MoE', () => {
       p[1]! += probs[t * 2 + 1]! / 5;
     }
     const expected = 2 * (f[0]! * p[0]! + f[1]! * p[1]!);
-    assertClose([layer.stats!.auxLoss], [expected], 1e-6);
+    assertClose([layer.stats()!.auxLoss], [expected], 1e-6);
     assertClose([layer.auxLoss!.item()], [0.5 * expected], 1e-6);
   });
 
@@ -72,7 +81,7 @@ describe('Switch MoE', () => {
     ffn.loadStateDict(new Map([...layer.experts.at(0).stateDict()]));
     const x = mt.randn([2, 3, 8], { generator: new mt.Generator(6) });
     assertClose(layer.forward(x).toArray(), ffn.forward(x).toArray(), 1e-6);
-    assert.equal(layer.stats!.dropped, 0);
+    assert.equal(layer.stats()!.dropped, 0);
   });
 
   it('router and expert gradients match finite differences (float64)', () => {
@@ -122,10 +131,11 @@ describe('MoE-Mamba', () => {
     const r2 = mt.noGrad(() => mt.concat(Array.from({ length: 10 }, (_, t) => roomy.forward(mt.slice(ids, 1, t, t + 1), { state: s2 })), 1)).toArray();
     assertClose(r2, p2, 2e-5, 'logits');
     const folder = join(scratch, 'saved');
-    await saveMoEMamba(roomy, folder);
+    await saveLanguageModel(roomy, folder);
     const loaded = await loadLanguageModel(folder);
-    assert.equal(loaded.kind, 'moe-mamba');
-    assertClose(mt.noGrad(() => loaded.model.forward(ids, { lastOnly: false } as never)).toArray(), p2, 1e-6);
+    assert.equal(loaded.model.modelType, 'moe-mamba');
+    assert.ok(loaded.model instanceof MoEMambaLM);
+    assertClose(mt.noGrad(() => loaded.model.forward(ids)).toArray(), p2, 1e-6);
   });
 
   it('a tiny MoE-Mamba learns a repeating sequence', () => {

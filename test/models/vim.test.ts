@@ -6,7 +6,8 @@ import { after, describe, it } from 'node:test';
 import * as mt from '../../src/index.js';
 import { loadDigits, splitImages, type LabelledImages } from '../../src/data/digits.js';
 import type { ImageDataset, ImageSet } from '../../src/data/images.js';
-import { loadVisionModel, saveVisionModel } from '../../src/io/vision-model.js';
+import { saveVisionModel } from '../../src/io/model-types/classifier.js';
+import { loadImageClassifier as loadVisionModel } from '../../src/io/registry.js';
 import { dropPathRates, Vim, vimClassTokenPosition, vimConfig, vimMixerConfig, vimPreset, VIM_PRESETS } from '../../src/models/vim.js';
 import { ViT, vitConfigForParameters, vitParameterCount } from '../../src/models/vit.js';
 import { withoutInitialisation } from '../../src/nn/init.js';
@@ -15,7 +16,8 @@ import { trainImageClassifier, VISION_TRAINER } from '../../src/train/vim.js';
 import { evalAny, train } from '../../src/cli/dispatch.js';
 import { classifyCommand, evalVisionCommand, trainVisionCommand } from '../../src/cli/vision.js';
 import { UsageError } from '../../src/cli/args.js';
-import { fromGray, writePng } from '../../src/io/images.js';
+import { fromGray } from '../../src/formats/rgba.js';
+import { writePng } from '../../src/io/image-files.js';
 import { assertClose } from '../helpers.js';
 
 const temp = mkdtempSync(join(tmpdir(), 'mamba-ts-vim-'));
@@ -144,7 +146,7 @@ describe('Vim', () => {
     // cls_token and pos_embed are exempt from weight decay (the reference's no_weight_decay()).
     const exempt = model.noWeightDecayParameters();
     assert.ok(exempt.has(model.clsToken) && exempt.has(model.posEmbed) && !exempt.has(model.head.weight));
-    // The published sizes: Vim-Ti 7M, Vim-S 26M, Vim-B 98M parameters (mamba-spec.md §4).
+    // The published sizes: Vim-Ti 7M, Vim-S 26M, Vim-B 98M parameters (docs/mamba-spec.md §4).
     const count = (name: keyof typeof VIM_PRESETS) => {
       const big = withoutInitialisation(() => new Vim(vimPreset(name)));
       const n = big.numParameters();
@@ -326,7 +328,7 @@ describe('training', () => {
     assert.equal(config.model_type, 'vim');
     assert.deepEqual(config.normalisation, result.normalisation);
     const loaded = await loadVisionModel(out);
-    assert.equal(loaded.kind, 'vim');
+    assert.equal(loaded.model.modelType, 'vim');
     assert.deepEqual(loaded.classNames, data.classNames);
     const images = randomTensor([3, 1, 8, 8], 1);
     model.eval();
@@ -338,14 +340,14 @@ describe('training', () => {
     const folder = join(temp, 'vit-model');
     await saveVisionModel(vit, folder, { classNames: ['cat', 'dog'], normalisation: { mean: [0.5, 0.4, 0.3], std: [0.2, 0.2, 0.2] } });
     const loaded = await loadVisionModel(folder);
-    assert.equal(loaded.kind, 'vit');
+    assert.equal(loaded.model.modelType, 'vit');
     assert.ok(loaded.model instanceof ViT);
     const images = randomTensor([1, 3, 8, 8], 2);
     mt.noGrad(() => assertClose(loaded.model.forward(images).toArray(), vit.forward(images).toArray(), 1e-6, 'ViT logits'));
     await assert.rejects(saveVisionModel(vit, folder, { classNames: ['one'], normalisation: { mean: [0, 0, 0], std: [1, 1, 1] } }), /1 class names for a model with 2 classes/);
     const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
     writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...config, model_type: 'mamba' }));
-    await assert.rejects(loadVisionModel(folder), /describes a 'mamba', not an image classifier/);
+    await assert.rejects(loadVisionModel(folder), /describes a Mamba language model \(model_type "mamba"\), not an image classifier; use it with mamba-ts generate/);
     writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...config, normalisation: { mean: [0], std: [1] } }));
     await assert.rejects(loadVisionModel(folder), /"normalisation" must hold the mean and \(positive\) std of each of the 3 input channels/);
   });

@@ -1,0 +1,79 @@
+import type { MambaConfig } from '../../models/mamba-config.js';
+import { checkConfigAgainstWeights, parseMambaConfig, transformersConfigJson } from '../../models/mamba-config-json.js';
+import { MambaLM } from '../../models/mamba-lm.js';
+import { withoutInitialisation } from '../../nn/init.js';
+import { MambaError } from '../../util/errors.js';
+import { openCheckpoint } from '../checkpoint.js';
+import { configPath, readConfigJson, writeModelFolder } from '../model-folder.js';
+import type { LoadProgress, ModelTypeEntry } from './types.js';
+
+export interface LoadedMamba {
+  model: MambaLM;
+  config: MambaConfig;
+  /** Which published layout the weights were in. */
+  layout: 'original' | 'transformers';
+  /** The weight files read. */
+  files: readonly string[];
+}
+
+/** Reads and parses config.json of either published layout from a checkpoint folder, or the config file at `path`. */
+export async function readMambaConfig(path: string): Promise<MambaConfig> {
+  return parseMambaConfig(readConfigJson(path), configPath(path));
+}
+
+/**
+ * Loads a Mamba LM from a folder in either published layout (config.json plus safetensors,
+ * sharded safetensors or a PyTorch pytorch_model.bin), onto the current backend, float32.
+ * Tensor by tensor, so that peak memory stays near the model's size.
+ */
+export async function loadMambaLM(folder: string, onProgress?: LoadProgress): Promise<LoadedMamba> {
+  const config = await readMambaConfig(folder);
+  const checkpoint = await openCheckpoint(folder);
+  const { layout, embedding, lmHead } = checkConfigAgainstWeights(config, checkpoint.tensors, checkpoint.source);
+  if (!config.tieEmbeddings && !lmHead) {
+    throw new MambaError(`${checkpoint.source}: the config says the head is not tied to the embedding, but there is no lm_head.weight`);
+  }
+  const model = withoutInitialisation(() => new MambaLM(config));
+  const targets = [...model.stateDict()].filter(([name]) => !(name === 'lm_head.weight' && config.tieEmbeddings));
+  let done = 0;
+  for (const [name, param] of targets) {
+    const stored = name === 'backbone.embeddings.weight' ? embedding : name;
+    const entry = checkpoint.tensors.get(stored);
+    if (!entry) throw new MambaError(`${checkpoint.source}: tensor ${stored} is missing`);
+    param.write(await entry.read());
+    onProgress?.(++done, targets.length);
+  }
+  return { model, config, layout, files: checkpoint.files };
+}
+
+export interface SaveMambaOptions {
+  /** On-disk float type (default F32). */
+  dtype?: 'F32' | 'F16' | 'BF16';
+  /** Shard the weights into files of at most this many bytes. */
+  maxShardBytes?: number;
+}
+
+/**
+ * Saves in the transformers layout (config.json + model.safetensors, the tied head omitted as
+ * transformers does), so that MambaForCausalLM.from_pretrained loads it and PyTorch can keep
+ * training. Every file is written atomically. Returns the files written.
+ */
+export async function saveMambaLM(model: MambaLM, folder: string, options: SaveMambaOptions = {}): Promise<string[]> {
+  const torchDtype = options.dtype === 'F16' ? 'float16' : options.dtype === 'BF16' ? 'bfloat16' : 'float32';
+  return await writeModelFolder(folder, model, transformersConfigJson(model.config, { torchDtype }), {
+    ...(options.dtype && { dtype: options.dtype }),
+    ...(options.maxShardBytes && { maxShardBytes: options.maxShardBytes }),
+  });
+}
+
+/** Mamba (S6) language models: transformers' model_type "mamba", or state-spaces' original layout, which has no model_type. */
+export const mambaEntry: ModelTypeEntry = {
+  modelTypes: ['mamba'],
+  task: 'language-model',
+  description: 'a Mamba language model',
+  accepts: (json) => json['model_type'] === 'mamba' || (json['model_type'] === undefined && (json['d_model'] !== undefined || json['n_layer'] !== undefined)),
+  load: async (folder, _json, onProgress) => {
+    const { model, layout } = await loadMambaLM(folder, onProgress);
+    return { task: 'language-model', model, layout };
+  },
+};

@@ -1,0 +1,46 @@
+import type { LanguageModel } from '../../models/language-model.js';
+import type { ClassifierInfo } from '../../models/classifier-schema.js';
+import type { SegmentationModelInfo } from '../../models/segmentation-schema.js';
+import type { SegmentationNetwork } from '../../models/unet.js';
+import type { Vim } from '../../models/vim.js';
+import type { ViT } from '../../models/vit.js';
+
+/** What a model does, which decides the commands that take it. */
+export type ModelTask = 'language-model' | 'image-classifier' | 'segmentation';
+
+export interface LoadedLanguageModel {
+  task: 'language-model';
+  model: LanguageModel;
+  /** How the weights were named on disk: Mamba's 'original' or 'transformers' layout, else the model type. */
+  layout: string;
+}
+
+export interface LoadedClassifier extends ClassifierInfo {
+  task: 'image-classifier';
+  model: Vim | ViT;
+}
+
+export interface LoadedSegmentation {
+  task: 'segmentation';
+  model: SegmentationNetwork;
+  info: SegmentationModelInfo;
+}
+
+export type LoadedModel = LoadedLanguageModel | LoadedClassifier | LoadedSegmentation;
+
+export type LoadProgress = (done: number, total: number) => void;
+
+/**
+ * One kind of model folder: which config.json it reads, what the model does, and how to build the
+ * model and fill its weights. Saving is each entry's own function (its inputs differ by task).
+ */
+export interface ModelTypeEntry {
+  /** The model_type values of its config.json, first the one it writes. */
+  readonly modelTypes: readonly string[];
+  readonly task: ModelTask;
+  /** What the model is, for messages. */
+  readonly description: string;
+  /** Whether this entry reads a config.json (by its model_type, or its keys where it has none). */
+  accepts(json: Record<string, unknown>): boolean;
+  load(folder: string, json: Record<string, unknown>, onProgress?: LoadProgress): Promise<LoadedModel>;
+}

@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { countingSource, rejectsWith } from '../helpers.js';
+import { bytesSource, type ByteSource } from '../../src/formats/byte-source.js';
+import type { TensorEntry } from '../../src/formats/dtypes.js';
+import { openSafetensors } from '../../src/formats/safetensors.js';
+import { openTorchCheckpoint } from '../../src/formats/torch-zip.js';
+import { fileSource } from '../../src/io/files.js';
+
+const fixture = (path: string): string => fileURLToPath(new URL(`../../../test/fixtures/${path}`, import.meta.url));
+const fromFile = async (path: string) => openTorchCheckpoint(await fileSource(fixture(path)));
+
+/** Compares every tensor with expected.safetensors, which the fixture script wrote from torch.load's result. */
+async function assertMatchesTorch(tensors: Map<string, TensorEntry>, expectedPath: string, dtype: string): Promise<void> {
+  const expected = await openSafetensors(await fileSource(expectedPath));
+  assert.deepEqual([...tensors.keys()], JSON.parse(expected.metadata!.order), 'the state dict order');
+  for (const [name, want] of expected.tensors) {
+    const entry = tensors.get(name)!;
+    assert.equal(entry.dtype, dtype, name);
+    assert.deepEqual(entry.shape, want.shape, name);
+    assert.deepEqual(await entry.read(), await want.read(), name);
+  }
+}
+
+describe('torch.save checkpoints in the original layout', () => {
+  it('reads a float32 pytorch_model.bin with views and shared storages as torch.load does', async () => {
+    const { tensors } = await fromFile('io/mamba-orig-f32/pytorch_model.bin');
+    await assertMatchesTorch(tensors, fixture('io/mamba-orig-f32/expected.safetensors'), 'F32');
+    // The fixture makes layer 0's dt_proj.weight a transposed view and its A_log a strided slice at
+    // storage offset 5; layer 1's D and A_log are cut from one storage; lm_head is tied.
+    assert.deepEqual(tensors.get('backbone.layers.0.mixer.dt_proj.weight')!.shape, [16, 2]);
+    assert.deepEqual(tensors.get('backbone.layers.0.mixer.A_log')!.shape, [16, 4]);
+    assert.deepEqual(await tensors.get('lm_head.weight')!.read(), await tensors.get('backbone.embedding.weight')!.read());
+  });
+
+  it('reads a float16 one saved with pickle protocol 4 and Parameters', async () => {
+    const { tensors } = await fromFile('io/mamba-orig-f16/pytorch_model.bin');
+    await assertMatchesTorch(tensors, fixture('io/mamba-orig-f16/expected.safetensors'), 'F16');
+  });
+
+  it('reads the same archive repacked as zip64 and with DEFLATE entries', async () => {
+    const zip64 = readFileSync(fixture('io/torch-zip64.bin'));
+    assert.ok(zip64.includes(Buffer.from([0x50, 0x4b, 0x06, 0x06])), 'the fixture has a zip64 end record');
+    for (const file of ['torch-zip64.bin', 'torch-deflate.bin']) {
+      const { tensors } = await fromFile(`io/${file}`);
+      await assertMatchesTorch(tensors, fixture('io/mamba-orig-f32/expected.safetensors'), 'F32');
+    }
+  });
+
+  it('reads a checkpoint from bytes in memory, with no file', async () => {
+    const bytes = readFileSync(fixture('io/torch-deflate.bin'));
+    const { name, tensors } = await openTorchCheckpoint(bytesSource(new Uint8Array(bytes), 'downloaded.bin'));
+    assert.equal(name, 'downloaded.bin');
+    await assertMatchesTorch(tensors, fixture('io/mamba-orig-f32/expected.safetensors'), 'F32');
+  });
+});
+
+// --- Hand-built archives: the smallest torch.save-shaped zip, with a pickle written opcode by opcode. ---
+
+/** How an entry is stored: DEFLATE-compressed, and under a recorded size other than its own. */
+interface EntryOptions {
+  deflate?: boolean;
+  recordedSize?: number;
+}
+
+function zip(entries: [string, Uint8Array, EntryOptions?][]): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [name, data, options = {}] of entries) {
+    const nameBytes = Buffer.from(name);
+    const stored = options.deflate ? deflateRawSync(data) : data;
+    const method = options.deflate ? 8 : 0;
+    const size = options.recordedSize ?? data.length;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt32LE(crc32(data), 14);
+    local.writeUInt32LE(stored.length, 18);
+    local.writeUInt32LE(size, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    const header = Buffer.alloc(46);
+    header.writeUInt32LE(0x02014b50, 0);
+    header.writeUInt16LE(20, 4);
+    header.writeUInt16LE(20, 6);
+    header.writeUInt16LE(method, 10);
+    header.writeUInt32LE(crc32(data), 16);
+    header.writeUInt32LE(stored.length, 20);
+    header.writeUInt32LE(size, 24);
+    header.writeUInt16LE(nameBytes.length, 28);
+    header.writeUInt32LE(offset, 42);
+    parts.push(local, nameBytes, Buffer.from(stored));
+    central.push(header, nameBytes);
+    offset += 30 + nameBytes.length + stored.length;
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, directory, end]);
+}
+
+const bytes = (...parts: (number | string | Buffer)[]): Buffer =>
+  Buffer.concat(parts.map((p) => (typeof p === 'number' ? Buffer.from([p]) : typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+const PROTO2 = bytes(0x80, 2);
+const STOP = '.';
+const str = (s: string): Buffer => bytes('X', u32(Buffer.byteLength(s)), Buffer.from(s));
+const global = (module: string, name: string): Buffer => bytes('c', `${module}\n${name}\n`);
+const small = (n: number): Buffer => bytes('K', n);
+/** BININT1 below 256, BININT above. */
+const int = (n: number): Buffer => (n < 256 ? small(n) : bytes('J', u32(n)));
+const ORDERED_DICT = bytes(global('collections', 'OrderedDict'), ')R');
+
+interface TensorSpec {
+  storage?: string;
+  key?: string;
+  numel?: number;
+  offset?: Buffer;
+  size?: number[];
+  stride?: number[];
+  after?: string;
+}
+
+/** The pickle torch.save writes for {"w": tensor}, with each part replaceable. */
+function statePickle(spec: TensorSpec = {}): Buffer {
+  const tuple = (items: number[]): Buffer => bytes('(', ...items.map(int), 't');
+  const storage = bytes('(', str('storage'), global('torch', spec.storage ?? 'FloatStorage'), str(spec.key ?? '0'), str('cpu'), int(spec.numel ?? 8), 't', 'Q');
+  const tensor = bytes(
+    global('torch._utils', '_rebuild_tensor_v2'),
+    '(',
+    storage,
+    spec.offset ?? small(0),
+    tuple(spec.size ?? [2, 3]),
+    tuple(spec.stride ?? [3, 1]),
+    0x89,
+    ORDERED_DICT,
+    't',
+    'R',
+    spec.after ?? '',
+  );
+  return bytes(PROTO2, ORDERED_DICT, '(', str('w'), tensor, 'u', STOP);
+}
+
+interface ArchiveOptions {
+  byteorder?: string;
+  storage?: Uint8Array;
+  storageEntry?: EntryOptions;
+}
+
+function archiveBytes(pickle: Buffer, options: ArchiveOptions = {}): Buffer {
+  const storage = options.storage ?? new Uint8Array(Float32Array.from({ length: 8 }, (_, i) => i).buffer);
+  return zip([
+    ['archive/data.pkl', pickle],
+    ['archive/byteorder', Buffer.from(options.byteorder ?? 'little')],
+    ['archive/data/0', storage, options.storageEntry],
+    ['archive/version', Buffer.from('3\n')],
+  ]);
+}
+
+/** A torch.save-shaped archive in memory, named `name`. */
+const archive = (name: string, pickle: Buffer, options: ArchiveOptions = {}): ByteSource => bytesSource(archiveBytes(pickle, options), name);
+
+describe('torch.save pickles: read without executing anything', () => {
+  it('reads a hand-built archive, including a LONG1 storage offset', async () => {
+    const plain = await openTorchCheckpoint(archive('plain.bin', statePickle()));
+    assert.deepEqual([...(await plain.tensors.get('w')!.read())], [0, 1, 2, 3, 4, 5]);
+    const shifted = await openTorchCheckpoint(archive('long1.bin', statePickle({ offset: bytes(0x8a, 1, 2) })));
+    assert.deepEqual([...(await shifted.tensors.get('w')!.read())], [2, 3, 4, 5, 6, 7]);
+    const transposed = await openTorchCheckpoint(archive('transposed.bin', statePickle({ size: [3, 2], stride: [1, 3] })));
+    assert.deepEqual([...(await transposed.tensors.get('w')!.read())], [0, 3, 1, 4, 2, 5]);
+    const broadcast = await openTorchCheckpoint(archive('broadcast.bin', statePickle({ size: [2, 3], stride: [0, 1] })));
+    assert.deepEqual([...(await broadcast.tensors.get('w')!.read())], [0, 1, 2, 0, 1, 2]);
+  });
+
+  it('opening reads the directory and the pickle, not the storages; a tensor reads its own bytes', async () => {
+    const storage = new Uint8Array(Float32Array.from({ length: 1 << 18 }, (_, i) => i).buffer);
+    const source = countingSource(archive('large.bin', statePickle({ numel: 1 << 18, size: [512, 512], stride: [512, 1] }), { storage }));
+    const { tensors } = await openTorchCheckpoint(source);
+    const opened = source.bytesRead;
+    assert.ok(opened < 22 + 0xffff + 1024, `opening read ${opened} of ${source.size} bytes`);
+    const values = await tensors.get('w')!.read();
+    assert.equal(values[123456], 123456);
+    // The storage record, and the 30-byte local header in front of it.
+    assert.equal(source.bytesRead - opened, storage.length + 30);
+  });
+
+  it('refuses a pickle that asks for os.system', async () => {
+    const evil = bytes(PROTO2, global('os', 'system'), str('echo pwned'), 0x85, 'R', STOP);
+    const source = archive('os-system.bin', evil);
+    await rejectsWith(openTorchCheckpoint(source), source.name, '"os.system"', 'never runs code');
+  });
+
+  it('refuses builtins.eval reached through STACK_GLOBAL (protocol 4)', async () => {
+    const evil = bytes(0x80, 4, 0x8c, 8, 'builtins', 0x94, 0x8c, 4, 'eval', 0x94, 0x93, 0x8c, 1, '1', 0x85, 'R', STOP);
+    const source = archive('eval.bin', evil);
+    await rejectsWith(openTorchCheckpoint(source), source.name, '"builtins.eval"');
+  });
+
+  it('refuses calling an allowed global that is not a constructor, BUILD on a tensor, and unknown opcodes', async () => {
+    const callStorage = archive('call-storage.bin', bytes(PROTO2, global('torch', 'FloatStorage'), ')R', STOP));
+    await rejectsWith(openTorchCheckpoint(callStorage), callStorage.name, 'calls torch.FloatStorage');
+    const build = archive('build.bin', statePickle({ after: '}b' }));
+    await rejectsWith(openTorchCheckpoint(build), build.name, 'BUILD sets state on a tensor');
+    const inst = archive('inst.bin', bytes(PROTO2, '(', 'ios\nsystem\n', STOP));
+    await rejectsWith(openTorchCheckpoint(inst), inst.name, 'opcode 0x69');
+    const nested = archive('nested.bin', bytes(PROTO2, '}', str('model'), '}', 's', STOP));
+    await rejectsWith(openTorchCheckpoint(nested), nested.name, 'entry "model" is a dict, not a tensor');
+    const cut = archive('cut.bin', statePickle().subarray(0, 40));
+    await rejectsWith(openTorchCheckpoint(cut), cut.name, 'truncated');
+  });
+
+  it('refuses big-endian archives, views past their storage, and missing or short storage records', async () => {
+    const big = archive('big.bin', statePickle(), { byteorder: 'big' });
+    await rejectsWith(openTorchCheckpoint(big), big.name, 'big-endian');
+    const past = archive('past.bin', statePickle({ offset: small(3) }));
+    await rejectsWith(openTorchCheckpoint(past), past.name, 'tensor "w"', 'reach element 8 of a storage of 8');
+    const short = archive('short.bin', statePickle(), { storage: new Uint8Array(16) });
+    await rejectsWith(openTorchCheckpoint(short), short.name, 'tensor "w"', 'archive/data/0', 'has 16 bytes');
+    const missing = archive('missing.bin', statePickle({ key: '9' }));
+    await rejectsWith(openTorchCheckpoint(missing), missing.name, 'tensor "w"', 'archive/data/9', 'missing');
+  });
+
+  it('refuses a legacy pre-zip checkpoint, a truncated zip, and a damaged storage', async () => {
+    const legacy = bytesSource(bytes(PROTO2, 0x8a, 10, Buffer.alloc(10), STOP), 'legacy.bin');
+    await rejectsWith(openTorchCheckpoint(legacy), legacy.name, 'legacy');
+    const whole = readFileSync(fixture('io/mamba-orig-f32/pytorch_model.bin'));
+    const truncated = bytesSource(whole.subarray(0, whole.length >> 1), 'truncated.bin');
+    await rejectsWith(openTorchCheckpoint(truncated), truncated.name, 'not a zip archive');
+    // The tensor covers its whole storage, so reading it checks the record's CRC.
+    const file = archiveBytes(statePickle({ size: [2, 4], stride: [4, 1] }));
+    const at = file.indexOf(Buffer.from('archive/data/0')) + 'archive/data/0'.length;
+    file[at] ^= 0xff;
+    const damaged = bytesSource(file, 'damaged.bin');
+    const { tensors } = await openTorchCheckpoint(damaged);
+    await rejectsWith(tensors.get('w')!.read(), damaged.name, 'tensor "w"', 'CRC-32');
+  });
+
+  it('refuses a DEFLATE record that inflates past its recorded size (a zip bomb), or short of it', async () => {
+    const bomb = archive('bomb.bin', statePickle({ size: [2, 4], stride: [4, 1] }), { storage: new Uint8Array(16 << 20), storageEntry: { deflate: true, recordedSize: 32 } });
+    const { tensors } = await openTorchCheckpoint(bomb);
+    await rejectsWith(tensors.get('w')!.read(), 'bomb.bin', 'tensor "w"', 'inflates to more than its recorded 32 bytes');
+    const short = archive('short-deflate.bin', statePickle({ size: [2, 4], stride: [4, 1] }), { storage: new Uint8Array(16), storageEntry: { deflate: true, recordedSize: 32 } });
+    await rejectsWith((await openTorchCheckpoint(short)).tensors.get('w')!.read(), 'short-deflate.bin', 'inflates to 16 bytes, not the recorded 32');
+  });
+});
