@@ -1,6 +1,7 @@
 import type { Backend, BackendCore, KernelName, Kernels, StorageHandle, View } from './backend.js';
 import type { DType } from './dtype.js';
 import { mapKernelViews, type Access, type KernelArgs } from './kernel-signatures.js';
+import { isContiguousLayout } from './strides.js';
 
 /** Runs one of a fallback backend's kernels on views of another backend's memory. */
 export type Bridge = <K extends KernelName>(name: K, args: KernelArgs<K>) => void;
@@ -47,15 +48,6 @@ function extent(view: View): [number, number] {
   return [lo, hi];
 }
 
-function isDense(view: View): boolean {
-  let expected = 1;
-  for (let d = view.shape.length - 1; d >= 0; d--) {
-    if (view.shape[d] !== 1 && view.strides[d] !== expected) return false;
-    expected *= view.shape[d]!;
-  }
-  return true;
-}
-
 /** The spans of the handles a call's views reference, one per handle. */
 function spansOf(views: readonly [View, Access][]): Map<StorageHandle, Span> {
   const spans = new Map<StorageHandle, Span>();
@@ -74,7 +66,7 @@ function spansOf(views: readonly [View, Access][]): Map<StorageHandle, Span> {
   }
   for (const [view, access] of views) {
     const span = spans.get(view.handle)!;
-    span.covered ||= access === 'write' && isDense(view) && view.offset === span.lo && view.offset + elements(view) - 1 === span.hi;
+    span.covered ||= access === 'write' && isContiguousLayout(view.shape, view.strides) && view.offset === span.lo && view.offset + elements(view) - 1 === span.hi;
   }
   return spans;
 }

@@ -75,14 +75,3 @@ export function broadcastStrides(shape: Shape, strides: readonly number[], targe
   for (let i = 0; i < shape.length; i++) out[i + shift] = shape[i] === 1 ? 0 : strides[i]!;
   return out;
 }
-
-/** True when shape/strides walk memory densely in row-major order (size-1 axes may have any stride). */
-export function isContiguousLayout(shape: Shape, strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const d = shape[i]!;
-    if (d !== 1 && strides[i] !== expected) return false;
-    expected *= d;
-  }
-  return true;
-}

@@ -3,7 +3,8 @@ import { DisposedError, ShapeError } from '../util/errors.js';
 import type { GradNode } from './autograd-node.js';
 import { bytesPerElement, type DType, type TypedArray } from '../backends/dtype.js';
 import { track } from './scope.js';
-import { contiguousStrides, formatShape, isContiguousLayout, sizeOf, type Shape } from './shape.js';
+import { isContiguousLayout } from '../backends/strides.js';
+import { contiguousStrides, formatShape, sizeOf, type Shape } from './shape.js';
 import { Storage } from './storage.js';
 import { formatTensor } from './format.js';
 

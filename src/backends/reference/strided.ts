@@ -1,6 +1,6 @@
 import type { View } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
-import { isContiguousLayout } from '../../tensor/shape.js';
+import { isContiguousLayout } from '../strides.js';
 
 export function data(view: View): TypedArray {
   return view.handle as TypedArray;

@@ -1,5 +1,5 @@
 import type { View } from '../../backend.js';
-import { isContiguousLayout } from '../../../tensor/shape.js';
+import { isContiguousLayout } from '../../strides.js';
 import type { WasmContext } from '../context.js';
 
 // The kernels trust their indices, so each wrapper checks them first. A bad index takes the
