@@ -99,10 +99,15 @@ export function copyingBridge(partial: BackendCore, fallback: Backend): Bridge {
         const span = spans.get(view.handle)!;
         return { ...view, handle: span.copy, offset: elements(view) === 0 ? 0 : view.offset - span.lo };
       };
-      call(fallback, name, mapKernelViews(name, args, rebase));
-      for (const [handle, span] of spans) {
-        const length = span.hi - span.lo + 1;
-        if (span.written && length > 0) partial.write(handle, span.dtype, span.lo, fallback.read(span.copy, span.dtype, 0, length));
+      try {
+        call(fallback, name, mapKernelViews(name, args, rebase));
+      } finally {
+        // Also after an error, so that what a failing kernel had written lands as it would have
+        // on the fallback (indexAdd leaves the rows before a bad index added).
+        for (const [handle, span] of spans) {
+          const length = span.hi - span.lo + 1;
+          if (span.written && length > 0) partial.write(handle, span.dtype, span.lo, fallback.read(span.copy, span.dtype, 0, length));
+        }
       }
     } finally {
       for (const span of allocated) fallback.free(span.copy);

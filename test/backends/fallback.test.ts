@@ -153,6 +153,17 @@ describe('a partial backend completed by a fallback (withFallback)', () => {
     assert.deepEqual(actual[0]!.slice(0, 3), [0.5, 0.5, 0.5]);
   });
 
+  it('copies back what a failing kernel wrote, as the fallback leaves it (indexAdd before a bad index)', () => {
+    const [expected, actual] = onBoth((b) => {
+      const out = mt.full([3, 2], 0, { backend: b });
+      const src = mt.fromArray(new Float32Array([1, 2, 3, 4, 5, 6]), [3, 2], { backend: b });
+      assert.throws(() => b.indexAdd(out.view(), 0, ints(b, [2, 0, 9]).view(), src.view()), /index 9 is out of range/);
+      return Array.from(out.toArray());
+    });
+    assert.deepEqual(actual, expected);
+    assert.deepEqual(actual, [3, 4, 0, 0, 1, 2]);
+  });
+
   it('keeps selectiveScan\'s lastState aliased to h0 (one fallback copy per storage), with null optional views', () => {
     const { fallback, backend } = composed();
     const [batch, len, dim, n] = [2, 5, 3, 4];
