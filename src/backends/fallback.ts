@@ -18,8 +18,8 @@ export type ComposedBackend<P extends PartialBackend> = P & Backend & FallbackIn
  * address the partial's memory). The result inherits from `partial`, so its memory, name, dtypes
  * and other members are the partial's; use it instead of `partial` from then on. (Its methods
  * run with `this` the composed object, so a partial backend keeps its state in ordinary fields,
- * not #private ones.) A kernel that
- * neither backend has throws a MambaError naming both when it is called.
+ * not #private ones.) A kernel that neither backend has throws a MambaError naming both when it
+ * is called.
  */
 export function withFallback<P extends PartialBackend>(partial: P, fallback: PartialBackend, bridge?: Bridge): ComposedBackend<P> {
   const composed = Object.create(partial) as Record<KernelName, unknown>;
