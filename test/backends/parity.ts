@@ -7,9 +7,6 @@ import { fastBackends } from './fast-backends.js';
 // reference backend.
 const reference = mt.getBackend('reference');
 
-/** The wasm members of fastBackends, for the model tests that compare wasm with the reference. */
-export const wasmBackends = fastBackends.filter((b) => b.family === 'wasm');
-
 export interface InputSpec {
   shape: number[];
   /** Uniform range of float values (default [-2, 2]). */

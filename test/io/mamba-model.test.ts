@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as mt from '../../src/index.js';
 import { generate } from '../../src/generate/generate.js';
 import { loadMambaLM, openCheckpoint, saveMambaLM } from '../../src/io/index.js';
+import { fastBackends } from '../backends/fast-backends.js';
 import { assertClose } from '../helpers.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`../../../test/fixtures/${p}`, import.meta.url));
@@ -23,8 +24,8 @@ function ids(values: number[]): mt.Tensor {
 }
 
 describe('Mamba checkpoints', () => {
-  for (const backend of ['wasm', 'reference']) {
-    it(`the golden transformers-layout checkpoint reproduces the reference logits, greedy tokens and NLL (${backend})`, async () => {
+  for (const { label, backend } of [...fastBackends, { label: 'reference', backend: mt.getBackend('reference') }]) {
+    it(`the golden transformers-layout checkpoint reproduces the reference logits, greedy tokens and NLL (${label})`, async () => {
       mt.setBackend(backend);
       try {
         const { model, layout } = await loadMambaLM(fixture('mamba-tiny-hf'));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as mt from '../../src/index.js';
+import { fastBackends } from '../backends/fast-backends.js';
 import { assertClose } from '../helpers.js';
 
 const tiny = (overrides: Partial<mt.MambaConfigOptions> = {}) =>
@@ -99,10 +100,10 @@ describe('Mamba LM', () => {
     }
   });
 
-  it('wasm and reference backends give the same logits and gradients', () => {
+  it('every fast backend gives the reference backend\'s logits and gradients', () => {
     const config = tiny({ dModel: 12, vocabSize: 20 });
     const seq = [[1, 2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2, 1]];
-    const run = (backend: string) => {
+    const run = (backend: string | mt.Backend) => {
       mt.setBackend(backend);
       const model = new mt.MambaLM(config, { generator: new mt.Generator(3) });
       const input = ids(seq);
@@ -111,10 +112,16 @@ describe('Mamba LM', () => {
       const grads = model.parameters().map((p) => Array.from(p.grad!.toArray()));
       return { loss: loss.item(), grads };
     };
-    const ref = run('reference');
-    const fast = run('wasm');
-    assertClose([fast.loss], [ref.loss], 1e-5, 'loss');
-    fast.grads.forEach((g, i) => assertClose(g, ref.grads[i]!, 2e-4, `gradient ${i}`));
+    try {
+      const ref = run('reference');
+      for (const { label, backend } of fastBackends) {
+        const fast = run(backend);
+        assertClose([fast.loss], [ref.loss], 1e-5, `loss (${label})`);
+        fast.grads.forEach((g, i) => assertClose(g, ref.grads[i]!, 2e-4, `gradient ${i} (${label})`));
+      }
+    } finally {
+      mt.setBackend('wasm');
+    }
   });
 
   it('a tiny model learns a repeating sequence', () => {

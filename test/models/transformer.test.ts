@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as mt from '../../src/index.js';
+import { fastBackends } from '../backends/fast-backends.js';
 import { assertClose } from '../helpers.js';
 
 const tiny = (overrides: Partial<mt.TransformerConfigOptions> = {}): mt.TransformerConfig =>
@@ -171,13 +172,13 @@ describe('Transformer LM', () => {
     model.dispose();
   });
 
-  it('wasm and reference backends give the same logits and gradients', () => {
+  it('every fast backend gives the reference backend\'s logits and gradients', () => {
     const config = tiny({ dModel: 24, nHead: 3, vocabSize: 20 });
     const seq = [
       [1, 2, 3, 4, 5, 6, 7, 8, 9],
       [9, 8, 7, 6, 5, 4, 3, 2, 1],
     ];
-    const run = (backend: string) => {
+    const run = (backend: string | mt.Backend) => {
       mt.setBackend(backend);
       try {
         const model = new mt.TransformerLM(config, { generator: new mt.Generator(6) });
@@ -193,19 +194,21 @@ describe('Transformer LM', () => {
       }
     };
     const ref = run('reference');
-    const fast = run('wasm');
-    assertClose(fast.logits, ref.logits, 1e-5, 'logits');
-    // Each gradient is compared relative to its largest entry: with GPT-2's small init many are
-    // tiny, and an absolute tolerance would accept anything.
-    fast.grads.forEach((g, i) => {
-      const scale = Math.max(...ref.grads[i]!.map(Math.abs));
-      assertClose(
-        g.map((v) => v / scale),
-        ref.grads[i]!.map((v) => v / scale),
-        1e-4,
-        `gradient ${i}`,
-      );
-    });
+    for (const { label, backend } of fastBackends) {
+      const fast = run(backend);
+      assertClose(fast.logits, ref.logits, 1e-5, `logits (${label})`);
+      // Each gradient is compared relative to its largest entry: with GPT-2's small init many are
+      // tiny, and an absolute tolerance would accept anything.
+      fast.grads.forEach((g, i) => {
+        const scale = Math.max(...ref.grads[i]!.map(Math.abs));
+        assertClose(
+          g.map((v) => v / scale),
+          ref.grads[i]!.map((v) => v / scale),
+          1e-4,
+          `gradient ${i} (${label})`,
+        );
+      });
+    }
   });
 
   it('gradients of every parameter match finite differences (float64, reference backend)', () => {

@@ -18,7 +18,7 @@ import { MambaLayer, ResidualBlock, UMamba, umambaConfig } from '../../src/model
 import { ConvNormAct, deepSupervisionWeights, UNet, upsampleNearest2x } from '../../src/models/unet.js';
 import { addCounts, diceCeLoss, diceReport, diceScores, downsampleTargets, emptyCounts, evaluateSegmentation, networkSpec, predictSamples, trainSegmentation, SEGMENTATION_DEFAULTS, SEGMENTATION_TRAINER } from '../../src/train/segmentation.js';
 import { assertClose, checkGrad, f64 } from '../helpers.js';
-import { wasmBackends } from '../backends/parity.js';
+import { fastBackends } from '../backends/fast-backends.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-umamba-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -58,7 +58,7 @@ function moduleParity(build: () => Net, inputShape: number[], tol = 1e-4, gradTo
     }
   };
   const expected = run(reference);
-  for (const { label, backend } of wasmBackends) {
+  for (const { label, backend } of fastBackends) {
     const actual = run(backend);
     assertClose(actual.output, expected.output, tol, `${label}: output`);
     assertClose(actual.input, expected.input, gradTol, `${label}: input gradient`);

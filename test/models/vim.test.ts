@@ -18,6 +18,7 @@ import { classifyCommand, evalVisionCommand, trainVisionCommand } from '../../sr
 import { UsageError } from '../../src/cli/args.js';
 import { fromGray } from '../../src/formats/rgba.js';
 import { writePng } from '../../src/io/image-files.js';
+import { fastBackends } from '../backends/fast-backends.js';
 import { assertClose } from '../helpers.js';
 
 const temp = mkdtempSync(join(tmpdir(), 'mamba-ts-vim-'));
@@ -218,8 +219,8 @@ describe('Vim', () => {
     assert.deepEqual(mt.noGrad(() => Array.from(plain.forward(images).toArray())), evaluated);
   });
 
-  it('wasm and reference backends give the same logits and gradients', () => {
-    const run = (backend: string) => {
+  it('every fast backend gives the reference backend\'s logits and gradients', () => {
+    const run = (backend: string | mt.Backend) => {
       mt.setBackend(backend);
       const model = new Vim({ imageSize: 12, patchSize: 3, channels: 3, numClasses: 5, dModel: 16, depth: 2, dState: 4 }, { generator: new mt.Generator(8) });
       const images = randomTensor([3, 3, 12, 12], 9);
@@ -230,9 +231,11 @@ describe('Vim', () => {
     };
     try {
       const ref = run('reference');
-      const fast = run('wasm');
-      assertClose(fast.logits, ref.logits, 1e-4, 'logits');
-      fast.grads.forEach((g, i) => assertClose(g, ref.grads[i]!, 5e-4, `gradient ${i}`));
+      for (const { label, backend } of fastBackends) {
+        const fast = run(backend);
+        assertClose(fast.logits, ref.logits, 1e-4, `logits (${label})`);
+        fast.grads.forEach((g, i) => assertClose(g, ref.grads[i]!, 5e-4, `gradient ${i} (${label})`));
+      }
     } finally {
       mt.setBackend('wasm');
     }
@@ -270,8 +273,8 @@ describe('ViT baseline', () => {
     mt.noGrad(() => assertClose(model.forward(mt.fromArray(swapped, [1, 1, 4, 4])).toArray(), model.forward(image).toArray(), 1e-5, 'logits'));
   });
 
-  it('wasm and reference backends agree', () => {
-    const run = (backend: string) => {
+  it('every fast backend agrees with the reference backend', () => {
+    const run = (backend: string | mt.Backend) => {
       mt.setBackend(backend);
       const model = new ViT({ imageSize: 8, patchSize: 2, channels: 1, numClasses: 4, dModel: 16, depth: 2, nHead: 4, dropPath: 0.2 }, { generator: new mt.Generator(4) });
       const logits = model.forward(randomTensor([2, 1, 8, 8], 5), { generator: new mt.Generator(6) });
@@ -280,9 +283,11 @@ describe('ViT baseline', () => {
     };
     try {
       const ref = run('reference');
-      const fast = run('wasm');
-      assertClose(fast.logits, ref.logits, 1e-4, 'logits');
-      fast.grads.forEach((g, i) => assertClose(g, ref.grads[i]!, 5e-4, `gradient ${i}`));
+      for (const { label, backend } of fastBackends) {
+        const fast = run(backend);
+        assertClose(fast.logits, ref.logits, 1e-4, `logits (${label})`);
+        fast.grads.forEach((g, i) => assertClose(g, ref.grads[i]!, 5e-4, `gradient ${i} (${label})`));
+      }
     } finally {
       mt.setBackend('wasm');
     }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as mt from '../../src/index.js';
+import { fastBackends } from '../backends/fast-backends.js';
 import { assertClose, checkGrad, f64 } from '../helpers.js';
 import { checkParity } from '../backends/parity.js';
 
@@ -17,7 +18,7 @@ function channelsLast(values: number[], batch: number, channels: number, length:
   return out;
 }
 
-function goldenArgs(dtype: 'float64' | 'float32', backend: string) {
+function goldenArgs(dtype: 'float64' | 'float32', backend: string | mt.Backend) {
   const { batch, d, n, length } = golden.shape;
   const make = (key: string, shape: number[], relayout?: number) => {
     let v = golden[key] as number[];
@@ -44,9 +45,11 @@ describe('selective scan', () => {
     const ref = mt.selectiveScan(goldenArgs('float64', 'reference'));
     assertClose(ref.y.toArray(), expectedY, 1e-12, 'y (float64)');
     assertClose(ref.lastState.toArray(), golden['last_state'] as number[], 1e-12, 'last state (float64)');
-    const fast = mt.selectiveScan(goldenArgs('float32', 'wasm'));
-    assertClose(fast.y.toArray(), expectedY, 1e-5, 'y (float32, wasm)');
-    assertClose(fast.lastState.toArray(), golden['last_state'] as number[], 1e-5, 'last state (float32, wasm)');
+    for (const { label, backend } of fastBackends) {
+      const fast = mt.selectiveScan(goldenArgs('float32', backend));
+      assertClose(fast.y.toArray(), expectedY, 1e-5, `y (float32, ${label})`);
+      assertClose(fast.lastState.toArray(), golden['last_state'] as number[], 1e-5, `last state (float32, ${label})`);
+    }
   });
 
   const full = (chunk: number) => (u: mt.Tensor, delta: mt.Tensor, A: mt.Tensor, B: mt.Tensor, C: mt.Tensor, D: mt.Tensor, z: mt.Tensor, bias: mt.Tensor, h0: mt.Tensor) => {
