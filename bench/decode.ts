@@ -67,7 +67,9 @@ export function benchDecode(): object[] {
 export function benchGenerationMemory(): object {
   const backend = createNodeWasmBackend({ threads: 2 });
   mt.setBackend(backend);
-  const model = new mt.MambaLM(mt.mambaConfig({ dModel: 128, nLayer: 4, vocabSize: 256 }), { generator: new mt.Generator(0) });
+  const model = new mt.MambaLM(mt.mambaConfig({ dModel: 128, nLayer: 4, vocabSize: 256 }), {
+    generator: new mt.Generator(0),
+  });
   const measure = (tokens: number) => {
     const before = process.memoryUsage().rss;
     let peakHeap = 0;

@@ -37,7 +37,10 @@ function cases(): Case[] {
     for (const m of ROWS) {
       const flops = 2 * m * p.k * p.n;
       const repeats = Math.min(MAX_REPEATS, Math.max(MIN_REPEATS, Math.round(FLOP_BUDGET / flops)));
-      const note = repeats === MIN_REPEATS ? `${MIN_REPEATS} timed runs only: ${(flops / 1e9).toFixed(1)} GFLOP per run` : undefined;
+      const note =
+        repeats === MIN_REPEATS
+          ? `${MIN_REPEATS} timed runs only: ${(flops / 1e9).toFixed(1)} GFLOP per run`
+          : undefined;
       list.push({ name: p.name, layout: 'x W^T', m, k: p.k, n: p.n, repeats, note });
     }
   }
@@ -52,7 +55,8 @@ function lastLevelCacheBytes(): number | null {
     try {
       const text = readFileSync(`/sys/devices/system/cpu/cpu0/cache/index${index}/size`, 'utf8').trim();
       const match = /^(\d+)([KMG]?)$/.exec(text);
-      if (match) return Number(match[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2] as '' | 'K' | 'M' | 'G'];
+      if (match)
+        return Number(match[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2] as '' | 'K' | 'M' | 'G'];
     } catch {
       continue;
     }
@@ -90,7 +94,10 @@ function measure(backends: mt.Backend[], c: Case): { min: number; median: number
   return mt.scope(() => {
     const calls = backends.map((backend) => {
       const x = mt.fromArray(filled(c.m * c.k, 1), [c.m, c.k], { backend });
-      const w = c.layout === 'x W^T' ? mt.transpose(mt.fromArray(filled(c.n * c.k, 2), [c.n, c.k], { backend })) : mt.fromArray(filled(c.k * c.n, 2), [c.k, c.n], { backend });
+      const w =
+        c.layout === 'x W^T'
+          ? mt.transpose(mt.fromArray(filled(c.n * c.k, 2), [c.n, c.k], { backend }))
+          : mt.fromArray(filled(c.k * c.n, 2), [c.k, c.n], { backend });
       return () => mt.matmul(x, w).dispose();
     });
     return timeInTurns(calls, c.repeats);
@@ -115,7 +122,13 @@ export function benchGemm(): object[] {
   const backends = THREADS.map((threads) => createNodeWasmBackend({ threads }));
   const ours = list.map((c) => measure(backends, c));
   for (const backend of backends) backend.dispose();
-  const jobs: NumpyJob[] = list.map((c) => ({ kind: c.layout === 'x W^T' ? 'linear' : 'matmul', m: c.m, k: c.k, n: c.n, repeats: c.repeats }));
+  const jobs: NumpyJob[] = list.map((c) => ({
+    kind: c.layout === 'x W^T' ? 'linear' : 'matmul',
+    m: c.m,
+    k: c.k,
+    n: c.n,
+    repeats: c.repeats,
+  }));
   const numpy = THREADS.map((threads) => runNumpy(jobs, threads));
   const rows: object[] = [];
   list.forEach((c, i) => {

@@ -56,7 +56,10 @@ export function benchKernels(): object[] {
   const list = jobs();
   const rows: object[] = [];
   for (const threads of THREADS) {
-    const numpy = runNumpy(list.map((j) => j.numpy), threads);
+    const numpy = runNumpy(
+      list.map((j) => j.numpy),
+      threads,
+    );
     const backend = createNodeWasmBackend({ threads });
     list.forEach((job, i) => {
       const seconds = mt.scope(() => time(job.run(backend), REPEATS));
@@ -91,5 +94,11 @@ export function benchMemory(): object {
   for (let i = 0; i < loops; i++) step();
   const after = backend.bytesInUse();
   backend.dispose();
-  return { name: 'wasm heap bytes in use around a loop of forward/backward steps', steps: loops + 1, bytesAfterFirstStep: afterFirst, bytesAfterLastStep: after, grew: after !== afterFirst };
+  return {
+    name: 'wasm heap bytes in use around a loop of forward/backward steps',
+    steps: loops + 1,
+    bytesAfterFirstStep: afterFirst,
+    bytesAfterLastStep: after,
+    grew: after !== afterFirst,
+  };
 }

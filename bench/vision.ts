@@ -27,7 +27,11 @@ const ATTENTION_LIMIT_BYTES = 1.5 * 2 ** 30;
  */
 const PAIRS: { name: string; vim: Omit<VimConfigOptions, 'imageSize'>; heads: number }[] = [
   { name: 'd64', vim: { patchSize: PATCH, channels: 3, numClasses: 1000, dModel: 64, depth: 4, dState: 8 }, heads: 4 },
-  { name: 'd192', vim: { patchSize: PATCH, channels: 3, numClasses: 1000, dModel: 192, depth: 4, dState: 16 }, heads: 3 },
+  {
+    name: 'd192',
+    vim: { patchSize: PATCH, channels: 3, numClasses: 1000, dModel: 192, depth: 4, dState: 16 },
+    heads: 3,
+  },
 ];
 
 /**
@@ -68,7 +72,15 @@ interface Measurement {
 
 function measure(backend: Backend, pair: string, kind: 'vim' | 'vit', model: Vim | ViT, side: number): Measurement {
   const patches = (side / PATCH) ** 2;
-  const base = { pair, model: kind, dModel: model.config.dModel, depth: model.config.depth, parameters: model.numParameters(), imageSize: side, patches };
+  const base = {
+    pair,
+    model: kind,
+    dModel: model.config.dModel,
+    depth: model.config.depth,
+    parameters: model.numParameters(),
+    imageSize: side,
+    patches,
+  };
   if (kind === 'vit') {
     const heads = (model as ViT).config.nHead;
     const scoreBytes = heads * (patches + 1) ** 2 * 4;
@@ -93,7 +105,10 @@ function measure(backend: Backend, pair: string, kind: 'vim' | 'vit', model: Vim
 }
 
 /** The first size from which the Vim stays ahead (faster, or lighter) at every larger size measured. */
-function crossover(rows: Measurement[], key: (m: Measurement) => number | null): { imageSize: number; patches: number } | null {
+function crossover(
+  rows: Measurement[],
+  key: (m: Measurement) => number | null,
+): { imageSize: number; patches: number } | null {
   let found: Measurement | null = null;
   for (const side of SIDES) {
     const vim = rows.find((r) => r.model === 'vim' && r.imageSize === side)!;
@@ -125,20 +140,33 @@ export function benchVisionScaling(options: { plot?: string } = {}): object[] {
     // their width at every size (each table then grows by the same d_model per patch).
     const { patchSize, channels, numClasses, depth } = pair.vim;
     const smallest = withoutInitialisation(() => new Vim({ ...pair.vim, imageSize: SIDES[0]! }));
-    const { dModel } = vitConfigForParameters(smallest.numParameters(), { imageSize: SIDES[0]!, patchSize, channels, numClasses, depth, nHead: pair.heads });
+    const { dModel } = vitConfigForParameters(smallest.numParameters(), {
+      imageSize: SIDES[0]!,
+      patchSize,
+      channels,
+      numClasses,
+      depth,
+      nHead: pair.heads,
+    });
     smallest.dispose();
     for (const side of SIDES) {
       const vim = new Vim({ ...pair.vim, imageSize: side }, { generator: new Generator(0) });
       rows.push(measure(backend, pair.name, 'vim', vim, side));
       vim.dispose();
-      const vit = new ViT({ imageSize: side, patchSize, channels, numClasses, depth, nHead: pair.heads, dModel }, { generator: new Generator(0) });
+      const vit = new ViT(
+        { imageSize: side, patchSize, channels, numClasses, depth, nHead: pair.heads, dModel },
+        { generator: new Generator(0) },
+      );
       rows.push(measure(backend, pair.name, 'vit', vit, side));
       vit.dispose();
     }
     for (const kind of ['vim', 'vit'] as const) {
       const own = rows.filter((r) => r.model === kind && r.forwardSeconds);
       const first = own[0]!;
-      series.push({ name: `${kind === 'vim' ? 'Vim' : 'ViT'} d_model ${first.dModel}, depth ${first.depth}`, points: own.map((r) => [r.imageSize, r.forwardSeconds!.median]) });
+      series.push({
+        name: `${kind === 'vim' ? 'Vim' : 'ViT'} d_model ${first.dModel}, depth ${first.depth}`,
+        points: own.map((r) => [r.imageSize, r.forwardSeconds!.median]),
+      });
     }
     results.push({
       name: `Vim vs ViT forward scaling, ${pair.name} (batch 1, no grad, ${PATCH}x${PATCH} patches)`,

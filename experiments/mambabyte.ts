@@ -43,10 +43,17 @@ log(`training MambaByte for ${minutes} minutes`);
 const mamba = await trainMambaByte(data, MAMBABYTE_DEFAULTS, trainer, { out: join(out, 'mambabyte'), log });
 const mambaBpb = bitsPerByte(mamba.model, heldOut, MAMBABYTE_DEFAULTS.seqLen);
 
-const tConfig = transformerConfigForParameters(mamba.parameters, { vocabSize: 256, maxLength: MAMBABYTE_DEFAULTS.seqLen, nLayer: 4, nHead: 4 });
+const tConfig = transformerConfigForParameters(mamba.parameters, {
+  vocabSize: 256,
+  maxLength: MAMBABYTE_DEFAULTS.seqLen,
+  nLayer: 4,
+  nHead: 4,
+});
 const transformer = new TransformerLM(tConfig, { generator: new Generator(MAMBABYTE_DEFAULTS.seed) });
 const window = (bytes: Uint8Array) => windowedNll(transformer, Array.from(bytes), tConfig.maxLength) / Math.LN2;
-log(`training a Transformer of ${transformer.numParameters()} parameters (d_model ${tConfig.dModel}) for ${minutes} minutes`);
+log(
+  `training a Transformer of ${transformer.numParameters()} parameters (d_model ${tConfig.dModel}) for ${minutes} minutes`,
+);
 const tResult = await train(
   byteLmTask(transformer, data, MAMBABYTE_DEFAULTS, {
     bitsPerByte: window,
@@ -64,7 +71,12 @@ const transformerBpb = window(heldOut);
 
 const numpy = runNumpy([{ kind: 'matmul', m: 1024, k: 1024, n: 1024, repeats: 5 }], 2);
 const peakFlops = 'results' in numpy ? (2 * 1024 ** 3) / numpy.results[0]!.min : null;
-const describe = (name: string, params: number, r: { steps: number; elapsedSeconds: number; unitsSeen: number; history: MetricsRecord[] }, bpb: number) => {
+const describe = (
+  name: string,
+  params: number,
+  r: { steps: number; elapsedSeconds: number; unitsSeen: number; history: MetricsRecord[] },
+  bpb: number,
+) => {
   const bytesPerS = r.unitsSeen / r.elapsedSeconds;
   return {
     name,
@@ -75,7 +87,9 @@ const describe = (name: string, params: number, r: { steps: number; elapsedSecon
     // Training costs about 6 flops per parameter per byte (forward 2, backward 4).
     fraction_of_matmul_peak: peakFlops ? (6 * params * bytesPerS) / peakFlops : null,
     held_out_bits_per_byte: bpb,
-    curve: r.history.filter((h) => h['val_bpb'] !== undefined).map((h) => ({ elapsed_s: h.elapsed_s, val_bpb: h['val_bpb'] })),
+    curve: r.history
+      .filter((h) => h['val_bpb'] !== undefined)
+      .map((h) => ({ elapsed_s: h.elapsed_s, val_bpb: h['val_bpb'] })),
   };
 };
 const report = {
@@ -88,7 +102,8 @@ const report = {
   transformer: describe('Transformer', transformer.numParameters(), tResult, transformerBpb),
 };
 writeFileAtomic(join(out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
-const curve = (d: { curve: { elapsed_s: number; val_bpb: number }[] }) => d.curve.map((p) => [p.elapsed_s, p.val_bpb] as const);
+const curve = (d: { curve: { elapsed_s: number; val_bpb: number }[] }) =>
+  d.curve.map((p) => [p.elapsed_s, p.val_bpb] as const);
 writeLineChart(
   join(out, 'bpb.svg'),
   [
@@ -102,4 +117,14 @@ writeLineChart(
     references: compressors.filter((c) => c.available).map((c) => ({ y: c.bitsPerByte, label: compressorLabel(c) })),
   },
 );
-process.stdout.write(JSON.stringify({ ...report, mambabyte: { ...report.mambabyte, curve: undefined }, transformer: { ...report.transformer, curve: undefined } }, null, 2) + '\n');
+process.stdout.write(
+  JSON.stringify(
+    {
+      ...report,
+      mambabyte: { ...report.mambabyte, curve: undefined },
+      transformer: { ...report.transformer, curve: undefined },
+    },
+    null,
+    2,
+  ) + '\n',
+);

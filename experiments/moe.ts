@@ -17,7 +17,14 @@ import { writeLineChart } from '../src/util/plot.js';
  * reach plain Mamba's final validation loss (the paper claims 2.35x fewer for MoE-Mamba), the
  * wall-clock time of both, the expert load, and writes report.json, loss.svg and experts.svg.
  */
-const { values } = parseArgs({ options: { steps: { type: 'string' }, pairs: { type: 'string' }, experts: { type: 'string' }, out: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string' },
+    pairs: { type: 'string' },
+    experts: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
 const steps = Number(values.steps ?? 600);
 const pairs = Number(values.pairs ?? 2);
 const out = values.out ?? 'runs/experiment-moe';
@@ -27,7 +34,13 @@ const log = (line: string) => process.stderr.write(line + '\n');
 const split = splitBytes(loadTextCorpus('default', log), 0.05, { seed: 0 });
 const data = { train: split.train.bytes, validation: split.validation.bytes };
 const settings = { ...MAMBABYTE_DEFAULTS };
-const trainer = { ...MAMBABYTE_TRAINER, minutes: undefined, steps, warmup: Math.max(10, Math.round(steps / 20)), evalEvery: Math.max(10, Math.round(steps / 12)) };
+const trainer = {
+  ...MAMBABYTE_TRAINER,
+  minutes: undefined,
+  steps,
+  warmup: Math.max(10, Math.round(steps / 20)),
+  evalEvery: Math.max(10, Math.round(steps / 12)),
+};
 
 log(`plain Mamba: ${2 * pairs} layers, ${steps} steps`);
 const plainStart = performance.now();
@@ -37,10 +50,14 @@ const plainSeconds = (performance.now() - plainStart) / 1000;
 const moe = { ...defaultMoE(settings.dModel, settings.expand), experts: Number(values.experts ?? 8) };
 log(`MoE-Mamba: ${pairs} Mamba + ${pairs} MoE layers of ${moe.experts} experts, ${steps} steps`);
 const moeStart = performance.now();
-const mixture = await trainMoEMambaByte(data, { ...settings, nLayer: pairs, moe }, trainer, { out: join(out, 'moe-mamba'), log });
+const mixture = await trainMoEMambaByte(data, { ...settings, nLayer: pairs, moe }, trainer, {
+  out: join(out, 'moe-mamba'),
+  log,
+});
 const moeSeconds = (performance.now() - moeStart) / 1000;
 
-const curve = (h: MetricsRecord[]) => h.filter((r) => r['val_bpb'] !== undefined).map((r) => [r.step, r['val_bpb']!] as const);
+const curve = (h: MetricsRecord[]) =>
+  h.filter((r) => r['val_bpb'] !== undefined).map((r) => [r.step, r['val_bpb']!] as const);
 const plainCurve = curve(plain.history);
 const moeCurve = curve(mixture.history);
 const target = plainCurve[plainCurve.length - 1]![1];
@@ -93,7 +110,12 @@ writeLineChart(
     { name: `Mamba (${2 * pairs} layers)`, points: plainCurve },
     { name: `MoE-Mamba (${pairs}+${pairs} layers, ${moe.experts} experts)`, points: moeCurve },
   ],
-  { title: 'Held-out bits per byte against training step', xLabel: 'step', yLabel: 'bits per byte', references: [{ y: target, label: 'plain Mamba final' }] },
+  {
+    title: 'Held-out bits per byte against training step',
+    xLabel: 'step',
+    yLabel: 'bits per byte',
+    references: [{ y: target, label: 'plain Mamba final' }],
+  },
 );
 writeLineChart(
   join(out, 'experts.svg'),

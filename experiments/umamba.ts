@@ -9,7 +9,14 @@ import { MRICRON_TASKS, type MricronTask } from '../src/models/segmentation-sche
 import { encodePng } from '../src/formats/png-encode.js';
 import { comparisonFigure } from '../src/data/segmentation-figures.js';
 import { loadSegmentationModel } from '../src/io/registry.js';
-import { divisorFor, predictSamples, SEGMENTATION_DEFAULTS, SEGMENTATION_TRAINER, trainSegmentation, type SegmentationArchitecture } from '../src/train/segmentation.js';
+import {
+  divisorFor,
+  predictSamples,
+  SEGMENTATION_DEFAULTS,
+  SEGMENTATION_TRAINER,
+  trainSegmentation,
+  type SegmentationArchitecture,
+} from '../src/train/segmentation.js';
 import { MambaError } from '../src/util/errors.js';
 import { writeFileAtomic } from '../src/util/fs.js';
 import { writeLineChart } from '../src/util/plot.js';
@@ -27,7 +34,15 @@ import { writeLineChart } from '../src/util/plot.js';
  * in a long run) is killed and resumed from its last checkpoint; batches depend on the step alone
  * and the planned steps are part of the checkpoint, so the resumed run is the same run.
  */
-const { values } = parseArgs({ options: { tasks: { type: 'string' }, minutes: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, child: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string' },
+    minutes: { type: 'string' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    child: { type: 'string' },
+  },
+});
 const log = (line: string) => process.stderr.write(line + '\n');
 const scale = SEGMENTATION_DEFAULTS.scale;
 const divisor = divisorFor(SEGMENTATION_DEFAULTS.features);
@@ -72,7 +87,9 @@ if (values.child) {
     slices_per_s: r.unitsSeen / r.elapsedSeconds,
     mean_dice: r.evaluation.meanDice,
     per_class_dice: Object.fromEntries(data.classNames.map((n, k) => [n, r.evaluation.perClass[k] ?? null])),
-    curve: r.history.filter((h) => h['val_dice'] !== undefined).map((h) => ({ elapsed_s: h.elapsed_s, val_dice: h['val_dice']! })),
+    curve: r.history
+      .filter((h) => h['val_dice'] !== undefined)
+      .map((h) => ({ elapsed_s: h.elapsed_s, val_dice: h['val_dice']! })),
   };
   writeFileAtomic(join(job.dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
   process.exit(0);
@@ -83,7 +100,9 @@ async function runChild(job: ChildJob): Promise<number> {
   const script = fileURLToPath(import.meta.url);
   const metrics = join(job.dir, 'metrics.jsonl');
   for (let restarts = 0; ; restarts++) {
-    const child = spawn(process.execPath, [script, '--child', JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [script, '--child', JSON.stringify(job)], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     const started = Date.now();
     let lastChange = Date.now();
     let lastSize = -1;
@@ -104,7 +123,12 @@ async function runChild(job: ChildJob): Promise<number> {
         clearInterval(timer);
         if (signal === 'SIGKILL') return;
         if (code === 0) resolve('done');
-        else reject(new MambaError(`training ${job.architecture} on ${job.task} failed (exit code ${code}${signal ? `, ${signal}` : ''})`));
+        else
+          reject(
+            new MambaError(
+              `training ${job.architecture} on ${job.task} failed (exit code ${code}${signal ? `, ${signal}` : ''})`,
+            ),
+          );
       });
     });
     if (outcome === 'done') return restarts;
@@ -113,7 +137,8 @@ async function runChild(job: ChildJob): Promise<number> {
 }
 
 const tasks = (values.tasks ?? 'brain,aal-lobes').split(',') as MricronTask[];
-for (const t of tasks) if (!MRICRON_TASKS.includes(t)) throw new MambaError(`unknown task ${t}; available: ${MRICRON_TASKS.join(', ')}`);
+for (const t of tasks)
+  if (!MRICRON_TASKS.includes(t)) throw new MambaError(`unknown task ${t}; available: ${MRICRON_TASKS.join(', ')}`);
 const minutesList = (values.minutes ?? '3,6').split(',').map(Number);
 const minutesFor = (i: number) => minutesList[Math.min(i, minutesList.length - 1)]!;
 const out = values.out ?? 'runs/experiment-umamba';
@@ -126,7 +151,21 @@ const NETWORKS: { architecture: SegmentationArchitecture; label: string }[] = [
   { architecture: 'umamba-enc', label: 'U-Mamba_Enc' },
 ];
 
-const report: { scale: number; features: number[]; tasks: Record<string, { minutes: number; train_slices: number; test_slices: number; test_block: [number, number]; gap: number; runs: RunReport[] }> } = {
+const report: {
+  scale: number;
+  features: number[];
+  tasks: Record<
+    string,
+    {
+      minutes: number;
+      train_slices: number;
+      test_slices: number;
+      test_block: [number, number];
+      gap: number;
+      runs: RunReport[];
+    }
+  >;
+} = {
   scale,
   features: SEGMENTATION_DEFAULTS.features,
   tasks: {},
@@ -136,7 +175,9 @@ const md: string[] = ['# U-Mamba vs U-Net on mricron slices', ''];
 for (const [ti, task] of tasks.entries()) {
   const minutes = minutesFor(ti);
   const data = mricronData(task);
-  log(`task ${task}: ${data.classNames.length} classes, ${data.train.length} training and ${data.test.length} held-out slices, ${minutes} minutes per network`);
+  log(
+    `task ${task}: ${data.classNames.length} classes, ${data.train.length} training and ${data.test.length} held-out slices, ${minutes} minutes per network`,
+  );
   const picks = [0.2, 0.5, 0.8].map((f) => Math.round(f * (data.test.length - 1)));
   const runs: RunReport[] = [];
   const predictions: Uint8Array[][] = [];
@@ -145,14 +186,33 @@ for (const [ti, task] of tasks.entries()) {
     rmSync(dir, { recursive: true, force: true });
     log(`training ${label} on ${task}`);
     const restarts = await runChild({ task, architecture, minutes, seed, dir });
-    const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as Omit<RunReport, 'network' | 'restarts'>;
-    log(`${label}: ${result.parameters} parameters, ${result.steps} steps in ${result.training_seconds.toFixed(0)} s, held-out mean Dice ${result.mean_dice?.toFixed(4)}`);
+    const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as Omit<
+      RunReport,
+      'network' | 'restarts'
+    >;
+    log(
+      `${label}: ${result.parameters} parameters, ${result.steps} steps in ${result.training_seconds.toFixed(0)} s, held-out mean Dice ${result.mean_dice?.toFixed(4)}`,
+    );
     runs.push({ network: label, ...result, restarts });
     const { model: net } = await loadSegmentationModel(dir);
-    predictions.push(predictSamples(net, picks.map((i) => data.test[i]!), data.height, data.width));
+    predictions.push(
+      predictSamples(
+        net,
+        picks.map((i) => data.test[i]!),
+        data.height,
+        data.width,
+      ),
+    );
     net.dispose();
   }
-  report.tasks[task] = { minutes, train_slices: data.train.length, test_slices: data.test.length, test_block: MRICRON_DEFAULT_SPLIT.testSlices, gap: MRICRON_DEFAULT_SPLIT.gap, runs };
+  report.tasks[task] = {
+    minutes,
+    train_slices: data.train.length,
+    test_slices: data.test.length,
+    test_block: MRICRON_DEFAULT_SPLIT.testSlices,
+    gap: MRICRON_DEFAULT_SPLIT.gap,
+    runs,
+  };
 
   const figure = comparisonFigure(
     picks.map((i) => data.test[i]!),
@@ -164,20 +224,42 @@ for (const [ti, task] of tasks.entries()) {
   writeFileAtomic(join(out, `figure-${task}.png`), png);
   const titles = ['image', 'truth', ...NETWORKS.map((n) => n.label)];
   const rowTitles = picks.map((i) => `slice ${data.test[i]!.id}`);
-  writeFileAtomic(join(out, `figure-${task}.svg`), labelledFigure(png, figure.width, figure.height, titles, data.test[0]!.frame.width, rowTitles, `${task}: held-out axial slices`));
+  writeFileAtomic(
+    join(out, `figure-${task}.svg`),
+    labelledFigure(
+      png,
+      figure.width,
+      figure.height,
+      titles,
+      data.test[0]!.frame.width,
+      rowTitles,
+      `${task}: held-out axial slices`,
+    ),
+  );
   writeLineChart(
     join(out, `dice-${task}.svg`),
-    runs.map((r) => ({ name: `${r.network} (${r.parameters} params)`, points: r.curve.map((p) => [p.elapsed_s, p.val_dice] as const) })),
+    runs.map((r) => ({
+      name: `${r.network} (${r.parameters} params)`,
+      points: r.curve.map((p) => [p.elapsed_s, p.val_dice] as const),
+    })),
     { title: `Held-out mean Dice, ${task}`, xLabel: 'training time (s)', yLabel: 'mean Dice' },
   );
 
-  md.push(`## ${task} (${data.classNames.length - 1} foreground classes; ${minutes} min per network; test slices ${MRICRON_DEFAULT_SPLIT.testSlices.join(':')}, gap ${MRICRON_DEFAULT_SPLIT.gap})`, '');
+  md.push(
+    `## ${task} (${data.classNames.length - 1} foreground classes; ${minutes} min per network; test slices ${MRICRON_DEFAULT_SPLIT.testSlices.join(':')}, gap ${MRICRON_DEFAULT_SPLIT.gap})`,
+    '',
+  );
   md.push('| network | parameters | steps | training s | slices/s | held-out mean Dice |', '|---|---|---|---|---|---|');
-  for (const r of runs) md.push(`| ${r.network} | ${r.parameters.toLocaleString('en-US')} | ${r.steps} | ${r.training_seconds.toFixed(0)} | ${r.slices_per_s.toFixed(1)} | ${r.mean_dice?.toFixed(4) ?? '-'} |`);
-  for (const r of runs.filter((x) => x.restarts > 0)) md.push('', `${r.network} stalled and was resumed from its last checkpoint ${r.restarts} time(s).`);
+  for (const r of runs)
+    md.push(
+      `| ${r.network} | ${r.parameters.toLocaleString('en-US')} | ${r.steps} | ${r.training_seconds.toFixed(0)} | ${r.slices_per_s.toFixed(1)} | ${r.mean_dice?.toFixed(4) ?? '-'} |`,
+    );
+  for (const r of runs.filter((x) => x.restarts > 0))
+    md.push('', `${r.network} stalled and was resumed from its last checkpoint ${r.restarts} time(s).`);
   if (data.classNames.length > 2 && data.classNames.length <= 12) {
     md.push('', `| class | ${runs.map((r) => r.network).join(' | ')} |`, `|---|${runs.map(() => '---').join('|')}|`);
-    for (const name of data.classNames.slice(1)) md.push(`| ${name} | ${runs.map((r) => r.per_class_dice[name]?.toFixed(4) ?? '-').join(' | ')} |`);
+    for (const name of data.classNames.slice(1))
+      md.push(`| ${name} | ${runs.map((r) => r.per_class_dice[name]?.toFixed(4) ?? '-').join(' | ')} |`);
   }
   md.push('', `![${task}](figure-${task}.png)`, '');
 }
@@ -187,7 +269,15 @@ writeFileAtomic(join(out, 'report.md'), md.join('\n') + '\n');
 process.stdout.write(md.join('\n') + '\n');
 
 /** The figure with column and row titles above and beside it, as SVG around the embedded PNG. */
-function labelledFigure(png: Uint8Array, width: number, height: number, columns: string[], tileWidth: number, rows: string[], title: string): string {
+function labelledFigure(
+  png: Uint8Array,
+  width: number,
+  height: number,
+  columns: string[],
+  tileWidth: number,
+  rows: string[],
+  title: string,
+): string {
   const top = 44;
   const left = 90;
   const tileHeight = (height - 2 * (rows.length - 1)) / rows.length;
@@ -196,8 +286,13 @@ function labelledFigure(png: Uint8Array, width: number, height: number, columns:
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width + left}" height="${height + top}" font-family="sans-serif" font-size="13">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${left}" y="16" font-weight="bold">${esc(title)}</text>`,
-    ...columns.map((c, i) => `<text x="${left + i * (tileWidth + 2) + tileWidth / 2}" y="36" text-anchor="middle">${esc(c)}</text>`),
-    ...rows.map((r, i) => `<text x="${left - 8}" y="${top + i * (tileHeight + 2) + tileHeight / 2}" text-anchor="end">${esc(r)}</text>`),
+    ...columns.map(
+      (c, i) => `<text x="${left + i * (tileWidth + 2) + tileWidth / 2}" y="36" text-anchor="middle">${esc(c)}</text>`,
+    ),
+    ...rows.map(
+      (r, i) =>
+        `<text x="${left - 8}" y="${top + i * (tileHeight + 2) + tileHeight / 2}" text-anchor="end">${esc(r)}</text>`,
+    ),
     `<image x="${left}" y="${top}" width="${width}" height="${height}" href="data:image/png;base64,${Buffer.from(png).toString('base64')}"/>`,
     '</svg>',
   ];

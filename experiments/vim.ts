@@ -5,7 +5,14 @@ import { parseArgs } from 'node:util';
 import { Vim, vimPreset } from '../src/models/vim.js';
 import { ViT, vitConfigForParameters } from '../src/models/vit.js';
 import { Generator } from '../src/tensor/random.js';
-import { resolveImageDataset, trainImageClassifier, VISION_TASK_DEFAULTS, VISION_TRAINER, VIT_HEADS, type VisionTrainResult } from '../src/train/vim.js';
+import {
+  resolveImageDataset,
+  trainImageClassifier,
+  VISION_TASK_DEFAULTS,
+  VISION_TRAINER,
+  VIT_HEADS,
+  type VisionTrainResult,
+} from '../src/train/vim.js';
 import { writeFileAtomic } from '../src/util/fs.js';
 import { writeLineChart } from '../src/util/plot.js';
 
@@ -16,11 +23,14 @@ import { writeLineChart } from '../src/util/plot.js';
  * test images. Writes report.json and
  * accuracy.svg (test accuracy on the first 2,000 test images against training time).
  */
-const { values } = parseArgs({ options: { minutes: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { minutes: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' } },
+});
 const minutes = Number(values.minutes ?? 15);
 const out = values.out ?? 'runs/experiment-vim';
 const seed = Number(values.seed ?? 0);
-if (!(minutes > 0) || !Number.isInteger(seed)) throw new Error('--minutes must be a positive number and --seed an integer');
+if (!(minutes > 0) || !Number.isInteger(seed))
+  throw new Error('--minutes must be a positive number and --seed an integer');
 mkdirSync(out, { recursive: true });
 const log = (line: string) => process.stderr.write(line + '\n');
 
@@ -45,11 +55,15 @@ async function run(name: 'vim' | 'vit', model: Vim | ViT): Promise<{ result: Vis
   const folder = join(out, name);
   // Each run starts afresh: a budget of wall-clock time cannot be resumed meaningfully.
   rmSync(folder, { recursive: true, force: true });
-  log(`training ${name === 'vim' ? 'Vim' : 'ViT'} (${model.numParameters()} parameters, d_model ${model.config.dModel}, depth ${model.config.depth}) for ${minutes} minutes`);
+  log(
+    `training ${name === 'vim' ? 'Vim' : 'ViT'} (${model.numParameters()} parameters, d_model ${model.config.dModel}, depth ${model.config.depth}) for ${minutes} minutes`,
+  );
   const start = performance.now();
   const result = await trainImageClassifier(model, data, settings, trainer, { out: folder, log });
   const wallSeconds = (performance.now() - start) / 1000;
-  log(`${name}: test accuracy ${(100 * result.testAccuracy).toFixed(2)}% after ${result.elapsedSeconds.toFixed(0)} s of training (${result.epochs.toFixed(2)} epochs)`);
+  log(
+    `${name}: test accuracy ${(100 * result.testAccuracy).toFixed(2)}% after ${result.elapsedSeconds.toFixed(0)} s of training (${result.epochs.toFixed(2)} epochs)`,
+  );
   return { result, wallSeconds };
 }
 
@@ -65,7 +79,9 @@ const describe = (name: string, config: object, r: { result: VisionTrainResult; 
   test_accuracy: r.result.testAccuracy,
   test_loss: r.result.testLoss,
   test_images: r.result.testImages,
-  curve: r.result.history.filter((h) => h['test_accuracy'] !== undefined).map((h) => ({ step: h.step, elapsed_s: h.elapsed_s, test_accuracy_2000: h['test_accuracy']! })),
+  curve: r.result.history
+    .filter((h) => h['test_accuracy'] !== undefined)
+    .map((h) => ({ step: h.step, elapsed_s: h.elapsed_s, test_accuracy_2000: h['test_accuracy']! })),
 });
 
 const vimRun = await run('vim', vim);
@@ -80,13 +96,25 @@ const report = {
   vit: describe('ViT', vitConfig, vitRun),
 };
 writeFileAtomic(join(out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
-const curve = (d: { curve: { elapsed_s: number; test_accuracy_2000: number }[] }) => d.curve.map((p) => [p.elapsed_s, 100 * p.test_accuracy_2000] as const);
+const curve = (d: { curve: { elapsed_s: number; test_accuracy_2000: number }[] }) =>
+  d.curve.map((p) => [p.elapsed_s, 100 * p.test_accuracy_2000] as const);
 writeLineChart(
   join(out, 'accuracy.svg'),
   [
     { name: `Vim (${report.vim.parameters} params)`, points: curve(report.vim) },
     { name: `ViT (${report.vit.parameters} params)`, points: curve(report.vit) },
   ],
-  { title: 'MNIST test accuracy (first 2,000 test images) against training time', xLabel: 'training time (s)', yLabel: 'accuracy (%)', references: [{ y: 98.5, label: 'target 98.5%' }] },
+  {
+    title: 'MNIST test accuracy (first 2,000 test images) against training time',
+    xLabel: 'training time (s)',
+    yLabel: 'accuracy (%)',
+    references: [{ y: 98.5, label: 'target 98.5%' }],
+  },
 );
-process.stdout.write(JSON.stringify({ ...report, vim: { ...report.vim, curve: undefined }, vit: { ...report.vit, curve: undefined } }, null, 2) + '\n');
+process.stdout.write(
+  JSON.stringify(
+    { ...report, vim: { ...report.vim, curve: undefined }, vit: { ...report.vit, curve: undefined } },
+    null,
+    2,
+  ) + '\n',
+);

@@ -14,10 +14,16 @@ const asc = join(root, 'node_modules/assemblyscript/bin/asc.js');
 
 const common = [
   entry,
-  '--runtime', 'stub',
-  '--importMemory', '--sharedMemory',
-  '--initialMemory', '32', '--maximumMemory', '65536',
-  '-O3', '--noAssert',
+  '--runtime',
+  'stub',
+  '--importMemory',
+  '--sharedMemory',
+  '--initialMemory',
+  '32',
+  '--maximumMemory',
+  '65536',
+  '-O3',
+  '--noAssert',
 ];
 const variants = [
   { name: 'kernels-simd.wasm', features: 'simd,threads', fma: '0' },

@@ -10,10 +10,31 @@ export * as nn from './nn/index.js';
 export { selectiveScan, type SelectiveScanArgs, type SelectiveScanOptions } from './ssm/selective-scan.js';
 export { MambaMixer, type MambaLayerState } from './ssm/mamba-mixer.js';
 export { MambaLM, MambaBackbone, MambaBlock, type MambaState } from './models/mamba-lm.js';
-export { disposeState, joinStates, type LanguageModel, type LMForwardOptions, type LMState } from './models/language-model.js';
+export {
+  disposeState,
+  joinStates,
+  type LanguageModel,
+  type LMForwardOptions,
+  type LMState,
+} from './models/language-model.js';
 export { mambaConfig, type MambaConfig, type MambaConfigOptions } from './models/mamba-config.js';
 export { mambaMixerConfig, type MambaMixerConfig, type MambaMixerConfigOptions } from './ssm/mixer-config.js';
-export { TransformerLM, TransformerBlock, CausalSelfAttention, TransformerMLP, CausalMask, transformerConfig, transformerParameterCount, transformerConfigForParameters, TRANSFORMER_TYPE, type TransformerConfig, type TransformerConfigOptions, type TransformerSizeOptions, type TransformerState, type TransformerLayerState } from './models/transformer.js';
+export {
+  TransformerLM,
+  TransformerBlock,
+  CausalSelfAttention,
+  TransformerMLP,
+  CausalMask,
+  transformerConfig,
+  transformerParameterCount,
+  transformerConfigForParameters,
+  TRANSFORMER_TYPE,
+  type TransformerConfig,
+  type TransformerConfigOptions,
+  type TransformerSizeOptions,
+  type TransformerState,
+  type TransformerLayerState,
+} from './models/transformer.js';
 export { generate, type GenerateOptions, type GenerateResult } from './generate/generate.js';
 export { sampleToken, type SamplingOptions } from './generate/sample.js';
 export { Tensor } from './tensor/tensor.js';
@@ -21,7 +42,24 @@ export type { DType, TypedArray } from './backends/dtype.js';
 export { backward, noGrad, enableGrad, isGradEnabled, type BackwardOptions } from './tensor/autograd.js';
 export { scope, keep } from './tensor/scope.js';
 export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
-export type { Backend, BackendCore, Kernels, KernelName, PartialBackend, StorageHandle, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, ArgReduceOp, Conv2dParams, Pool2dParams, ScanInputs, ScanGrads } from './backends/backend.js';
+export type {
+  Backend,
+  BackendCore,
+  Kernels,
+  KernelName,
+  PartialBackend,
+  StorageHandle,
+  View,
+  UnaryOp,
+  UnaryParams,
+  BinaryOp,
+  ReduceOp,
+  ArgReduceOp,
+  Conv2dParams,
+  Pool2dParams,
+  ScanInputs,
+  ScanGrads,
+} from './backends/backend.js';
 export { KERNEL_SIGNATURES, type ArgRole, type KernelArgs } from './backends/kernel-signatures.js';
 export { withFallback, type ComposedBackend, type FallbackInfo } from './backends/fallback.js';
 export { copyingBridge, sharedMemoryBridge, type Bridge } from './backends/bridges.js';

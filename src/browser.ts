@@ -49,6 +49,7 @@ function loadWasm(threads: number | undefined): Promise<Backend> {
  */
 export async function init(options: InitOptions = {}): Promise<Backend> {
   const name = options.backend ?? 'wasm';
-  if (name !== 'wasm' && name !== 'reference') throw new MambaError(`init: unknown backend '${String(name)}'; use 'wasm' or 'reference'`);
+  if (name !== 'wasm' && name !== 'reference')
+    throw new MambaError(`init: unknown backend '${String(name)}'; use 'wasm' or 'reference'`);
   return setBackend(name === 'wasm' ? await loadWasm(options.threads) : getBackend('reference'));
 }

@@ -21,7 +21,8 @@ const types: Record<string, string> = {
   '.map': 'application/json',
 };
 
-const page = '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>mamba-ts</title></head><body></body></html>';
+const page =
+  '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>mamba-ts</title></head><body></body></html>';
 
 /** A static server of dist/ (and the blank test page at /); `isolated` adds the COOP/COEP headers on every response. */
 async function serve(isolated: boolean): Promise<{ server: Server; origin: string }> {
@@ -60,7 +61,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** Loads the blank page from `origin`, runs test/browser/checks.ts in it, and returns its report and console output. */
-async function runPage(browser: Browser, origin: string, threads: number): Promise<{ report: PageReport; logs: string[] }> {
+async function runPage(
+  browser: Browser,
+  origin: string,
+  threads: number,
+): Promise<{ report: PageReport; logs: string[] }> {
   const context = await browser.newContext();
   try {
     const tab = await context.newPage();
@@ -82,20 +87,34 @@ async function runPage(browser: Browser, origin: string, threads: number): Promi
 }
 
 const comparisons = [
-  'exp', 'silu', 'softplus', 'broadcast add and mul', 'matmul', 'softmax', 'sum #0', 'sum #1', 'layerNorm',
+  'exp',
+  'silu',
+  'softplus',
+  'broadcast add and mul',
+  'matmul',
+  'softmax',
+  'sum #0',
+  'sum #1',
+  'layerNorm',
   ...[0, 1, 2, 3].map((i) => `backward through matmul, silu, layerNorm #${i}`),
 ];
 
 function assertComputed(report: PageReport, logs: string[]): void {
   assert.deepEqual(report.failures, [], `page console:\n${logs.join('\n') || '(empty)'}`);
-  assert.deepEqual(report.checks.map((c) => c.name), comparisons, 'every comparison ran');
+  assert.deepEqual(
+    report.checks.map((c) => c.name),
+    comparisons,
+    'every comparison ran',
+  );
   assert.ok(report.isDefault, 'init() made its backend the default');
   assert.ok(report.registered, "init() registered its backend as 'wasm'");
 }
 
 test('the browser build runs in headless Chromium', { timeout: 4 * PAGE_TIMEOUT_MS }, async (t) => {
   if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is missing; install it with 'bash scripts/ensure-chromium.sh' (as root) to run the browser test`);
+    t.skip(
+      `${CHROMIUM} is missing; install it with 'bash scripts/ensure-chromium.sh' (as root) to run the browser test`,
+    );
     return;
   }
   const servers: Server[] = [];
@@ -107,7 +126,15 @@ test('the browser build runs in headless Chromium', { timeout: 4 * PAGE_TIMEOUT_
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
 
     await t.test('a cross-origin isolated page runs the wasm backend on 2 threads', async () => {

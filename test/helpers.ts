@@ -28,7 +28,11 @@ export function int32(values: number[], shape = [values.length]): Tensor {
   return fromArray(new Int32Array(values), shape, { backend: 'reference' });
 }
 
-export function checkGrad(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: Tensor[], options: { atol?: number; rtol?: number; eps?: number } = {}): void {
+export function checkGrad(
+  fn: (...xs: Tensor[]) => Tensor | Tensor[],
+  inputs: Tensor[],
+  options: { atol?: number; rtol?: number; eps?: number } = {},
+): void {
   const r = gradcheck(fn, inputs, options);
   for (const t of inputs) t.dispose();
   assert.ok(r.ok, r.message);
@@ -48,7 +52,8 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 export async function rejectsWith(promise: Promise<unknown>, ...parts: string[]): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-    for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
+    for (const part of parts)
+      assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
     return true;
   });
 }

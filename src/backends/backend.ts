@@ -52,19 +52,7 @@ export interface UnaryParams {
 }
 
 export type BinaryOp =
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'pow'
-  | 'maximum'
-  | 'minimum'
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'le'
-  | 'gt'
-  | 'ge';
+  'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 export type ArgReduceOp = 'argmax' | 'argmin';
@@ -190,14 +178,7 @@ export interface Kernels {
    */
   crossEntropy(loss: View, logSumExp: View, logits: View, targets: View, ignoreIndex: number): void;
   /** dlogits = (softmax(logits) - onehot(target)) * gLoss[row]; 0 on ignored rows. */
-  crossEntropyGrad(
-    dlogits: View,
-    logits: View,
-    logSumExp: View,
-    targets: View,
-    gLoss: View,
-    ignoreIndex: number,
-  ): void;
+  crossEntropyGrad(dlogits: View, logits: View, logSumExp: View, targets: View, gLoss: View, ignoreIndex: number): void;
 
   /** Layer norm over the last axis; writes per-row mean and 1/std. weight and bias optional. */
   layerNorm(out: View, mean: View, rstd: View, x: View, weight: View | null, bias: View | null, eps: number): void;
@@ -248,13 +229,28 @@ export interface Kernels {
    * alias h0) and, when given, the state before each chunk of `chunk` steps in chunkStates
    * [B, ceil(L / chunk), D, N], from which the backward pass recomputes the rest.
    */
-  selectiveScan(y: View, lastState: View, chunkStates: View | null, inputs: ScanInputs, softplus: boolean, chunk: number): void;
+  selectiveScan(
+    y: View,
+    lastState: View,
+    chunkStates: View | null,
+    inputs: ScanInputs,
+    softplus: boolean,
+    chunk: number,
+  ): void;
   /**
    * Gradients of selectiveScan given gy [B, L, D] and optionally gLast [B, D, N]. ddelta is the
    * gradient of the raw delta (before bias and softplus). Every gradient output given is fully
    * written; the optional ones are null when the input was absent.
    */
-  selectiveScanGrad(grads: ScanGrads, gy: View, gLast: View | null, inputs: ScanInputs, chunkStates: View, softplus: boolean, chunk: number): void;
+  selectiveScanGrad(
+    grads: ScanGrads,
+    gy: View,
+    gLast: View | null,
+    inputs: ScanInputs,
+    chunkStates: View,
+    softplus: boolean,
+    chunk: number,
+  ): void;
 
   /** Max pooling of x [B, C, H, W]; indices (int32) are flat positions within each H*W plane. */
   maxPool2d(out: View, indices: View, x: View, p: Pool2dParams): void;

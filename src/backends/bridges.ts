@@ -54,7 +54,15 @@ function spansOf(views: readonly [View, Access][]): Map<StorageHandle, Span> {
   for (const [view, access] of views) {
     let span = spans.get(view.handle);
     if (!span) {
-      span = { dtype: view.dtype, lo: Infinity, hi: -Infinity, read: false, written: false, covered: false, copy: null };
+      span = {
+        dtype: view.dtype,
+        lo: Infinity,
+        hi: -Infinity,
+        read: false,
+        written: false,
+        covered: false,
+        copy: null,
+      };
       spans.set(view.handle, span);
     }
     span.read ||= access !== 'write';
@@ -66,7 +74,11 @@ function spansOf(views: readonly [View, Access][]): Map<StorageHandle, Span> {
   }
   for (const [view, access] of views) {
     const span = spans.get(view.handle)!;
-    span.covered ||= access === 'write' && isContiguousLayout(view.shape, view.strides) && view.offset === span.lo && view.offset + elements(view) - 1 === span.hi;
+    span.covered ||=
+      access === 'write' &&
+      isContiguousLayout(view.shape, view.strides) &&
+      view.offset === span.lo &&
+      view.offset + elements(view) - 1 === span.hi;
   }
   return spans;
 }
@@ -93,7 +105,8 @@ export function copyingBridge(partial: BackendCore, fallback: Backend): Bridge {
         const length = Math.max(0, span.hi - span.lo + 1);
         span.copy = fallback.alloc(span.dtype, length);
         allocated.push(span);
-        if (length > 0 && (span.read || !span.covered)) fallback.write(span.copy, span.dtype, 0, partial.read(handle, span.dtype, span.lo, length));
+        if (length > 0 && (span.read || !span.covered))
+          fallback.write(span.copy, span.dtype, 0, partial.read(handle, span.dtype, span.lo, length));
       }
       const rebase = (view: View): View => {
         const span = spans.get(view.handle)!;
@@ -106,7 +119,8 @@ export function copyingBridge(partial: BackendCore, fallback: Backend): Bridge {
         // on the fallback (indexAdd leaves the rows before a bad index added).
         for (const [handle, span] of spans) {
           const length = span.hi - span.lo + 1;
-          if (span.written && length > 0) partial.write(handle, span.dtype, span.lo, fallback.read(span.copy, span.dtype, 0, length));
+          if (span.written && length > 0)
+            partial.write(handle, span.dtype, span.lo, fallback.read(span.copy, span.dtype, 0, length));
         }
       }
     } finally {

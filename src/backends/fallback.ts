@@ -21,7 +21,11 @@ export type ComposedBackend<P extends PartialBackend> = P & Backend & FallbackIn
  * not #private ones.) A kernel that neither backend has throws a MambaError naming both when it
  * is called.
  */
-export function withFallback<P extends PartialBackend>(partial: P, fallback: PartialBackend, bridge?: Bridge): ComposedBackend<P> {
+export function withFallback<P extends PartialBackend>(
+  partial: P,
+  fallback: PartialBackend,
+  bridge?: Bridge,
+): ComposedBackend<P> {
   const composed = Object.create(partial) as Record<KernelName, unknown>;
   const missing = KERNEL_NAMES.filter((name) => typeof partial[name] !== 'function');
   const fallbackKernels = missing.filter((name) => typeof fallback[name] === 'function');
@@ -31,7 +35,9 @@ export function withFallback<P extends PartialBackend>(partial: P, fallback: Par
     composed[name] = fallbackKernels.includes(name)
       ? (...args: KernelArgs<typeof name>) => run(name, args)
       : () => {
-          throw new MambaError(`the ${partial.name} backend has no '${name}' kernel, and neither has its fallback, the ${fallback.name} backend`);
+          throw new MambaError(
+            `the ${partial.name} backend has no '${name}' kernel, and neither has its fallback, the ${fallback.name} backend`,
+          );
         };
   }
   return Object.assign(composed, { fallbackKernels: Object.freeze(fallbackKernels) }) as unknown as ComposedBackend<P>;

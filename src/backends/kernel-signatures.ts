@@ -6,7 +6,8 @@ import type { Kernels, KernelName, ScanGrads, ScanInputs, View } from './backend
  * scan's structs hold views it reads (ScanInputs) or writes (ScanGrads), any of them nullable
  * where the struct says so; anything else is a plain value.
  */
-export type ArgRole = 'read' | 'write' | 'readWrite' | 'readOptional' | 'writeOptional' | 'scanInputs' | 'scanGrads' | 'value';
+export type ArgRole =
+  'read' | 'write' | 'readWrite' | 'readOptional' | 'writeOptional' | 'scanInputs' | 'scanGrads' | 'value';
 
 /** The roles a parameter of type P may have, so that the table below cannot mistype one. */
 type RoleOf<P> = [P] extends [View]
@@ -87,7 +88,11 @@ function mapStruct<S extends object>(struct: S, access: Access, fn: (view: View,
  * The arguments of a call to kernel `name` with every view (inside the scan's structs too)
  * replaced by fn(view, access); null views stay null and plain values pass through.
  */
-export function mapKernelViews<K extends KernelName>(name: K, args: KernelArgs<K>, fn: (view: View, access: Access) => View): KernelArgs<K> {
+export function mapKernelViews<K extends KernelName>(
+  name: K,
+  args: KernelArgs<K>,
+  fn: (view: View, access: Access) => View,
+): KernelArgs<K> {
   const roles: readonly ArgRole[] = KERNEL_SIGNATURES[name];
   return roles.map((role, i) => {
     const arg = args[i] as unknown;

@@ -23,7 +23,9 @@ export function registerBackend(name: string, factory: () => PartialBackend, fal
     if (fallback !== undefined) return withFallback(backend, getBackend(fallback));
     const missing = KERNEL_NAMES.filter((k) => typeof backend[k] !== 'function');
     if (missing.length > 0) {
-      throw new MambaError(`the ${backend.name} backend lacks the kernels ${missing.join(', ')}; register it with a fallback backend's name`);
+      throw new MambaError(
+        `the ${backend.name} backend lacks the kernels ${missing.join(', ')}; register it with a fallback backend's name`,
+      );
     }
     return backend as Backend;
   });

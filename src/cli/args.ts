@@ -15,7 +15,11 @@ export class UsageError extends MambaError {
 type Config = Omit<ParseArgsConfig, 'args' | 'strict'>;
 
 /** parseArgs in strict mode, with its errors turned into UsageErrors that show the usage. */
-export function parse<C extends Config>(argv: string[], config: C, usage: string): ReturnType<typeof parseArgs<C & { strict: true }>> {
+export function parse<C extends Config>(
+  argv: string[],
+  config: C,
+  usage: string,
+): ReturnType<typeof parseArgs<C & { strict: true }>> {
   try {
     return parseArgs({ ...config, args: argv, strict: true }) as ReturnType<typeof parseArgs<C & { strict: true }>>;
   } catch (error) {
@@ -24,11 +28,20 @@ export function parse<C extends Config>(argv: string[], config: C, usage: string
 }
 
 /** A numeric flag, or its default; rejects text that is not a number in range. */
-export function numberFlag(value: string | undefined, name: string, usage: string, fallback: number, { integer = false, min = -Infinity } = {}): number {
+export function numberFlag(
+  value: string | undefined,
+  name: string,
+  usage: string,
+  fallback: number,
+  { integer = false, min = -Infinity } = {},
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}, got '${value}'`, usage);
+    throw new UsageError(
+      `--${name} must be ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}, got '${value}'`,
+      usage,
+    );
   }
   return n;
 }

@@ -15,7 +15,8 @@ export function data(argv: string[]): void {
     return;
   }
   if (action === 'install' && names.length > 0) {
-    for (const name of names.includes('all') ? datasetNames() : names) process.stdout.write(`${name}: ${ensureDataset(name)}\n`);
+    for (const name of names.includes('all') ? datasetNames() : names)
+      process.stdout.write(`${name}: ${ensureDataset(name)}\n`);
     return;
   }
   throw new UsageError(action ? `unknown data action '${action}'` : 'missing data action', dataUsage);

@@ -7,7 +7,11 @@ Trains a small network on the sklearn 8x8 digits (installed from Debian's python
 first use) and reports its accuracy on held-out images.`;
 
 export function demo(argv: string[]): void {
-  const { values } = parse(argv, { options: { epochs: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } } }, demoUsage);
+  const { values } = parse(
+    argv,
+    { options: { epochs: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } } },
+    demoUsage,
+  );
   const epochs = numberFlag(values.epochs, 'epochs', demoUsage, 15, { integer: true, min: 1 });
   const seed = numberFlag(values.seed, 'seed', demoUsage, 0, { integer: true });
   const log = (line: string) => process.stderr.write(line + '\n');
@@ -16,7 +20,10 @@ export function demo(argv: string[]): void {
     epochs,
     seed,
     onEpoch: (epoch, loss, acc) => {
-      if (!values.json) log(`epoch ${String(epoch).padStart(3)}/${epochs}  train loss ${loss.toFixed(4)}  test accuracy ${(acc * 100).toFixed(2)}%`);
+      if (!values.json)
+        log(
+          `epoch ${String(epoch).padStart(3)}/${epochs}  train loss ${loss.toFixed(4)}  test accuracy ${(acc * 100).toFixed(2)}%`,
+        );
     },
   });
   if (values.json) {

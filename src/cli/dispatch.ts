@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import type { ModelTask } from '../io/model-types/types.js';
 import { modelTaskOf } from '../io/registry.js';
 import { evaluate, evalUsage } from './eval.js';
-import { evalSegmentationCommand, evalSegmentationUsage, trainSegmentationCommand, trainSegmentationUsage } from './segmentation.js';
+import {
+  evalSegmentationCommand,
+  evalSegmentationUsage,
+  trainSegmentationCommand,
+  trainSegmentationUsage,
+} from './segmentation.js';
 import { trainCommand, trainUsage } from './train.js';
 import { evalVisionCommand, trainVisionCommand, visionEvalUsage, visionTrainUsage } from './vision.js';
 import { UsageError } from './args.js';
@@ -43,7 +48,11 @@ ${evalSegmentationUsage}`;
 export function train(argv: string[]): Promise<void> {
   const kind = argv[0];
   const trainer = kind === undefined ? undefined : TRAINERS[kind];
-  if (!trainer) throw new UsageError(kind ? `unknown model '${kind}' to train; available: ${TRAINABLE}` : `name the model to train: ${TRAINABLE}`, trainModels);
+  if (!trainer)
+    throw new UsageError(
+      kind ? `unknown model '${kind}' to train; available: ${TRAINABLE}` : `name the model to train: ${TRAINABLE}`,
+      trainModels,
+    );
   return trainer.run(argv);
 }
 
@@ -66,7 +75,10 @@ export function evalAny(argv: string[]): Promise<void> {
   if (task === 'image-classifier') return evalVisionCommand(argv);
   if (task === 'segmentation') return evalSegmentationCommand(argv);
   if (argv.some((a) => a === '--dataset' || a.startsWith('--dataset='))) {
-    throw new UsageError('--dataset scores an image classifier or a segmentation network: --model must name a folder written by mamba-ts train vim, vit, umamba or unet', anyEvalUsage);
+    throw new UsageError(
+      '--dataset scores an image classifier or a segmentation network: --model must name a folder written by mamba-ts train vim, vit, umamba or unet',
+      anyEvalUsage,
+    );
   }
   return evaluate(argv);
 }

@@ -21,14 +21,26 @@ function readInput(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, evalUsage);
+    throw new UsageError(
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+      evalUsage,
+    );
   }
 }
 
 export async function evaluate(argv: string[]): Promise<void> {
   const { values } = parse(
     argv,
-    { options: { model: { type: 'string' }, 'text-file': { type: 'string' }, 'ids-file': { type: 'string' }, chunk: { type: 'string' }, json: { type: 'boolean' }, ...runtimeOptions } },
+    {
+      options: {
+        model: { type: 'string' },
+        'text-file': { type: 'string' },
+        'ids-file': { type: 'string' },
+        chunk: { type: 'string' },
+        json: { type: 'boolean' },
+        ...runtimeOptions,
+      },
+    },
     evalUsage,
   );
   const textFile = values['text-file'];
@@ -38,7 +50,8 @@ export async function evaluate(argv: string[]): Promise<void> {
   const input = readInput((textFile ?? idsFile)!);
   applyRuntime(values, evalUsage);
   const { model, tokenizer } = await openModel(values.model, evalUsage);
-  if (textFile && !tokenizer) throw new UsageError('this model has no tokenizer.json: evaluate an --ids-file instead', evalUsage);
+  if (textFile && !tokenizer)
+    throw new UsageError('this model has no tokenizer.json: evaluate an --ids-file instead', evalUsage);
   const ids = textFile ? tokenizer!.encode(input) : parseIds(input, idsFile!, model.vocabSize);
   const progress = process.stderr.isTTY && !values.json;
   const r = sequenceNll(model, ids, chunk, (done, total) => {
@@ -46,7 +59,11 @@ export async function evaluate(argv: string[]): Promise<void> {
   });
   const byteLevel = tokenizer instanceof ByteTokenizer;
   // Bits per byte: over the text's bytes, excluding the first token's, which is not predicted.
-  const bytes = textFile ? Buffer.byteLength(input, 'utf8') - (byteLevel ? 1 : Buffer.byteLength(tokenizer!.decode(ids.slice(0, 1)), 'utf8')) : byteLevel ? r.tokens : null;
+  const bytes = textFile
+    ? Buffer.byteLength(input, 'utf8') - (byteLevel ? 1 : Buffer.byteLength(tokenizer!.decode(ids.slice(0, 1)), 'utf8'))
+    : byteLevel
+      ? r.tokens
+      : null;
   const bitsPerByte = bytes ? r.totalNats / Math.LN2 / bytes : null;
   const report = {
     tokens: r.tokens,

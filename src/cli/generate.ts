@@ -47,23 +47,41 @@ export async function generate(argv: string[]): Promise<void> {
   );
   const texts = values.prompt ?? [];
   const idLists = values['prompt-ids'] ?? [];
-  if (texts.length > 0 === idLists.length > 0) throw new UsageError('give the prompt either as --prompt TEXT or as --prompt-ids, not both and not neither', generateUsage);
+  if (texts.length > 0 === idLists.length > 0)
+    throw new UsageError(
+      'give the prompt either as --prompt TEXT or as --prompt-ids, not both and not neither',
+      generateUsage,
+    );
   const sampling = {
-    ...(values.temperature !== undefined && { temperature: numberFlag(values.temperature, 'temperature', generateUsage, 1) }),
-    ...(values['top-k'] !== undefined && { topK: numberFlag(values['top-k'], 'top-k', generateUsage, 0, { integer: true, min: 0 }) }),
+    ...(values.temperature !== undefined && {
+      temperature: numberFlag(values.temperature, 'temperature', generateUsage, 1),
+    }),
+    ...(values['top-k'] !== undefined && {
+      topK: numberFlag(values['top-k'], 'top-k', generateUsage, 0, { integer: true, min: 0 }),
+    }),
     ...(values['top-p'] !== undefined && { topP: numberFlag(values['top-p'], 'top-p', generateUsage, 1) }),
-    ...(values['repetition-penalty'] !== undefined && { repetitionPenalty: numberFlag(values['repetition-penalty'], 'repetition-penalty', generateUsage, 1) }),
+    ...(values['repetition-penalty'] !== undefined && {
+      repetitionPenalty: numberFlag(values['repetition-penalty'], 'repetition-penalty', generateUsage, 1),
+    }),
   };
   if (values.greedy && Object.keys(sampling).some((k) => k !== 'repetitionPenalty')) {
     throw new UsageError('--greedy cannot be combined with --temperature, --top-k or --top-p', generateUsage);
   }
-  const maxNewTokens = numberFlag(values['max-new-tokens'], 'max-new-tokens', generateUsage, 64, { integer: true, min: 0 });
+  const maxNewTokens = numberFlag(values['max-new-tokens'], 'max-new-tokens', generateUsage, 64, {
+    integer: true,
+    min: 0,
+  });
   const seed = numberFlag(values.seed, 'seed', generateUsage, 0, { integer: true });
   applyRuntime(values, generateUsage);
   const { model, tokenizer } = await openModel(values.model, generateUsage);
-  if (texts.length > 0 && !tokenizer) throw new UsageError('this model has no tokenizer.json: give the prompt as --prompt-ids', generateUsage);
-  const prompts = texts.length > 0 ? texts.map((t) => tokenizer!.encode(t)) : idLists.map((s) => parseIds(s, '--prompt-ids', model.vocabSize));
-  if (prompts.some((p) => p.length === 0)) throw new UsageError('a prompt encodes to no tokens; give at least one character or id', generateUsage);
+  if (texts.length > 0 && !tokenizer)
+    throw new UsageError('this model has no tokenizer.json: give the prompt as --prompt-ids', generateUsage);
+  const prompts =
+    texts.length > 0
+      ? texts.map((t) => tokenizer!.encode(t))
+      : idLists.map((s) => parseIds(s, '--prompt-ids', model.vocabSize));
+  if (prompts.some((p) => p.length === 0))
+    throw new UsageError('a prompt encodes to no tokens; give at least one character or id', generateUsage);
   const stopTokens = values['stop-token']
     ? values['stop-token'].map((s) => parseIds(s, '--stop-token', model.vocabSize)).flat()
     : tokenizer?.eosTokenId !== undefined
@@ -93,7 +111,13 @@ export async function generate(argv: string[]): Promise<void> {
     const text = tokenizer ? tokenizer.decode(tokens) : null;
     if (values.json) {
       process.stdout.write(
-        JSON.stringify({ prompt_ids: prompt, tokens, text, prefill_tokens_per_s: round(prefillRate), decode_tokens_per_s: round(decodeRate) }) + '\n',
+        JSON.stringify({
+          prompt_ids: prompt,
+          tokens,
+          text,
+          prefill_tokens_per_s: round(prefillRate),
+          decode_tokens_per_s: round(decodeRate),
+        }) + '\n',
       );
     } else {
       process.stdout.write(`${prompts.length > 1 ? `[${i}] ` : ''}${text ?? tokens.join(' ')}\n`);

@@ -24,7 +24,16 @@ export async function info(argv: string[]): Promise<void> {
     dtypes[entry.dtype] = (dtypes[entry.dtype] ?? 0) + n;
     if (name !== shared) parameters += n;
   }
-  const report = { folder, layout, format: checkpoint.format, files: checkpoint.files, config, parameters, stored_dtypes: dtypes, float32_bytes: parameters * 4 };
+  const report = {
+    folder,
+    layout,
+    format: checkpoint.format,
+    files: checkpoint.files,
+    config,
+    parameters,
+    stored_dtypes: dtypes,
+    float32_bytes: parameters * 4,
+  };
   if (values.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
     return;
@@ -34,8 +43,10 @@ export async function info(argv: string[]): Promise<void> {
     `layout     ${layout} (${checkpoint.format}, ${checkpoint.files.length} file${checkpoint.files.length > 1 ? 's' : ''})`,
     `size       d_model ${config.dModel}, ${config.nLayer} layers, d_inner ${config.dInner}, d_state ${config.dState}, d_conv ${config.dConv}, dt_rank ${config.dtRank}, vocab ${config.vocabSize}`,
     `parameters ${parameters.toLocaleString('en-US')}${config.tieEmbeddings ? ' (head tied to the embedding)' : ''}`,
-    `stored as  ${Object.entries(dtypes).map(([d, n]) => `${d} (${n.toLocaleString('en-US')} values)`).join(', ')}`,
-    `memory     ${(parameters * 4 / 2 ** 20).toFixed(1)} MiB as float32, plus ${(((config.dConv - 1) * config.dInner + config.dInner * config.dState) * config.nLayer * 4 / 1024).toFixed(1)} KiB of state per sequence`,
+    `stored as  ${Object.entries(dtypes)
+      .map(([d, n]) => `${d} (${n.toLocaleString('en-US')} values)`)
+      .join(', ')}`,
+    `memory     ${((parameters * 4) / 2 ** 20).toFixed(1)} MiB as float32, plus ${((((config.dConv - 1) * config.dInner + config.dInner * config.dState) * config.nLayer * 4) / 1024).toFixed(1)} KiB of state per sequence`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

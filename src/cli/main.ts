@@ -11,13 +11,33 @@ import { info, infoUsage } from './info.js';
 import { segmentCommand, segmentUsage } from './segmentation.js';
 import { classifyCommand, classifyUsage } from './vision.js';
 
-const commands: Record<string, { run: (argv: string[]) => void | Promise<void>; summary: string; usage: string; help?: (argv: string[]) => string }> = {
+const commands: Record<
+  string,
+  { run: (argv: string[]) => void | Promise<void>; summary: string; usage: string; help?: (argv: string[]) => string }
+> = {
   demo: { run: demo, summary: 'train a small network on real data and report its accuracy', usage: demoUsage },
-  train: { run: train, summary: 'train a model (mambabyte, moe-mamba, vim, vit, umamba, unet), resumable', usage: anyTrainUsage, help: trainHelp },
+  train: {
+    run: train,
+    summary: 'train a model (mambabyte, moe-mamba, vim, vit, umamba, unet), resumable',
+    usage: anyTrainUsage,
+    help: trainHelp,
+  },
   generate: { run: generate, summary: 'continue a prompt with a Mamba language model', usage: generateUsage },
-  eval: { run: evalAny, summary: 'score a model: bits per byte of a text, accuracy on images, Dice of segmentations', usage: anyEvalUsage },
-  classify: { run: classifyCommand, summary: 'the most likely classes of images under a Vim or ViT', usage: classifyUsage },
-  segment: { run: segmentCommand, summary: 'segment a NIfTI volume or an image with a U-Mamba or U-Net', usage: segmentUsage },
+  eval: {
+    run: evalAny,
+    summary: 'score a model: bits per byte of a text, accuracy on images, Dice of segmentations',
+    usage: anyEvalUsage,
+  },
+  classify: {
+    run: classifyCommand,
+    summary: 'the most likely classes of images under a Vim or ViT',
+    usage: classifyUsage,
+  },
+  segment: {
+    run: segmentCommand,
+    summary: 'segment a NIfTI volume or an image with a U-Mamba or U-Net',
+    usage: segmentUsage,
+  },
   info: { run: info, summary: 'describe a model: config, parameters, dtypes, memory', usage: infoUsage },
   data: { run: data, summary: 'list or install the data sets used by the recipes', usage: dataUsage },
 };
@@ -34,7 +54,9 @@ options:
   -v, --version  print the version`;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 

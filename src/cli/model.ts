@@ -19,10 +19,17 @@ export const runtimeUsage = `  --threads N               compute threads (defaul
   --backend NAME            wasm (default) or reference`;
 
 /** Applies --backend and --threads before anything allocates tensors. */
-export function applyRuntime(values: { threads?: string | boolean | undefined; backend?: string | boolean | undefined }, usage: string): void {
+export function applyRuntime(
+  values: { threads?: string | boolean | undefined; backend?: string | boolean | undefined },
+  usage: string,
+): void {
   const backend = typeof values.backend === 'string' ? values.backend : 'wasm';
-  if (backend !== 'wasm' && backend !== 'reference') throw new UsageError(`--backend must be wasm or reference, got '${backend}'`, usage);
-  const threads = typeof values.threads === 'string' ? numberFlag(values.threads, 'threads', usage, 1, { integer: true, min: 1 }) : undefined;
+  if (backend !== 'wasm' && backend !== 'reference')
+    throw new UsageError(`--backend must be wasm or reference, got '${backend}'`, usage);
+  const threads =
+    typeof values.threads === 'string'
+      ? numberFlag(values.threads, 'threads', usage, 1, { integer: true, min: 1 })
+      : undefined;
   if (backend === 'reference') {
     if (threads !== undefined) throw new UsageError('--threads applies to the wasm backend only', usage);
     setBackend('reference');
@@ -39,7 +46,11 @@ export interface OpenedModel extends LoadedLanguageModel {
 
 /** Resolves --model (folder or hub id), loads the weights with progress, and finds a tokenizer. */
 export async function openModel(spec: string | undefined, usage: string): Promise<OpenedModel> {
-  if (!spec) throw new UsageError('--model is required (a folder, or a Hugging Face id such as state-spaces/mamba-130m-hf)', usage);
+  if (!spec)
+    throw new UsageError(
+      '--model is required (a folder, or a Hugging Face id such as state-spaces/mamba-130m-hf)',
+      usage,
+    );
   const resolved = await resolveModel(spec);
   const progress = process.stderr.isTTY;
   const loaded = await loadLanguageModel(resolved.folder, (done, total) => {
@@ -55,7 +66,9 @@ export async function openModel(spec: string | undefined, usage: string): Promis
 export function parseIds(text: string, what: string, vocabSize: number): number[] {
   const parts = text.split(/[\s,]+/).filter((p) => p !== '');
   const ids = parts.map(Number);
-  const bad = parts.findIndex((p, i) => !Number.isInteger(ids[i]) || ids[i]! < 0 || ids[i]! >= vocabSize || !/^\d+$/.test(p));
+  const bad = parts.findIndex(
+    (p, i) => !Number.isInteger(ids[i]) || ids[i]! < 0 || ids[i]! >= vocabSize || !/^\d+$/.test(p),
+  );
   if (bad >= 0) throw new MambaError(`${what}: '${parts[bad]}' is not a token id in [0, ${vocabSize})`);
   return ids;
 }

@@ -1,6 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeSpec, loadSegmentationData, MRICRON_DEFAULT_SPLIT, parseDatasetSpec, prepareSlice, scaledSize, axialSlice, zscore, type SegmentationSample } from '../data/segmentation.js';
+import {
+  describeSpec,
+  loadSegmentationData,
+  MRICRON_DEFAULT_SPLIT,
+  parseDatasetSpec,
+  prepareSlice,
+  scaledSize,
+  axialSlice,
+  zscore,
+  type SegmentationSample,
+} from '../data/segmentation.js';
 import type { SegmentationDataSpec, SegmentationModelInfo } from '../models/segmentation-schema.js';
 import { volumeShape } from '../formats/nifti.js';
 import { fromGray, toGray } from '../formats/rgba.js';
@@ -11,7 +21,16 @@ import { predictionNifti } from '../io/prediction-nifti.js';
 import { loadSegmentationModel } from '../io/registry.js';
 import type { SegmentationNetwork } from '../models/unet.js';
 import { formatDuration } from '../train/progress.js';
-import { divisorFor, evaluateSegmentation, predictSamples, SEGMENTATION_DEFAULTS, SEGMENTATION_TRAINER, trainSegmentation, type DiceReport, type SegmentationArchitecture } from '../train/segmentation.js';
+import {
+  divisorFor,
+  evaluateSegmentation,
+  predictSamples,
+  SEGMENTATION_DEFAULTS,
+  SEGMENTATION_TRAINER,
+  trainSegmentation,
+  type DiceReport,
+  type SegmentationArchitecture,
+} from '../train/segmentation.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { MambaError } from '../util/errors.js';
 import { writeLineChart } from '../util/plot.js';
@@ -87,15 +106,23 @@ const splitOptions = {
   'test-fraction': { type: 'string' },
 } as const;
 
-function splitFlags(values: { 'test-slices'?: string; gap?: string; 'test-fraction'?: string }, usage: string): { testSlices?: [number, number]; gap?: number; testFraction?: number } {
+function splitFlags(
+  values: { 'test-slices'?: string; gap?: string; 'test-fraction'?: string },
+  usage: string,
+): { testSlices?: [number, number]; gap?: number; testFraction?: number } {
   const out: { testSlices?: [number, number]; gap?: number; testFraction?: number } = {};
   if (values['test-slices'] !== undefined) {
     const m = /^(\d+):(\d+)$/.exec(values['test-slices']);
-    if (!m) throw new UsageError(`--test-slices must be START:END (axial slice numbers), got '${values['test-slices']}'`, usage);
+    if (!m)
+      throw new UsageError(
+        `--test-slices must be START:END (axial slice numbers), got '${values['test-slices']}'`,
+        usage,
+      );
     out.testSlices = [Number(m[1]), Number(m[2])];
   }
   if (values.gap !== undefined) out.gap = numberFlag(values.gap, 'gap', usage, 0, { integer: true, min: 0 });
-  if (values['test-fraction'] !== undefined) out.testFraction = numberFlag(values['test-fraction'], 'test-fraction', usage, 0.2, { min: 0 });
+  if (values['test-fraction'] !== undefined)
+    out.testFraction = numberFlag(values['test-fraction'], 'test-fraction', usage, 0.2, { min: 0 });
   return out;
 }
 
@@ -122,7 +149,13 @@ function diceLines(report: DiceReport, classNames: readonly string[]): string {
 
 export async function trainSegmentationCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
-  if (kind !== 'umamba' && kind !== 'unet') throw new UsageError(kind ? `unknown segmentation model '${kind}'; available: umamba, unet` : 'name the model to train: umamba or unet', trainSegmentationUsage);
+  if (kind !== 'umamba' && kind !== 'unet')
+    throw new UsageError(
+      kind
+        ? `unknown segmentation model '${kind}'; available: umamba, unet`
+        : 'name the model to train: umamba or unet',
+      trainSegmentationUsage,
+    );
   const usage = trainSegmentationUsage;
   const { values } = parse(
     rest,
@@ -150,15 +183,27 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
     },
     usage,
   );
-  if (!values.dataset) throw new UsageError('--dataset is required: mricron, mricron:aal, mricron:aal-lobes or a folder of PNG pairs', usage);
-  if (!values.out) throw new UsageError('--out is required: the folder for checkpoints, metrics and the final model', usage);
-  if (values.steps !== undefined && values.minutes !== undefined) throw new UsageError('give --steps or --minutes, not both', usage);
+  if (!values.dataset)
+    throw new UsageError(
+      '--dataset is required: mricron, mricron:aal, mricron:aal-lobes or a folder of PNG pairs',
+      usage,
+    );
+  if (!values.out)
+    throw new UsageError('--out is required: the folder for checkpoints, metrics and the final model', usage);
+  if (values.steps !== undefined && values.minutes !== undefined)
+    throw new UsageError('give --steps or --minutes, not both', usage);
   if (kind === 'unet' && values.variant !== undefined) throw new UsageError('--variant applies to umamba only', usage);
   const variant = values.variant ?? 'bot';
-  if (variant !== 'bot' && variant !== 'enc') throw new UsageError(`--variant must be bot or enc, got '${variant}'`, usage);
-  const int = (name: string, fallback: number) => numberFlag(values[name as keyof typeof values] as string | undefined, name, usage, fallback, { integer: true, min: 1 });
+  if (variant !== 'bot' && variant !== 'enc')
+    throw new UsageError(`--variant must be bot or enc, got '${variant}'`, usage);
+  const int = (name: string, fallback: number) =>
+    numberFlag(values[name as keyof typeof values] as string | undefined, name, usage, fallback, {
+      integer: true,
+      min: 1,
+    });
   const features = values.features === undefined ? null : parseFeatures(values.features, usage);
-  const architecture: SegmentationArchitecture = kind === 'unet' ? 'unet' : variant === 'bot' ? 'umamba-bot' : 'umamba-enc';
+  const architecture: SegmentationArchitecture =
+    kind === 'unet' ? 'unet' : variant === 'bot' ? 'umamba-bot' : 'umamba-enc';
   const settings = {
     architecture,
     features: kind === 'umamba' && features ? features : SEGMENTATION_DEFAULTS.features,
@@ -169,7 +214,12 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
     seed: numberFlag(values.seed, 'seed', usage, SEGMENTATION_DEFAULTS.seed, { integer: true }),
   };
   const steps = values.steps !== undefined ? int('steps', 1) : undefined;
-  const minutes = values.minutes !== undefined ? numberFlag(values.minutes, 'minutes', usage, 1, { min: 0.01 }) : steps === undefined ? SEGMENTATION_TRAINER.minutes : undefined;
+  const minutes =
+    values.minutes !== undefined
+      ? numberFlag(values.minutes, 'minutes', usage, 1, { min: 0.01 })
+      : steps === undefined
+        ? SEGMENTATION_TRAINER.minutes
+        : undefined;
   const trainer = {
     ...SEGMENTATION_TRAINER,
     steps,
@@ -186,7 +236,9 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
   const log = (line: string) => process.stderr.write(line + '\n');
   const divisor = divisorFor(settings.unetFeatures ?? settings.features);
   const data = loadSegmentationData(spec, { scale, divisor }, log);
-  log(`${describeSpec(spec)}: ${data.classNames.length} classes, ${data.train.length} training and ${data.test.length} held-out slices, ${data.height}x${data.width} for the network`);
+  log(
+    `${describeSpec(spec)}: ${data.classNames.length} classes, ${data.train.length} training and ${data.test.length} held-out slices, ${data.height}x${data.width} for the network`,
+  );
   const resume = values.resume === true && existsSync(join(values.out, 'latest'));
   const result = await trainSegmentation(data, settings, trainer, { out: values.out, resume, log });
   const { evaluation } = result;
@@ -194,13 +246,19 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
     join(values.out, 'training.svg'),
     [
       { name: 'training loss (CE + 1 - Dice)', points: result.history.map((r) => [r.step, r.loss] as const) },
-      { name: 'held-out mean Dice', points: result.history.filter((r) => r['val_dice'] !== undefined).map((r) => [r.step, r['val_dice']!] as const) },
+      {
+        name: 'held-out mean Dice',
+        points: result.history.filter((r) => r['val_dice'] !== undefined).map((r) => [r.step, r['val_dice']!] as const),
+      },
     ],
     { title: `${architecture} on ${describeSpec(spec)}`, xLabel: 'step', yLabel: 'loss / Dice' },
   );
   const shown = evenlySpaced(data.test.length, 4).map((i) => data.test[i]!);
   const shownPredictions = evenlySpaced(data.test.length, 4).map((i) => evaluation.predictions[i]!);
-  writePng(join(values.out, 'held-out.png'), comparisonFigure(shown, [shownPredictions], data.classNames.length, data.displayFlipRows));
+  writePng(
+    join(values.out, 'held-out.png'),
+    comparisonFigure(shown, [shownPredictions], data.classNames.length, data.displayFlipRows),
+  );
   const summary = {
     model: architecture,
     dataset: describeSpec(spec),
@@ -234,7 +292,10 @@ function parseFeatures(text: string, usage: string): number[] {
   const parts = text.split(',').map((p) => p.trim());
   const features = parts.map(Number);
   if (features.length < 2 || features.some((f, i) => !Number.isInteger(f) || f < 1 || !/^\d+$/.test(parts[i]!))) {
-    throw new UsageError(`--features must list two or more positive channel counts, e.g. 16,32,64,128,256; got '${text}'`, usage);
+    throw new UsageError(
+      `--features must list two or more positive channel counts, e.g. 16,32,64,128,256; got '${text}'`,
+      usage,
+    );
   }
   return features;
 }
@@ -245,7 +306,10 @@ function evenlySpaced(n: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => Math.round(((i + 0.5) * n) / count - 0.5));
 }
 
-async function openSegmentationModel(dir: string | undefined, usage: string): Promise<{ net: SegmentationNetwork; info: SegmentationModelInfo }> {
+async function openSegmentationModel(
+  dir: string | undefined,
+  usage: string,
+): Promise<{ net: SegmentationNetwork; info: SegmentationModelInfo }> {
   if (!dir) throw new UsageError('--model is required: a folder written by mamba-ts train umamba or train unet', usage);
   if (!existsSync(dir)) throw new UsageError(`--model ${dir}: no such folder`, usage);
   const { model, info } = await loadSegmentationModel(dir);
@@ -254,41 +318,77 @@ async function openSegmentationModel(dir: string | undefined, usage: string): Pr
 
 export async function evalSegmentationCommand(argv: string[]): Promise<void> {
   const usage = evalSegmentationUsage;
-  const { values } = parse(argv, { options: { model: { type: 'string' }, ...splitOptions, json: { type: 'boolean' }, ...runtimeOptions } }, usage);
+  const { values } = parse(
+    argv,
+    { options: { model: { type: 'string' }, ...splitOptions, json: { type: 'boolean' }, ...runtimeOptions } },
+    usage,
+  );
   const split = splitFlags(values, usage);
   applyRuntime(values, usage);
   const { net, info } = await openSegmentationModel(values.model, usage);
   const own = info.data;
   let spec: SegmentationDataSpec;
   if (values.dataset === undefined || (values.dataset === 'mricron' && own.kind === 'mricron')) {
-    spec = own.kind === 'mricron' ? { ...own, ...(split.testSlices && { testSlices: split.testSlices }), ...(split.gap !== undefined && { gap: split.gap }) } : { ...own, ...(split.testFraction !== undefined && { testFraction: split.testFraction }) };
+    spec =
+      own.kind === 'mricron'
+        ? {
+            ...own,
+            ...(split.testSlices && { testSlices: split.testSlices }),
+            ...(split.gap !== undefined && { gap: split.gap }),
+          }
+        : { ...own, ...(split.testFraction !== undefined && { testFraction: split.testFraction }) };
   } else {
     spec = dataSpec(values.dataset, split, usage);
   }
   const started = performance.now();
   const data = loadSegmentationData(spec, info.preprocessing);
   if (data.classNames.length !== net.classes) {
-    throw new MambaError(`${describeSpec(spec)} has ${data.classNames.length} classes, the model predicts ${net.classes}; evaluate it on data of the task it was trained for (${describeSpec(own)})`);
+    throw new MambaError(
+      `${describeSpec(spec)} has ${data.classNames.length} classes, the model predicts ${net.classes}; evaluate it on data of the task it was trained for (${describeSpec(own)})`,
+    );
   }
   const report = evaluateSegmentation(net, data);
   const seconds = (performance.now() - started) / 1000;
-  const summary = { dataset: describeSpec(spec), test_slices: data.test.length, mean_dice: report.meanDice, per_class_dice: perClassJson(report, info.classNames), seconds };
+  const summary = {
+    dataset: describeSpec(spec),
+    test_slices: data.test.length,
+    mean_dice: report.meanDice,
+    per_class_dice: perClassJson(report, info.classNames),
+    seconds,
+  };
   if (values.json) {
     process.stdout.write(JSON.stringify(summary) + '\n');
     return;
   }
-  process.stdout.write(`${data.test.length} held-out slices of ${describeSpec(spec)}: mean Dice ${formatDice(report.meanDice)} (${seconds.toFixed(1)} s)\n${diceLines(report, info.classNames)}\n`);
+  process.stdout.write(
+    `${data.test.length} held-out slices of ${describeSpec(spec)}: mean Dice ${formatDice(report.meanDice)} (${seconds.toFixed(1)} s)\n${diceLines(report, info.classNames)}\n`,
+  );
 }
 
 export async function segmentCommand(argv: string[]): Promise<void> {
   const usage = segmentUsage;
-  const { values } = parse(argv, { options: { model: { type: 'string' }, input: { type: 'string' }, out: { type: 'string' }, overlay: { type: 'string' }, json: { type: 'boolean' }, ...runtimeOptions } }, usage);
+  const { values } = parse(
+    argv,
+    {
+      options: {
+        model: { type: 'string' },
+        input: { type: 'string' },
+        out: { type: 'string' },
+        overlay: { type: 'string' },
+        json: { type: 'boolean' },
+        ...runtimeOptions,
+      },
+    },
+    usage,
+  );
   if (!values.input) throw new UsageError('--input is required: a .nii/.nii.gz volume or a PNG/JPEG image', usage);
   if (!values.out) throw new UsageError('--out is required: where to write the predicted labels', usage);
   const volume = /\.nii(\.gz)?$/i.test(values.input);
-  if (volume && !/\.nii(\.gz)?$/i.test(values.out)) throw new UsageError('for a NIfTI input, --out must end in .nii or .nii.gz', usage);
+  if (volume && !/\.nii(\.gz)?$/i.test(values.out))
+    throw new UsageError('for a NIfTI input, --out must end in .nii or .nii.gz', usage);
   if (!volume && !/\.png$/i.test(values.out)) throw new UsageError('for an image input, --out must end in .png', usage);
-  if (values.overlay !== undefined && !/\.png$/i.test(values.overlay)) throw new UsageError('--overlay must end in .png', usage);
+  if (values.overlay !== undefined && !/\.png$/i.test(values.overlay))
+    throw new UsageError('--overlay must end in .png', usage);
   applyRuntime(values, usage);
   const { net, info } = await openSegmentationModel(values.model, usage);
   const started = performance.now();
@@ -297,10 +397,15 @@ export async function segmentCommand(argv: string[]): Promise<void> {
   if (volume) {
     const image = readNifti(values.input);
     const [nx, ny, nz] = volumeShape(image, values.input);
-    const { values: normalised, background } = zscore(image.data, info.preprocessing.normalisation === 'zscore-nonzero');
+    const { values: normalised, background } = zscore(
+      image.data,
+      info.preprocessing.normalisation === 'zscore-nonzero',
+    );
     const size = scaledSize(ny, nx, info.preprocessing);
     const canvas = { height: size.canvasHeight, width: size.canvasWidth };
-    const samples = Array.from({ length: nz }, (_, z) => prepareSlice(`z=${z}`, axialSlice(normalised, nx, ny, z), null, ny, nx, background, info.preprocessing, canvas));
+    const samples = Array.from({ length: nz }, (_, z) =>
+      prepareSlice(`z=${z}`, axialSlice(normalised, nx, ny, z), null, ny, nx, background, info.preprocessing, canvas),
+    );
     const predicted = predictSamples(net, samples, canvas.height, canvas.width);
     const labels = new Uint8Array(nx * ny * nz);
     predicted.forEach((p, z) => labels.set(p, z * nx * ny));
@@ -308,14 +413,34 @@ export async function segmentCommand(argv: string[]): Promise<void> {
     writeNifti(values.out, predictionNifti(image, labels, classes));
     if (values.overlay) {
       const withLabels = predicted.map((p, z) => ({ z, p })).filter(({ p }) => p.some((v) => v !== 0));
-      const chosen = (withLabels.length > 0 ? withLabels : predicted.map((p, z) => ({ z, p }))).filter((_, i, all) => evenlySpaced(all.length, 16).includes(i));
-      writePng(values.overlay, mosaic(chosen.map(({ z, p }) => overlayImage(samples[z]!.nativeImage, p, nx, ny, classes, { flipRows: true })), 4));
+      const chosen = (withLabels.length > 0 ? withLabels : predicted.map((p, z) => ({ z, p }))).filter((_, i, all) =>
+        evenlySpaced(all.length, 16).includes(i),
+      );
+      writePng(
+        values.overlay,
+        mosaic(
+          chosen.map(({ z, p }) => overlayImage(samples[z]!.nativeImage, p, nx, ny, classes, { flipRows: true })),
+          4,
+        ),
+      );
     }
   } else {
     const img = readImage(values.input);
-    const { values: normalised, background } = zscore(toGray(img), info.preprocessing.normalisation === 'zscore-nonzero');
+    const { values: normalised, background } = zscore(
+      toGray(img),
+      info.preprocessing.normalisation === 'zscore-nonzero',
+    );
     const size = scaledSize(img.height, img.width, info.preprocessing);
-    const sample: SegmentationSample = prepareSlice(values.input, normalised, null, img.height, img.width, background, info.preprocessing, { height: size.canvasHeight, width: size.canvasWidth });
+    const sample: SegmentationSample = prepareSlice(
+      values.input,
+      normalised,
+      null,
+      img.height,
+      img.width,
+      background,
+      info.preprocessing,
+      { height: size.canvasHeight, width: size.canvasWidth },
+    );
     const [labels] = predictSamples(net, [sample], size.canvasHeight, size.canvasWidth) as [Uint8Array];
     for (const v of labels) counts[v]!++;
     writePng(values.out, fromGray(classes === 2 ? labels.map((v) => v * 255) : labels, img.width, img.height));
@@ -324,13 +449,23 @@ export async function segmentCommand(argv: string[]): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const pixels = Object.fromEntries(info.classNames.map((name, k) => [name, counts[k]!]));
   if (values.json) {
-    process.stdout.write(JSON.stringify({ input: values.input, out: values.out, overlay: values.overlay ?? null, pixels_per_class: pixels, seconds }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        input: values.input,
+        out: values.out,
+        overlay: values.overlay ?? null,
+        pixels_per_class: pixels,
+        seconds,
+      }) + '\n',
+    );
     return;
   }
   const found = info.classNames.map((name, k) => ({ name, n: counts[k]! })).filter((c, k) => k > 0 && c.n > 0);
   process.stdout.write(
     `segmented ${values.input} in ${seconds.toFixed(1)} s: ${found.length} of ${classes - 1} classes found` +
-      (found.length > 0 && found.length <= 12 ? ` (${found.map((c) => `${c.name} ${c.n} ${volume ? 'voxels' : 'pixels'}`).join(', ')})` : '') +
+      (found.length > 0 && found.length <= 12
+        ? ` (${found.map((c) => `${c.name} ${c.n} ${volume ? 'voxels' : 'pixels'}`).join(', ')})`
+        : '') +
       `\nlabels in ${values.out}${values.overlay ? `, overlay in ${values.overlay}` : ''}\n`,
   );
 }

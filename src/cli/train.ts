@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTextCorpus, loadTextFiles, splitBytes } from '../data/text.js';
 import type { MoEConfig } from '../ssm/switch-moe.js';
-import { bitsPerByte, MAMBABYTE_DEFAULTS, MAMBABYTE_TRAINER, sampleText, trainMambaByte, type MambaByteSettings } from '../train/mambabyte.js';
+import {
+  bitsPerByte,
+  MAMBABYTE_DEFAULTS,
+  MAMBABYTE_TRAINER,
+  sampleText,
+  trainMambaByte,
+  type MambaByteSettings,
+} from '../train/mambabyte.js';
 import { defaultMoE, trainMoEMambaByte } from '../train/moe-mamba.js';
 import { formatDuration } from '../train/progress.js';
 import { writeLossCurve } from '../train/loss-curve.js';
@@ -49,7 +56,12 @@ ${runtimeUsage}`;
 export async function trainCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
   if (kind !== 'mambabyte' && kind !== 'moe-mamba') {
-    throw new UsageError(kind ? `unknown model '${kind}' to train; available: mambabyte, moe-mamba` : 'name the model to train: mambabyte or moe-mamba', trainUsage);
+    throw new UsageError(
+      kind
+        ? `unknown model '${kind}' to train; available: mambabyte, moe-mamba`
+        : 'name the model to train: mambabyte or moe-mamba',
+      trainUsage,
+    );
   }
   const { values } = parse(
     rest,
@@ -85,9 +97,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
     },
     trainUsage,
   );
-  if (!values.out) throw new UsageError('--out is required: the folder for checkpoints, metrics and the final model', trainUsage);
-  if (values.steps !== undefined && values.minutes !== undefined) throw new UsageError('give --steps or --minutes, not both', trainUsage);
-  const int = (name: string, fallback: number) => numberFlag(values[name as keyof typeof values] as string | undefined, name, trainUsage, fallback, { integer: true, min: 1 });
+  if (!values.out)
+    throw new UsageError('--out is required: the folder for checkpoints, metrics and the final model', trainUsage);
+  if (values.steps !== undefined && values.minutes !== undefined)
+    throw new UsageError('give --steps or --minutes, not both', trainUsage);
+  const int = (name: string, fallback: number) =>
+    numberFlag(values[name as keyof typeof values] as string | undefined, name, trainUsage, fallback, {
+      integer: true,
+      min: 1,
+    });
   const settings = {
     dModel: int('d-model', MAMBABYTE_DEFAULTS.dModel),
     nLayer: int('n-layer', MAMBABYTE_DEFAULTS.nLayer),
@@ -99,7 +117,12 @@ export async function trainCommand(argv: string[]): Promise<void> {
     seed: numberFlag(values.seed, 'seed', trainUsage, 0, { integer: true }),
   };
   const steps = values.steps !== undefined ? int('steps', 1) : undefined;
-  const minutes = values.minutes !== undefined ? numberFlag(values.minutes, 'minutes', trainUsage, 10, { min: 0.01 }) : steps === undefined ? MAMBABYTE_TRAINER.minutes : undefined;
+  const minutes =
+    values.minutes !== undefined
+      ? numberFlag(values.minutes, 'minutes', trainUsage, 10, { min: 0.01 })
+      : steps === undefined
+        ? MAMBABYTE_TRAINER.minutes
+        : undefined;
   const trainer = {
     ...MAMBABYTE_TRAINER,
     steps,
@@ -117,7 +140,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const corpus = values.data ? loadTextFiles(values.data, log) : loadTextCorpus('default', log);
   const split = splitBytes(corpus, 0.05, { seed: settings.seed });
   const data = { train: split.train.bytes, validation: split.validation.bytes };
-  log(`training on ${data.train.length.toLocaleString('en-US')} bytes, validating on ${data.validation.length.toLocaleString('en-US')}`);
+  log(
+    `training on ${data.train.length.toLocaleString('en-US')} bytes, validating on ${data.validation.length.toLocaleString('en-US')}`,
+  );
   const resume = values.resume === true && existsSync(join(values.out, 'latest'));
   const run = { out: values.out, resume, log };
   const result =
@@ -128,7 +153,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const model = result.model;
   const valBpb = bitsPerByte(model, heldOut, settings.seqLen);
   const sample = sampleText(model, values['sample-prompt'] ?? 'The ', 300, settings.seed);
-  const experts = 'expertLoad' in result ? { active_parameters: result.activeParameters, expert_load: result.expertLoad } : {};
+  const experts =
+    'expertLoad' in result ? { active_parameters: result.activeParameters, expert_load: result.expertLoad } : {};
   const curve = join(values.out, 'loss.svg');
   writeLossCurve(curve, result.history);
   const summary = {

@@ -12,7 +12,16 @@ import { noGrad } from '../tensor/autograd.js';
 import { Generator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import { formatDuration } from '../train/progress.js';
-import { evaluateClassifier, resolveImageDataset, stepsForEpochs, trainImageClassifier, VISION_EPOCHS, VISION_TASK_DEFAULTS, VISION_TRAINER, VIT_HEADS } from '../train/vim.js';
+import {
+  evaluateClassifier,
+  resolveImageDataset,
+  stepsForEpochs,
+  trainImageClassifier,
+  VISION_EPOCHS,
+  VISION_TASK_DEFAULTS,
+  VISION_TRAINER,
+  VIT_HEADS,
+} from '../train/vim.js';
 import { writeLineChart } from '../util/plot.js';
 import { MambaError } from '../util/errors.js';
 import { numberFlag, parse, UsageError } from './args.js';
@@ -104,7 +113,11 @@ function floatFlag(values: Values, name: string, usage: string, fallback: number
 /** The Vim the flags describe, on the data's image size, channels and classes. */
 function vimFromFlags(values: Values, data: ImageDataset): VimConfig {
   const preset = typeof values['preset'] === 'string' ? values['preset'] : PRESET;
-  if (!(preset in VIM_PRESETS)) throw new UsageError(`unknown --preset '${preset}'; available: ${Object.keys(VIM_PRESETS).join(', ')}`, visionTrainUsage);
+  if (!(preset in VIM_PRESETS))
+    throw new UsageError(
+      `unknown --preset '${preset}'; available: ${Object.keys(VIM_PRESETS).join(', ')}`,
+      visionTrainUsage,
+    );
   const base = VIM_PRESETS[preset as keyof typeof VIM_PRESETS];
   const patchSize = intFlag(values, 'patch-size', visionTrainUsage, base.patchSize);
   return vimPreset(preset, {
@@ -124,7 +137,8 @@ function vimFromFlags(values: Values, data: ImageDataset): VimConfig {
 /** `mamba-ts train vim|vit ...`: argv starts with the model kind. */
 export async function trainVisionCommand(argv: string[]): Promise<void> {
   const [kind, ...rest] = argv;
-  if (kind !== 'vim' && kind !== 'vit') throw new UsageError(`unknown image model '${kind ?? ''}'; available: vim, vit`, visionTrainUsage);
+  if (kind !== 'vim' && kind !== 'vit')
+    throw new UsageError(`unknown image model '${kind ?? ''}'; available: vim, vit`, visionTrainUsage);
   const { values } = parse(
     rest,
     {
@@ -166,9 +180,12 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
     visionTrainUsage,
   );
   const usage = visionTrainUsage;
-  if (!values.out) throw new UsageError('--out is required: the folder for checkpoints, metrics and the final model', usage);
-  if (values.epochs !== undefined && values.minutes !== undefined) throw new UsageError('give --epochs or --minutes, not both', usage);
-  if (kind === 'vim' && (values.heads !== undefined || values['mlp-ratio'] !== undefined)) throw new UsageError('--heads and --mlp-ratio are ViT flags; Vim has no attention', usage);
+  if (!values.out)
+    throw new UsageError('--out is required: the folder for checkpoints, metrics and the final model', usage);
+  if (values.epochs !== undefined && values.minutes !== undefined)
+    throw new UsageError('give --epochs or --minutes, not both', usage);
+  if (kind === 'vim' && (values.heads !== undefined || values['mlp-ratio'] !== undefined))
+    throw new UsageError('--heads and --mlp-ratio are ViT flags; Vim has no attention', usage);
   if (values.shift !== undefined && !values.augment) throw new UsageError('--shift takes effect with --augment', usage);
   const seed = numberFlag(values.seed, 'seed', usage, 0, { integer: true, min: 0 });
   const imageSize = values['image-size'] !== undefined ? intFlag(values, 'image-size', usage, 0) : undefined;
@@ -184,11 +201,19 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
     batchSize: intFlag(values, 'batch-size', usage, VISION_TASK_DEFAULTS.batchSize),
     accumulate: intFlag(values, 'accumulate', usage, 1),
     labelSmoothing,
-    augmentation: { shift: values.augment ? intFlag(values, 'shift', usage, Math.max(1, Math.round(size / 14)), 0) : 0, hflip: values.hflip === true },
+    augmentation: {
+      shift: values.augment ? intFlag(values, 'shift', usage, Math.max(1, Math.round(size / 14)), 0) : 0,
+      hflip: values.hflip === true,
+    },
     evalImages: intFlag(values, 'eval-images', usage, VISION_TASK_DEFAULTS.evalImages),
     seed,
   };
-  const epochs = values.epochs !== undefined ? floatFlag(values, 'epochs', usage, VISION_EPOCHS, 0.001) : values.minutes === undefined ? VISION_EPOCHS : undefined;
+  const epochs =
+    values.epochs !== undefined
+      ? floatFlag(values, 'epochs', usage, VISION_EPOCHS, 0.001)
+      : values.minutes === undefined
+        ? VISION_EPOCHS
+        : undefined;
   const trainer = {
     ...VISION_TRAINER,
     steps: epochs !== undefined ? stepsForEpochs(epochs, data.train.count, settings) : undefined,
@@ -218,20 +243,34 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
       dropPath: vim.dropPath,
     };
     const config =
-      values['d-model'] !== undefined ? vitConfig({ ...shape, dModel: vim.dModel }) : vitConfigForParameters(withoutInitialisation(() => new Vim(vim)).numParameters(), shape);
+      values['d-model'] !== undefined
+        ? vitConfig({ ...shape, dModel: vim.dModel })
+        : vitConfigForParameters(withoutInitialisation(() => new Vim(vim)).numParameters(), shape);
     model = new ViT(config, { generator });
   }
-  log(`${kind === 'vim' ? 'Vim' : 'ViT'} of ${model.numParameters().toLocaleString('en-US')} parameters (d_model ${model.config.dModel}, depth ${model.config.depth}); ` +
-    `${data.source}: ${data.train.count.toLocaleString('en-US')} training and ${data.test.count.toLocaleString('en-US')} test images, ${data.train.channels}x${size}x${size}, ${data.classNames.length} classes`);
+  log(
+    `${kind === 'vim' ? 'Vim' : 'ViT'} of ${model.numParameters().toLocaleString('en-US')} parameters (d_model ${model.config.dModel}, depth ${model.config.depth}); ` +
+      `${data.source}: ${data.train.count.toLocaleString('en-US')} training and ${data.test.count.toLocaleString('en-US')} test images, ${data.train.channels}x${size}x${size}, ${data.classNames.length} classes`,
+  );
   const resume = values.resume === true && existsSync(join(values.out, 'latest'));
   const result = await trainImageClassifier(model, data, settings, trainer, { out: values.out, resume, log });
   writeLineChart(
     join(values.out, 'loss.svg'),
     [
       { name: 'training loss', points: result.history.map((r) => [r.step, r.loss] as const) },
-      { name: 'test loss', points: result.history.filter((r) => r['test_loss'] !== undefined).map((r) => [r.step, r['test_loss']!] as const) },
+      {
+        name: 'test loss',
+        points: result.history
+          .filter((r) => r['test_loss'] !== undefined)
+          .map((r) => [r.step, r['test_loss']!] as const),
+      },
     ],
-    { title: `${kind === 'vim' ? 'Vim' : 'ViT'} on ${data.source}`, xLabel: 'step', yLabel: 'cross-entropy (nats)', yScale: 'log' },
+    {
+      title: `${kind === 'vim' ? 'Vim' : 'ViT'} on ${data.source}`,
+      xLabel: 'step',
+      yLabel: 'cross-entropy (nats)',
+      yScale: 'log',
+    },
   );
   const summary = {
     model: kind,
@@ -265,7 +304,10 @@ function relabel(set: ImageSet, names: string[], modelNames: string[], source: s
   const index = new Map(modelNames.map((n, i) => [n, i]));
   const map = names.map((n) => index.get(n) ?? -1);
   const unknown = names.filter((_, i) => map[i] === -1 && set.labels.includes(i));
-  if (unknown.length > 0) throw new MambaError(`${source} has classes the model does not know (${unknown.slice(0, 5).join(', ')}); the model's classes are ${modelNames.join(', ')}`);
+  if (unknown.length > 0)
+    throw new MambaError(
+      `${source} has classes the model does not know (${unknown.slice(0, 5).join(', ')}); the model's classes are ${modelNames.join(', ')}`,
+    );
   return { ...set, labels: set.labels.map((l) => map[l]!) };
 }
 
@@ -274,31 +316,54 @@ export async function evalVisionCommand(argv: string[]): Promise<void> {
   const usage = visionEvalUsage;
   const { values } = parse(
     argv,
-    { options: { model: { type: 'string' }, dataset: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' }, ...runtimeOptions } },
+    {
+      options: {
+        model: { type: 'string' },
+        dataset: { type: 'string' },
+        split: { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'boolean' },
+        ...runtimeOptions,
+      },
+    },
     usage,
   );
   if (!values.model) throw new UsageError('--model is required: a folder written by mamba-ts train vim or vit', usage);
   if (!values.dataset) throw new UsageError('--dataset is required (mnist, idx:<folder> or folder:<folder>)', usage);
   const split = values.split ?? 'test';
-  if (split !== 'test' && split !== 'train') throw new UsageError(`--split must be test or train, got '${split}'`, usage);
+  if (split !== 'test' && split !== 'train')
+    throw new UsageError(`--split must be test or train, got '${split}'`, usage);
   const limit = values.limit !== undefined ? intFlag(values, 'limit', usage, 0) : undefined;
   applyRuntime(values, usage);
   const { model, classNames, normalisation } = await loadImageClassifier(values.model);
   const { imageSize, channels } = model.config;
-  const data = resolveImageDataset(values.dataset, { size: imageSize, channels: channels === 1 ? 1 : 3, log: (l) => process.stderr.write(l + '\n') });
+  const data = resolveImageDataset(values.dataset, {
+    size: imageSize,
+    channels: channels === 1 ? 1 : 3,
+    log: (l) => process.stderr.write(l + '\n'),
+  });
   const set = relabel(data[split], data.classNames, classNames, data.source);
   const r = evaluateClassifier(model, set, normalisation, { limit });
   if (values.json) {
     process.stdout.write(JSON.stringify({ accuracy: r.accuracy, loss: r.loss, images: r.count }) + '\n');
     return;
   }
-  process.stdout.write(`${data.source} ${split} split, ${r.count} images: accuracy ${(100 * r.accuracy).toFixed(2)}%, mean cross-entropy ${r.loss.toFixed(4)}\n`);
+  process.stdout.write(
+    `${data.source} ${split} split, ${r.count} images: accuracy ${(100 * r.accuracy).toFixed(2)}%, mean cross-entropy ${r.loss.toFixed(4)}\n`,
+  );
 }
 
 /** `mamba-ts classify --model DIR IMAGE ...`: the top classes of each image. */
 export async function classifyCommand(argv: string[]): Promise<void> {
   const usage = classifyUsage;
-  const { values, positionals } = parse(argv, { options: { model: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, ...runtimeOptions }, allowPositionals: true }, usage);
+  const { values, positionals } = parse(
+    argv,
+    {
+      options: { model: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, ...runtimeOptions },
+      allowPositionals: true,
+    },
+    usage,
+  );
   if (!values.model) throw new UsageError('--model is required: a folder written by mamba-ts train vim or vit', usage);
   if (positionals.length === 0) throw new UsageError('name at least one image (PNG or JPEG) to classify', usage);
   const top = intFlag(values, 'top', usage, 5);
@@ -310,7 +375,14 @@ export async function classifyCommand(argv: string[]): Promise<void> {
   for (const path of positionals) {
     const pixels = imagePixels(readImage(path), channels === 1 ? 1 : 3, size, size);
     const set: ImageSet = { pixels, labels: new Int32Array(1), count: 1, channels, height: size, width: size };
-    const probs = noGrad(() => scope(() => softmax(model.forward(fromArray(normalisedImages(set, 0, 1, normalisation), [1, channels, size, size])), -1).toArray()));
+    const probs = noGrad(() =>
+      scope(() =>
+        softmax(
+          model.forward(fromArray(normalisedImages(set, 0, 1, normalisation), [1, channels, size, size])),
+          -1,
+        ).toArray(),
+      ),
+    );
     const ranked = Array.from(probs, (p, i) => ({ class: classNames[i]!, probability: p }))
       .sort((a, b) => b.probability - a.probability)
       .slice(0, k);
@@ -318,6 +390,8 @@ export async function classifyCommand(argv: string[]): Promise<void> {
       process.stdout.write(JSON.stringify({ image: path, top: ranked }) + '\n');
       continue;
     }
-    process.stdout.write(`${path}\n${ranked.map((r, i) => `  ${i + 1}. ${r.class.padEnd(12)} ${(100 * r.probability).toFixed(2)}%`).join('\n')}\n`);
+    process.stdout.write(
+      `${path}\n${ranked.map((r, i) => `  ${i + 1}. ${r.class.padEnd(12)} ${(100 * r.probability).toFixed(2)}%`).join('\n')}\n`,
+    );
   }
 }

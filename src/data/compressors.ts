@@ -60,7 +60,13 @@ function runTool(command: string, args: string[], input: Uint8Array | null): Pro
     });
     child.on('close', (code, signal) => {
       if (code === 0) resolve({ ok: true, stdoutBytes, stdout: Buffer.concat(keep).toString('utf8'), detail: '' });
-      else resolve({ ok: false, stdoutBytes, stdout: '', detail: `${command} ${code === null ? `was killed by ${signal}` : `exited with status ${code}`}${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}` });
+      else
+        resolve({
+          ok: false,
+          stdoutBytes,
+          stdout: '',
+          detail: `${command} ${code === null ? `was killed by ${signal}` : `exited with status ${code}`}${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`,
+        });
     });
     child.stdin.end(input ?? undefined);
   });
@@ -68,9 +74,16 @@ function runTool(command: string, args: string[], input: Uint8Array | null): Pro
 
 const INSTALL_HINT = 'install it with scripts/ensure-compressors.sh (Debian packages xz-utils and zstd)';
 
-async function measureTool(name: string, command: string, args: string[], versionPattern: RegExp, bytes: Uint8Array): Promise<CompressorResult> {
+async function measureTool(
+  name: string,
+  command: string,
+  args: string[],
+  versionPattern: RegExp,
+  bytes: Uint8Array,
+): Promise<CompressorResult> {
   const version = await runTool(command, ['--version'], null);
-  if (!version.ok) return { name, inputBytes: bytes.length, available: false, reason: `${version.detail}; ${INSTALL_HINT}` };
+  if (!version.ok)
+    return { name, inputBytes: bytes.length, available: false, reason: `${version.detail}; ${INSTALL_HINT}` };
   const run = await runTool(command, args, bytes);
   if (!run.ok) return { name, inputBytes: bytes.length, available: false, reason: run.detail };
   return {
@@ -84,7 +97,9 @@ async function measureTool(name: string, command: string, args: string[], versio
 }
 
 async function measureGzip(bytes: Uint8Array): Promise<CompressorResult> {
-  const compressed = await new Promise<Buffer>((resolve, reject) => gzip(bytes, { level: 9 }, (error, out) => (error ? reject(error) : resolve(out))));
+  const compressed = await new Promise<Buffer>((resolve, reject) =>
+    gzip(bytes, { level: 9 }, (error, out) => (error ? reject(error) : resolve(out))),
+  );
   return {
     name: 'gzip -9',
     inputBytes: bytes.length,
@@ -104,8 +119,20 @@ export async function measureCompressors(bytes: Uint8Array, tools: CompressorToo
   if (bytes.length === 0) throw new MambaError('measureCompressors: the input is empty, so it has no bits per byte');
   return Promise.all([
     measureGzip(bytes),
-    measureTool('xz -9e', tools.xz ?? 'xz', ['-9e', '--threads=1', '--stdout', '--quiet'], /xz \(XZ Utils\) (\S+)/, bytes),
-    measureTool('zstd -19', tools.zstd ?? 'zstd', ['-19', '--single-thread', '--stdout', '--quiet'], /v(\d+\.\d+\.\d+)/, bytes),
+    measureTool(
+      'xz -9e',
+      tools.xz ?? 'xz',
+      ['-9e', '--threads=1', '--stdout', '--quiet'],
+      /xz \(XZ Utils\) (\S+)/,
+      bytes,
+    ),
+    measureTool(
+      'zstd -19',
+      tools.zstd ?? 'zstd',
+      ['-19', '--single-thread', '--stdout', '--quiet'],
+      /v(\d+\.\d+\.\d+)/,
+      bytes,
+    ),
   ]);
 }
 

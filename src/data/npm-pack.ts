@@ -17,7 +17,17 @@ export class NpmUnavailableError extends MambaError {
   }
 }
 
-const NETWORK_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENETUNREACH', 'EHOSTUNREACH', 'EPROTO', 'ERR_SOCKET_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EPROTO',
+  'ERR_SOCKET_TIMEOUT',
+]);
 /** npm reports these when its cache folder (by default ~/.npm) cannot be written. */
 const CACHE_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
 
@@ -53,7 +63,10 @@ function runNpmPack(spec: string, destination: string, cache: string | null): Np
   });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code ?? '';
-    if (code === 'ENOENT') throw new NpmUnavailableError(`npm was not found on PATH; the text corpora are npm packages, so installing '${spec}' needs npm (it comes with Node.js)`);
+    if (code === 'ENOENT')
+      throw new NpmUnavailableError(
+        `npm was not found on PATH; the text corpora are npm packages, so installing '${spec}' needs npm (it comes with Node.js)`,
+      );
     return { code: code || 'ESPAWN', summary: r.error.message };
   }
   if (r.status === 0) return null;
@@ -63,7 +76,10 @@ function runNpmPack(spec: string, destination: string, cache: string | null): Np
   } catch {
     // Old npm versions, or a crash before npm could print JSON: fall through to the raw output.
   }
-  const lines = `${r.stderr}`.trim().split('\n').filter((l) => !/npm (notice|warn)/.test(l));
+  const lines = `${r.stderr}`
+    .trim()
+    .split('\n')
+    .filter((l) => !/npm (notice|warn)/.test(l));
   const code = /code (\S+)/.exec(lines.join('\n'))?.[1] ?? `exit ${r.status ?? r.signal}`;
   return { code, summary: lines.slice(-3).join(' ').trim() };
 }
@@ -74,7 +90,11 @@ function runNpmPack(spec: string, destination: string, cache: string | null): Np
  * ("package/"). When the default npm cache cannot be written (a user without a home folder, or a
  * root-owned ~/.npm) it retries with a throwaway cache.
  */
-export function fetchNpmPackage(spec: string, expectedSha256: string, log: (line: string) => void): Map<string, Uint8Array> {
+export function fetchNpmPackage(
+  spec: string,
+  expectedSha256: string,
+  log: (line: string) => void,
+): Map<string, Uint8Array> {
   const work = mkdtempSync(join(tmpdir(), 'mamba-ts-npm-'));
   try {
     log(`fetching ${spec} with npm pack`);
@@ -99,7 +119,9 @@ export function fetchNpmPackage(spec: string, expectedSha256: string, log: (line
     const bytes = readFileSync(join(work, tarball));
     const actual = sha256(bytes);
     if (actual !== expectedSha256) {
-      throw new MambaError(`the tarball of ${spec} has SHA-256 ${actual}, expected ${expectedSha256}; the registry or npm's cache serves different bytes than the ones this project was checked against`);
+      throw new MambaError(
+        `the tarball of ${spec} has SHA-256 ${actual}, expected ${expectedSha256}; the registry or npm's cache serves different bytes than the ones this project was checked against`,
+      );
     }
     log(`fetched ${spec} (${(bytes.length / 1e6).toFixed(1)} MB, checksum ok)`);
     return readTarGz(bytes, spec);
@@ -142,7 +164,8 @@ export function readTarGz(archive: Uint8Array, what: string): Map<string, Uint8A
     if (header.every((b) => b === 0)) break;
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
-    if (sum !== octal(header, 148, 8, what)) throw new MambaError(`${what}: a tar header at byte ${offset} has a bad checksum; the tarball is corrupt`);
+    if (sum !== octal(header, 148, 8, what))
+      throw new MambaError(`${what}: a tar header at byte ${offset} has a bad checksum; the tarball is corrupt`);
     const size = octal(header, 124, 12, what);
     const type = String.fromCharCode(header[156]!);
     const body = tar.subarray(offset + 512, offset + 512 + size);

@@ -11,7 +11,8 @@ export function classColour(k: number, classes: number): [number, number, number
   const h = ((k * 137.508) % 360) / 60;
   const s = 0.8;
   const x = s * (1 - Math.abs((h % 2) - 1));
-  const [r, g, b] = h < 1 ? [s, x, 0] : h < 2 ? [x, s, 0] : h < 3 ? [0, s, x] : h < 4 ? [0, x, s] : h < 5 ? [x, 0, s] : [s, 0, x];
+  const [r, g, b] =
+    h < 1 ? [s, x, 0] : h < 2 ? [x, s, 0] : h < 3 ? [0, s, x] : h < 4 ? [0, x, s] : h < 5 ? [x, 0, s] : [s, 0, x];
   return [r, g, b].map((c) => Math.round(255 * (c + 1 - s))) as [number, number, number];
 }
 
@@ -20,7 +21,14 @@ export function classColour(k: number, classes: number): [number, number, number
  * pixel tinted by its class colour and class boundaries drawn solid, so that a person can check
  * a segmentation by eye. `flipRows` shows the last row on top (volume slices, front of the head up).
  */
-export function overlayImage(image: ArrayLike<number>, labels: ArrayLike<number> | null, width: number, height: number, classes: number, options: { flipRows?: boolean; alpha?: number } = {}): RgbaImage {
+export function overlayImage(
+  image: ArrayLike<number>,
+  labels: ArrayLike<number> | null,
+  width: number,
+  height: number,
+  classes: number,
+  options: { flipRows?: boolean; alpha?: number } = {},
+): RgbaImage {
   const n = width * height;
   const sorted = Float32Array.from(image).sort();
   const lo = sorted[Math.floor(0.005 * (n - 1))]!;
@@ -37,7 +45,11 @@ export function overlayImage(image: ArrayLike<number>, labels: ArrayLike<number>
       const k = labels ? at(x, row) : 0;
       if (k > 0) {
         const colour = classColour(k, classes);
-        const edge = (x > 0 && at(x - 1, row) !== k) || (x < width - 1 && at(x + 1, row) !== k) || (row > 0 && at(x, row - 1) !== k) || (row < height - 1 && at(x, row + 1) !== k);
+        const edge =
+          (x > 0 && at(x - 1, row) !== k) ||
+          (x < width - 1 && at(x + 1, row) !== k) ||
+          (row > 0 && at(x, row - 1) !== k) ||
+          (row < height - 1 && at(x, row + 1) !== k);
         rgb = edge ? colour : colour.map((c) => (1 - alpha) * gray + alpha * c);
       }
       data.set([...rgb.map(Math.round), 255], 4 * (y * width + x));
@@ -50,7 +62,8 @@ export function overlayImage(image: ArrayLike<number>, labels: ArrayLike<number>
 export function mosaic(tiles: readonly RgbaImage[], columns: number, gap = 2): RgbaImage {
   if (tiles.length === 0) throw new MambaError('mosaic: no images to arrange');
   const { width: tw, height: th } = tiles[0]!;
-  if (tiles.some((t) => t.width !== tw || t.height !== th)) throw new MambaError('mosaic: the images must all have one size');
+  if (tiles.some((t) => t.width !== tw || t.height !== th))
+    throw new MambaError('mosaic: the images must all have one size');
   const cols = Math.min(columns, tiles.length);
   const rows = Math.ceil(tiles.length / cols);
   const width = cols * tw + (cols - 1) * gap;
@@ -69,10 +82,16 @@ export function mosaic(tiles: readonly RgbaImage[], columns: number, gap = 2): R
  * One row per sample: the image alone, the true classes, then each set of predicted classes, all
  * as overlays at the native resolution.
  */
-export function comparisonFigure(samples: readonly SegmentationSample[], predictions: readonly (readonly Uint8Array[])[], classes: number, flipRows: boolean): RgbaImage {
+export function comparisonFigure(
+  samples: readonly SegmentationSample[],
+  predictions: readonly (readonly Uint8Array[])[],
+  classes: number,
+  flipRows: boolean,
+): RgbaImage {
   const tiles = samples.flatMap((s, i) => {
     const { width, height } = s.frame;
-    const show = (labels: Uint8Array | null) => overlayImage(s.nativeImage, labels, width, height, classes, { flipRows });
+    const show = (labels: Uint8Array | null) =>
+      overlayImage(s.nativeImage, labels, width, height, classes, { flipRows });
     return [show(null), show(s.native), ...predictions.map((p) => show(p[i]!))];
   });
   return mosaic(tiles, 2 + predictions.length);

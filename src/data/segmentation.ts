@@ -7,7 +7,12 @@ import { readNifti } from '../io/nifti-files.js';
 import { Generator } from '../tensor/random.js';
 import { MambaError } from '../util/errors.js';
 import { ensureDataset } from './datasets.js';
-import { MRICRON_TASKS, type MricronTask, type Preprocessing, type SegmentationDataSpec } from '../models/segmentation-schema.js';
+import {
+  MRICRON_TASKS,
+  type MricronTask,
+  type Preprocessing,
+  type SegmentationDataSpec,
+} from '../models/segmentation-schema.js';
 
 /**
  * 2D segmentation data: slices of an MRI volume (Debian's mricron-data: the Colin27 "ch2" T1,
@@ -68,15 +73,26 @@ const MRICRON_FILES = { t1: 'ch2.nii.gz', brain: 'ch2bet.nii.gz', aal: 'aal.nii.
  * Parses a --dataset value: `mricron` (the brain task), `mricron:<task>`, or a folder of PNG pairs.
  * Split settings not given take their defaults.
  */
-export function parseDatasetSpec(value: string, split: { testSlices?: [number, number]; gap?: number; testFraction?: number } = {}): SegmentationDataSpec {
+export function parseDatasetSpec(
+  value: string,
+  split: { testSlices?: [number, number]; gap?: number; testFraction?: number } = {},
+): SegmentationDataSpec {
   if (value === 'mricron' || value.startsWith('mricron:')) {
     const task = (value.split(':')[1] ?? 'brain') as MricronTask;
-    if (!MRICRON_TASKS.includes(task)) throw new MambaError(`unknown mricron task '${task}'; available: ${MRICRON_TASKS.join(', ')}`);
-    return { kind: 'mricron', task, testSlices: split.testSlices ?? MRICRON_DEFAULT_SPLIT.testSlices, gap: split.gap ?? MRICRON_DEFAULT_SPLIT.gap };
+    if (!MRICRON_TASKS.includes(task))
+      throw new MambaError(`unknown mricron task '${task}'; available: ${MRICRON_TASKS.join(', ')}`);
+    return {
+      kind: 'mricron',
+      task,
+      testSlices: split.testSlices ?? MRICRON_DEFAULT_SPLIT.testSlices,
+      gap: split.gap ?? MRICRON_DEFAULT_SPLIT.gap,
+    };
   }
   const path = resolve(value);
   if (!existsSync(path) || !statSync(path).isDirectory()) {
-    throw new MambaError(`--dataset ${value}: not 'mricron', 'mricron:<${MRICRON_TASKS.join('|')}>' or a folder of PNG pairs (images/ and masks/)`);
+    throw new MambaError(
+      `--dataset ${value}: not 'mricron', 'mricron:<${MRICRON_TASKS.join('|')}>' or a folder of PNG pairs (images/ and masks/)`,
+    );
   }
   return { kind: 'folder', path, testFraction: split.testFraction ?? 0.2 };
 }
@@ -85,7 +101,11 @@ export function describeSpec(spec: SegmentationDataSpec): string {
   return spec.kind === 'mricron' ? `mricron:${spec.task}` : spec.path;
 }
 
-export function loadSegmentationData(spec: SegmentationDataSpec, pre: { scale: number; divisor: number }, log?: (line: string) => void): SegmentationData {
+export function loadSegmentationData(
+  spec: SegmentationDataSpec,
+  pre: { scale: number; divisor: number },
+  log?: (line: string) => void,
+): SegmentationData {
   if (!(pre.scale > 0 && pre.scale <= 4)) throw new MambaError(`the scale must be in (0, 4], got ${pre.scale}`);
   return spec.kind === 'mricron' ? loadMricron(spec, pre, log) : loadPngPairs(spec, pre);
 }
@@ -116,7 +136,13 @@ export function zscore(values: ArrayLike<number>, nonzeroOnly: boolean): { value
  * Resizes a label map: each output pixel takes the class with the largest bilinear weight among
  * its (up to four) source pixels, which is the argmax of bilinearly resized one-hot maps.
  */
-export function resizeLabels(labels: Uint8Array, width: number, height: number, toWidth: number, toHeight: number): Uint8Array {
+export function resizeLabels(
+  labels: Uint8Array,
+  width: number,
+  height: number,
+  toWidth: number,
+  toHeight: number,
+): Uint8Array {
   if (width === toWidth && height === toHeight) return labels;
   const out = new Uint8Array(toWidth * toHeight);
   const axis = (i: number, from: number, to: number) => {
@@ -128,7 +154,12 @@ export function resizeLabels(labels: Uint8Array, width: number, height: number, 
     const [y0, y1, fy] = axis(y, height, toHeight);
     for (let x = 0; x < toWidth; x++) {
       const [x0, x1, fx] = axis(x, width, toWidth);
-      const cand = [labels[y0 * width + x0]!, labels[y0 * width + x1]!, labels[y1 * width + x0]!, labels[y1 * width + x1]!];
+      const cand = [
+        labels[y0 * width + x0]!,
+        labels[y0 * width + x1]!,
+        labels[y1 * width + x0]!,
+        labels[y1 * width + x1]!,
+      ];
       const weight = [(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx];
       let best = cand[0]!;
       let bestWeight = -1;
@@ -147,7 +178,11 @@ export function resizeLabels(labels: Uint8Array, width: number, height: number, 
 }
 
 /** The scaled size of a native slice, and the canvas (multiples of the divisor) that holds it. */
-export function scaledSize(height: number, width: number, pre: { scale: number; divisor: number }): { scaledHeight: number; scaledWidth: number; canvasHeight: number; canvasWidth: number } {
+export function scaledSize(
+  height: number,
+  width: number,
+  pre: { scale: number; divisor: number },
+): { scaledHeight: number; scaledWidth: number; canvasHeight: number; canvasWidth: number } {
   const scaledHeight = Math.max(1, Math.round(height * pre.scale));
   const scaledWidth = Math.max(1, Math.round(width * pre.scale));
   const up = (n: number) => Math.ceil(n / pre.divisor) * pre.divisor;
@@ -169,7 +204,8 @@ export function prepareSlice(
   canvas: { height: number; width: number },
 ): SegmentationSample {
   const { scaledHeight, scaledWidth } = scaledSize(height, width, pre);
-  if (scaledHeight > canvas.height || scaledWidth > canvas.width) throw new MambaError(`${id}: a ${height}x${width} slice does not fit the ${canvas.height}x${canvas.width} canvas`);
+  if (scaledHeight > canvas.height || scaledWidth > canvas.width)
+    throw new MambaError(`${id}: a ${height}x${width} slice does not fit the ${canvas.height}x${canvas.width} canvas`);
   const top = Math.floor((canvas.height - scaledHeight) / 2);
   const left = Math.floor((canvas.width - scaledWidth) / 2);
   const scaled = resizeGray(image, width, height, scaledWidth, scaledHeight);
@@ -181,7 +217,15 @@ export function prepareSlice(
     out.set(scaled.subarray(y * scaledWidth, (y + 1) * scaledWidth), (top + y) * canvas.width + left);
     label.set(scaledLabels.subarray(y * scaledWidth, (y + 1) * scaledWidth), (top + y) * canvas.width + left);
   }
-  return { id, image: out, label, native, nativeImage: image, frame: { height, width, scaledHeight, scaledWidth, top, left }, background };
+  return {
+    id,
+    image: out,
+    label,
+    native,
+    nativeImage: image,
+    frame: { height, width, scaledHeight, scaledWidth, top, left },
+    background,
+  };
 }
 
 /** The i-th plane along the third axis of a volume [nx, ny, nz], as rows of j and columns of i. */
@@ -206,13 +250,17 @@ function readAalNames(path: string): AalRegion[] {
       const [index, name] = l.split(/\s+/);
       return { index: Number(index), name: name ?? '' };
     });
-  if (regions.length !== 116 || regions.some((r, i) => r.index !== i + 1 || r.name === '')) throw new MambaError(`${path}: expected the 116 AAL regions numbered 1..116`);
+  if (regions.length !== 116 || regions.some((r, i) => r.index !== i + 1 || r.name === ''))
+    throw new MambaError(`${path}: expected the 116 AAL regions numbered 1..116`);
   return regions;
 }
 
 /** The coarse grouping of AAL regions behind the `aal-lobes` task (hemispheres merged). */
 const LOBES: [string, string[]][] = [
-  ['frontal', ['Precentral', 'Frontal_', 'Rolandic_Oper', 'Supp_Motor_Area', 'Olfactory', 'Rectus', 'Paracentral_Lobule']],
+  [
+    'frontal',
+    ['Precentral', 'Frontal_', 'Rolandic_Oper', 'Supp_Motor_Area', 'Olfactory', 'Rectus', 'Paracentral_Lobule'],
+  ],
   ['insula and limbic', ['Insula', 'Cingulum_', 'Hippocampus', 'ParaHippocampal', 'Amygdala']],
   ['occipital', ['Calcarine', 'Cuneus', 'Lingual', 'Occipital_', 'Fusiform']],
   ['parietal', ['Postcentral', 'Parietal_', 'SupraMarginal', 'Angular', 'Precuneus']],
@@ -228,12 +276,20 @@ function lobeOf(name: string): number {
 }
 
 /** Classes of a task: the label map from atlas values, class names, and the left-right flip permutation. */
-function taskClasses(task: MricronTask, regions: AalRegion[]): { classNames: string[]; map: Uint8Array; flipMap: Uint8Array } {
-  if (task === 'brain') return { classNames: ['background', 'brain'], map: new Uint8Array(0), flipMap: Uint8Array.from([0, 1]) };
+function taskClasses(
+  task: MricronTask,
+  regions: AalRegion[],
+): { classNames: string[]; map: Uint8Array; flipMap: Uint8Array } {
+  if (task === 'brain')
+    return { classNames: ['background', 'brain'], map: new Uint8Array(0), flipMap: Uint8Array.from([0, 1]) };
   if (task === 'aal-lobes') {
     const map = new Uint8Array(256);
     for (const r of regions) map[r.index] = lobeOf(r.name);
-    return { classNames: ['background', ...LOBES.map(([n]) => n)], map, flipMap: Uint8Array.from({ length: LOBES.length + 1 }, (_, i) => i) };
+    return {
+      classNames: ['background', ...LOBES.map(([n]) => n)],
+      map,
+      flipMap: Uint8Array.from({ length: LOBES.length + 1 }, (_, i) => i),
+    };
   }
   const map = Uint8Array.from({ length: 256 }, (_, i) => (i <= 116 ? i : 0));
   const byName = new Map(regions.map((r) => [r.name, r.index]));
@@ -246,19 +302,32 @@ function taskClasses(task: MricronTask, regions: AalRegion[]): { classNames: str
 }
 
 function checkSameGrid(a: NiftiImage, b: NiftiImage, what: string): void {
-  if (a.shape.join('x') !== b.shape.join('x')) throw new MambaError(`${what} has dimensions [${b.shape.join(', ')}], the T1 image [${a.shape.join(', ')}]; they must share one voxel grid`);
+  if (a.shape.join('x') !== b.shape.join('x'))
+    throw new MambaError(
+      `${what} has dimensions [${b.shape.join(', ')}], the T1 image [${a.shape.join(', ')}]; they must share one voxel grid`,
+    );
 }
 
 /** The mricron volumes (installed on first use) and their labels for a task, split by axial slice range. */
-export function loadMricron(spec: Extract<SegmentationDataSpec, { kind: 'mricron' }>, pre: { scale: number; divisor: number }, log?: (line: string) => void): SegmentationData {
+export function loadMricron(
+  spec: Extract<SegmentationDataSpec, { kind: 'mricron' }>,
+  pre: { scale: number; divisor: number },
+  log?: (line: string) => void,
+): SegmentationData {
   const folder = ensureDataset('mricron', log);
   const t1 = readNifti(join(folder, MRICRON_FILES.t1));
   const [nx, ny, nz] = volumeShape(t1, MRICRON_FILES.t1);
   const [lo, hi] = spec.testSlices;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi <= nz && lo < hi) || !(Number.isInteger(spec.gap) && spec.gap >= 0)) {
-    throw new MambaError(`test slices ${lo}:${hi} with a gap of ${spec.gap} do not fit the ${nz} axial slices; give start:end with 0 <= start < end <= ${nz} and a gap >= 0`);
+  if (
+    !(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi <= nz && lo < hi) ||
+    !(Number.isInteger(spec.gap) && spec.gap >= 0)
+  ) {
+    throw new MambaError(
+      `test slices ${lo}:${hi} with a gap of ${spec.gap} do not fit the ${nz} axial slices; give start:end with 0 <= start < end <= ${nz} and a gap >= 0`,
+    );
   }
-  const source = spec.task === 'brain' ? readNifti(join(folder, MRICRON_FILES.brain)) : readNifti(join(folder, MRICRON_FILES.aal));
+  const source =
+    spec.task === 'brain' ? readNifti(join(folder, MRICRON_FILES.brain)) : readNifti(join(folder, MRICRON_FILES.aal));
   checkSameGrid(t1, source, spec.task === 'brain' ? MRICRON_FILES.brain : MRICRON_FILES.aal);
   const regions = readAalNames(join(folder, MRICRON_FILES.aalNames));
   const { classNames, map, flipMap } = taskClasses(spec.task, regions);
@@ -275,11 +344,15 @@ export function loadMricron(spec: Extract<SegmentationDataSpec, { kind: 'mricron
     if (!raw.some((v) => v !== 0)) continue;
     const values = axialSlice(source.data, nx, ny, z);
     const labels = new Uint8Array(nx * ny);
-    for (let p = 0; p < labels.length; p++) labels[p] = spec.task === 'brain' ? (values[p]! > 0 ? 1 : 0) : map[values[p]!] ?? 0;
+    for (let p = 0; p < labels.length; p++)
+      labels[p] = spec.task === 'brain' ? (values[p]! > 0 ? 1 : 0) : (map[values[p]!] ?? 0);
     const sample = prepareSlice(`z=${z}`, axialSlice(normalised, nx, ny, z), labels, ny, nx, background, pre, canvas);
     (held ? test : train).push(sample);
   }
-  if (test.length === 0 || train.length === 0) throw new MambaError(`the split ${lo}:${hi} (gap ${spec.gap}) leaves ${train.length} training and ${test.length} test slices with image content; choose another --test-slices`);
+  if (test.length === 0 || train.length === 0)
+    throw new MambaError(
+      `the split ${lo}:${hi} (gap ${spec.gap}) leaves ${train.length} training and ${test.length} test slices with image content; choose another --test-slices`,
+    );
   return {
     name: describeSpec(spec),
     classNames,
@@ -307,7 +380,8 @@ function readMask(path: string): { values: Uint8Array; width: number; height: nu
 function pairsIn(folder: string): { id: string; image: string; mask: string }[] {
   const images = join(folder, 'images');
   const masks = join(folder, 'masks');
-  if (!existsSync(images) || !existsSync(masks)) throw new MambaError(`${folder} needs an images/ and a masks/ folder of PNG files with matching names`);
+  if (!existsSync(images) || !existsSync(masks))
+    throw new MambaError(`${folder} needs an images/ and a masks/ folder of PNG files with matching names`);
   const names = readdirSync(images)
     .filter((f) => IMAGE_EXTENSIONS.test(f))
     .sort();
@@ -316,7 +390,10 @@ function pairsIn(folder: string): { id: string; image: string; mask: string }[] 
   return names.map((name) => {
     const id = name.replace(IMAGE_EXTENSIONS, '');
     const mask = maskNames.get(id);
-    if (!mask || !/\.png$/i.test(mask)) throw new MambaError(`${join(images, name)} has no mask ${join(masks, id + '.png')} (masks are PNG files named like their images)`);
+    if (!mask || !/\.png$/i.test(mask))
+      throw new MambaError(
+        `${join(images, name)} has no mask ${join(masks, id + '.png')} (masks are PNG files named like their images)`,
+      );
     return { id, image: join(images, name), mask: join(masks, mask) };
   });
 }
@@ -329,7 +406,10 @@ function pairsIn(folder: string): { id: string; image: string; mask: string }[] 
  * An optional `classes.txt` names the classes, one per line, background first. Each image is
  * z-scored over its own pixels.
  */
-export function loadPngPairs(spec: Extract<SegmentationDataSpec, { kind: 'folder' }>, pre: { scale: number; divisor: number }): SegmentationData {
+export function loadPngPairs(
+  spec: Extract<SegmentationDataSpec, { kind: 'folder' }>,
+  pre: { scale: number; divisor: number },
+): SegmentationData {
   const root = spec.path;
   const hasSplit = existsSync(join(root, 'train')) && existsSync(join(root, 'test'));
   let trainPairs: ReturnType<typeof pairsIn>;
@@ -338,17 +418,24 @@ export function loadPngPairs(spec: Extract<SegmentationDataSpec, { kind: 'folder
     trainPairs = pairsIn(join(root, 'train'));
     testPairs = pairsIn(join(root, 'test'));
   } else {
-    if (!(spec.testFraction > 0 && spec.testFraction < 1)) throw new MambaError(`the test fraction must be in (0, 1), got ${spec.testFraction}`);
+    if (!(spec.testFraction > 0 && spec.testFraction < 1))
+      throw new MambaError(`the test fraction must be in (0, 1), got ${spec.testFraction}`);
     const all = pairsIn(root);
     const nTest = Math.max(1, Math.round(all.length * spec.testFraction));
-    if (nTest >= all.length) throw new MambaError(`${root} has ${all.length} image/mask pairs: too few to hold out ${nTest} and train on the rest`);
+    if (nTest >= all.length)
+      throw new MambaError(
+        `${root} has ${all.length} image/mask pairs: too few to hold out ${nTest} and train on the rest`,
+      );
     trainPairs = all.slice(0, all.length - nTest);
     testPairs = all.slice(all.length - nTest);
   }
   const read = (p: { id: string; image: string; mask: string }) => {
     const img = readImage(p.image);
     const mask = readMask(p.mask);
-    if (mask.width !== img.width || mask.height !== img.height) throw new MambaError(`${p.mask} is ${mask.width}x${mask.height}, its image ${img.width}x${img.height}; they must match`);
+    if (mask.width !== img.width || mask.height !== img.height)
+      throw new MambaError(
+        `${p.mask} is ${mask.width}x${mask.height}, its image ${img.width}x${img.height}; they must match`,
+      );
     return { ...p, gray: toGray(img), mask: mask.values, width: img.width, height: img.height };
   };
   const loaded = [...trainPairs, ...testPairs].map(read);
@@ -360,9 +447,15 @@ export function loadPngPairs(spec: Extract<SegmentationDataSpec, { kind: 'folder
   }
   const namesFile = join(root, 'classes.txt');
   const classNames = existsSync(namesFile)
-    ? readFileSync(namesFile, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '')
+    ? readFileSync(namesFile, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '')
     : ['background', ...Array.from({ length: classes - 1 }, (_, i) => (binary ? 'foreground' : `class ${i + 1}`))];
-  if (classNames.length < classes) throw new MambaError(`${namesFile} names ${classNames.length} classes, but the masks use ${classes} (values 0..${classes - 1})`);
+  if (classNames.length < classes)
+    throw new MambaError(
+      `${namesFile} names ${classNames.length} classes, but the masks use ${classes} (values 0..${classes - 1})`,
+    );
   let height = 0;
   let width = 0;
   for (const p of loaded) {
@@ -410,7 +503,12 @@ export const DEFAULT_AUGMENT: AugmentOptions = { flip: true, shift: 8, rotate: 1
  * the canvas centre (images bilinear, labels nearest, outside filled with background), an optional
  * mirror that also swaps left and right classes, and an intensity gain and offset.
  */
-export function assembleBatch(data: SegmentationData, samples: readonly SegmentationSample[], rng: Generator | null, augment: AugmentOptions | null): { images: Float32Array; labels: Int32Array } {
+export function assembleBatch(
+  data: SegmentationData,
+  samples: readonly SegmentationSample[],
+  rng: Generator | null,
+  augment: AugmentOptions | null,
+): { images: Float32Array; labels: Int32Array } {
   const { height: h, width: w } = data;
   const plane = h * w;
   const images = new Float32Array(samples.length * plane);
@@ -456,5 +554,8 @@ function bilinear(values: Float32Array, w: number, h: number, x: number, y: numb
   const fx = x - x0;
   const fy = y - y0;
   const at = (xx: number, yy: number) => (xx >= 0 && xx < w && yy >= 0 && yy < h ? values[yy * w + xx]! : outside);
-  return (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
+  return (
+    (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) +
+    (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy
+  );
 }

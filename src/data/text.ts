@@ -30,7 +30,9 @@ export interface TextCorpus {
 const NEWLINE = 0x0a;
 
 function concatenate(parts: { source: string; name: string; bytes: Uint8Array }[]): TextCorpus {
-  const total = parts.reduce((s, p) => s + p.bytes.length + (p.bytes.at(-1) === NEWLINE ? 0 : 1) + 1, 0) - (parts.length > 0 ? 1 : 0);
+  const total =
+    parts.reduce((s, p) => s + p.bytes.length + (p.bytes.at(-1) === NEWLINE ? 0 : 1) + 1, 0) -
+    (parts.length > 0 ? 1 : 0);
   const bytes = new Uint8Array(Math.max(total, 0));
   const documents: TextDocument[] = [];
   let at = 0;
@@ -50,12 +52,17 @@ function concatenate(parts: { source: string; name: string; bytes: Uint8Array }[
  * given; 'default' is sotu, moby-dick, brown. Documents keep their corpus's fixed order: SOTU by
  * year, Moby Dick by chapter, Brown by sample id (ca01 ... cr09, grouped by genre).
  */
-export function loadTextCorpus(names: readonly string[] | 'default' = 'default', log?: (line: string) => void): TextCorpus {
+export function loadTextCorpus(
+  names: readonly string[] | 'default' = 'default',
+  log?: (line: string) => void,
+): TextCorpus {
   const list = names === 'default' ? [...TEXT_CORPORA] : [...names];
-  if (list.length === 0) throw new MambaError(`no text corpus named; available: ${TEXT_CORPORA.join(', ')} (or 'default' for all)`);
+  if (list.length === 0)
+    throw new MambaError(`no text corpus named; available: ${TEXT_CORPORA.join(', ')} (or 'default' for all)`);
   const parts: { source: string; name: string; bytes: Uint8Array }[] = [];
   list.forEach((name, i) => {
-    if (!(TEXT_CORPORA as readonly string[]).includes(name)) throw new MambaError(`unknown text corpus '${name}'; available: ${TEXT_CORPORA.join(', ')}`);
+    if (!(TEXT_CORPORA as readonly string[]).includes(name))
+      throw new MambaError(`unknown text corpus '${name}'; available: ${TEXT_CORPORA.join(', ')}`);
     if (list.indexOf(name) !== i) throw new MambaError(`the text corpus '${name}' is named twice`);
     const folder = ensureDataset(name, log);
     for (const d of readDocuments(folder, name)) parts.push({ source: name, name: d.name, bytes: d.bytes });
@@ -115,7 +122,10 @@ function listFiles(root: string, under = ''): string[] {
  * In a folder, empty files are skipped and so are binary ones, with a line on `log`; a single file
  * that is empty or binary, or a folder without any text, is an error.
  */
-export function loadTextFiles(path: string, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): TextCorpus {
+export function loadTextFiles(
+  path: string,
+  log: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+): TextCorpus {
   let isFolder: boolean;
   try {
     isFolder = statSync(path).isDirectory();
@@ -125,7 +135,10 @@ export function loadTextFiles(path: string, log: (line: string) => void = (l) =>
   if (!isFolder) {
     const bytes = readFileSync(path);
     if (bytes.length === 0) throw new MambaError(`${path} is empty; give a file with some text in it`);
-    if (looksBinary(bytes)) throw new MambaError(`${path} looks binary, not text (more than ${MAX_JUNK_FRACTION * 100}% of its bytes are NUL, control characters or invalid UTF-8)`);
+    if (looksBinary(bytes))
+      throw new MambaError(
+        `${path} looks binary, not text (more than ${MAX_JUNK_FRACTION * 100}% of its bytes are NUL, control characters or invalid UTF-8)`,
+      );
     return concatenate([{ source: path, name: path, bytes }]);
   }
   const parts: { source: string; name: string; bytes: Uint8Array }[] = [];
@@ -138,9 +151,15 @@ export function loadTextFiles(path: string, log: (line: string) => void = (l) =>
     else if (looksBinary(bytes)) binary.push(rel);
     else parts.push({ source: path, name: rel, bytes });
   }
-  if (binary.length > 0) log(`${path}: skipped ${binary.length} file(s) that look binary, not text: ${binary.slice(0, 5).join(', ')}${binary.length > 5 ? ', ...' : ''}`);
+  if (binary.length > 0)
+    log(
+      `${path}: skipped ${binary.length} file(s) that look binary, not text: ${binary.slice(0, 5).join(', ')}${binary.length > 5 ? ', ...' : ''}`,
+    );
   if (parts.length === 0) {
-    const why = files.length === 0 ? 'it has no files' : `of its ${files.length} file(s), ${empty} are empty and ${binary.length} look binary, not text (e.g. ${binary[0] ?? files[0]})`;
+    const why =
+      files.length === 0
+        ? 'it has no files'
+        : `of its ${files.length} file(s), ${empty} are empty and ${binary.length} look binary, not text (e.g. ${binary[0] ?? files[0]})`;
     throw new MambaError(`${path} holds no text to load: ${why}`);
   }
   return concatenate(parts);
@@ -189,10 +208,18 @@ function tailStart(bytes: Uint8Array, d: TextDocument, fraction: number): number
  *
  * Both parts keep the documents in their original order, with a blank line between them.
  */
-export function splitBytes(input: Uint8Array | TextCorpus, validationFraction: number, options: { seed?: number } = {}): TextSplit {
-  if (!(validationFraction >= 0 && validationFraction < 1)) throw new MambaError(`validationFraction must be in [0, 1), got ${validationFraction}`);
+export function splitBytes(
+  input: Uint8Array | TextCorpus,
+  validationFraction: number,
+  options: { seed?: number } = {},
+): TextSplit {
+  if (!(validationFraction >= 0 && validationFraction < 1))
+    throw new MambaError(`validationFraction must be in [0, 1), got ${validationFraction}`);
   const seed = options.seed ?? 0;
-  const corpus: TextCorpus = input instanceof Uint8Array ? { bytes: input, documents: [{ source: 'bytes', name: 'bytes', start: 0, end: input.length }] } : input;
+  const corpus: TextCorpus =
+    input instanceof Uint8Array
+      ? { bytes: input, documents: [{ source: 'bytes', name: 'bytes', start: 0, end: input.length }] }
+      : input;
   const bySource = new Map<string, TextDocument[]>();
   for (const d of corpus.documents) {
     const docs = bySource.get(d.source);
@@ -224,7 +251,11 @@ export function splitBytes(input: Uint8Array | TextCorpus, validationFraction: n
   const train: { source: string; name: string; bytes: Uint8Array }[] = [];
   const validation: { source: string; name: string; bytes: Uint8Array }[] = [];
   for (const d of corpus.documents) {
-    const piece = (start: number, end: number) => ({ source: d.source, name: d.name, bytes: corpus.bytes.subarray(start, end) });
+    const piece = (start: number, end: number) => ({
+      source: d.source,
+      name: d.name,
+      bytes: corpus.bytes.subarray(start, end),
+    });
     const cut = tails.get(d);
     if (cut !== undefined) {
       if (cut > d.start) train.push(piece(d.start, cut));

@@ -21,8 +21,14 @@ export interface NllResult {
  * from the recurrent state, so memory stays bounded and every prediction sees all of its
  * history. The last logit of a chunk predicts the first token of the next.
  */
-export function sequenceNll<S extends LMState>(model: LanguageModel<S>, ids: readonly number[], chunk = 512, onProgress?: (done: number, total: number) => void): NllResult {
-  if (ids.length < 2) throw new MambaError('evaluation needs at least two tokens (one to predict from, one to predict)');
+export function sequenceNll<S extends LMState>(
+  model: LanguageModel<S>,
+  ids: readonly number[],
+  chunk = 512,
+  onProgress?: (done: number, total: number) => void,
+): NllResult {
+  if (ids.length < 2)
+    throw new MambaError('evaluation needs at least two tokens (one to predict from, one to predict)');
   const start = performance.now();
   return noGrad(() => {
     const state = model.initialState(1);
@@ -32,7 +38,10 @@ export function sequenceNll<S extends LMState>(model: LanguageModel<S>, ids: rea
         const input = ids.slice(at, Math.min(at + chunk, ids.length - 1));
         const target = ids.slice(at + 1, at + 1 + input.length);
         total += scope(() => {
-          const logits = model.forward(fromArray(new Int32Array(input), [1, input.length], { dtype: 'int32' }), { state, lastOnly: false });
+          const logits = model.forward(fromArray(new Int32Array(input), [1, input.length], { dtype: 'int32' }), {
+            state,
+            lastOnly: false,
+          });
           const targets = fromArray(new Int32Array(target), [1, target.length], { dtype: 'int32' });
           return crossEntropy(slice(logits, 1, 0, target.length), targets, { reduction: 'sum' }).item();
         });
@@ -42,6 +51,12 @@ export function sequenceNll<S extends LMState>(model: LanguageModel<S>, ids: rea
       disposeState(state);
     }
     const tokens = ids.length - 1;
-    return { meanNll: total / tokens, perplexity: Math.exp(total / tokens), tokens, totalNats: total, seconds: (performance.now() - start) / 1000 };
+    return {
+      meanNll: total / tokens,
+      perplexity: Math.exp(total / tokens),
+      tokens,
+      totalNats: total,
+      seconds: (performance.now() - start) / 1000,
+    };
   });
 }

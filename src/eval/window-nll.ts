@@ -11,9 +11,15 @@ import { MambaError } from '../util/errors.js';
  * tokens, each starting `stride` after the last, every token scored once with at least
  * window - stride tokens of context (all of its context near the start).
  */
-export function windowedNll(model: { forward(ids: Tensor): Tensor }, ids: readonly number[], window: number, stride = Math.max(1, window >> 1)): number {
+export function windowedNll(
+  model: { forward(ids: Tensor): Tensor },
+  ids: readonly number[],
+  window: number,
+  stride = Math.max(1, window >> 1),
+): number {
   if (ids.length < 2) throw new MambaError('evaluation needs at least two tokens');
-  if (!(stride >= 1 && stride <= window - 1)) throw new MambaError(`the stride must be in [1, window - 1], got ${stride} for a window of ${window}`);
+  if (!(stride >= 1 && stride <= window - 1))
+    throw new MambaError(`the stride must be in [1, window - 1], got ${stride} for a window of ${window}`);
   return noGrad(() => {
     let total = 0;
     let scored = 0;

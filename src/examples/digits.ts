@@ -41,7 +41,10 @@ function batchOf(data: LabelledImages, ids: ArrayLike<number>) {
 function accuracy(model: Sequential, data: LabelledImages): number {
   return noGrad(() =>
     scope(() => {
-      const { x, y } = batchOf(data, Array.from({ length: data.count }, (_, i) => i));
+      const { x, y } = batchOf(
+        data,
+        Array.from({ length: data.count }, (_, i) => i),
+      );
       const predicted = Array.from(argmax(model.forward(x), 1).toArray());
       const labels = y.toArray();
       return predicted.reduce((n, p, i) => n + (p === labels[i] ? 1 : 0), 0) / data.count;

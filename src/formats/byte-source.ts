@@ -70,10 +70,17 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** Exactly `length` bytes at `offset`; a source that ends first is truncated, and `what` (the source, the tensor) leads the message. */
-export async function readExactly(source: ByteSource, offset: number, length: number, what: string): Promise<Uint8Array> {
+export async function readExactly(
+  source: ByteSource,
+  offset: number,
+  length: number,
+  what: string,
+): Promise<Uint8Array> {
   const bytes = await source.read(offset, length);
   if (bytes.byteLength < length) {
-    throw new MambaError(`${what} is truncated: it needs bytes ${offset}..${offset + length}, but the data ends at byte ${offset + bytes.byteLength}`);
+    throw new MambaError(
+      `${what} is truncated: it needs bytes ${offset}..${offset + length}, but the data ends at byte ${offset + bytes.byteLength}`,
+    );
   }
   return bytes;
 }

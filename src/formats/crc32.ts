@@ -13,7 +13,16 @@ for (let n = 0; n < 256; n++) {
 for (let k = 1; k < 8; k++) {
   for (let n = 0; n < 256; n++) TABLES[k]![n] = (TABLES[k - 1]![n]! >>> 8) ^ TABLES[0]![TABLES[k - 1]![n]! & 0xff]!;
 }
-const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+];
 
 /** The CRC-32 of `bytes`; pass the previous result as `crc` to continue over a further piece. */
 export function crc32(bytes: Uint8Array, crc = 0): number {
@@ -22,8 +31,14 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
   for (const end = bytes.length - 7; i < end; i += 8) {
     c ^= bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     c =
-      T7[c & 0xff]! ^ T6[(c >>> 8) & 0xff]! ^ T5[(c >>> 16) & 0xff]! ^ T4[c >>> 24]! ^
-      T3[bytes[i + 4]!]! ^ T2[bytes[i + 5]!]! ^ T1[bytes[i + 6]!]! ^ T0[bytes[i + 7]!]!;
+      T7[c & 0xff]! ^
+      T6[(c >>> 8) & 0xff]! ^
+      T5[(c >>> 16) & 0xff]! ^
+      T4[c >>> 24]! ^
+      T3[bytes[i + 4]!]! ^
+      T2[bytes[i + 5]!]! ^
+      T1[bytes[i + 6]!]! ^
+      T0[bytes[i + 7]!]!;
   }
   for (; i < bytes.length; i++) c = T0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;

@@ -220,7 +220,12 @@ export type FloatWriteDType = 'F32' | 'F16' | 'BF16';
 export type WriteDType = FloatWriteDType | 'I32';
 
 /** Encodes `count` elements of `data` from `start` as little-endian `dtype` bytes. */
-export function encodeElements(data: Float32Array | Int32Array, dtype: WriteDType, start: number, count: number): Uint8Array {
+export function encodeElements(
+  data: Float32Array | Int32Array,
+  dtype: WriteDType,
+  start: number,
+  count: number,
+): Uint8Array {
   if (dtype === 'F32' || dtype === 'I32') return new Uint8Array(data.buffer, data.byteOffset + 4 * start, 4 * count);
   const bits = new Uint32Array(data.buffer, data.byteOffset + 4 * start, count);
   const out = new Uint16Array(count);

@@ -24,7 +24,12 @@ export function decodeImage(bytes: Uint8Array, source: string): RgbaImage {
 function decodeJpeg(bytes: Uint8Array, source: string): RgbaImage {
   try {
     // jpeg-js checks both limits as it reads the frame header, before it allocates for the image.
-    const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: JPEG_MEMORY_MB });
+    const image = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+      maxMemoryUsageInMB: JPEG_MEMORY_MB,
+    });
     return { width: image.width, height: image.height, data: image.data };
   } catch (error) {
     throw new MambaError(`${source} could not be decoded as a JPEG image (${(error as Error).message})`);

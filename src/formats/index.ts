@@ -4,7 +4,16 @@ export { bytesSource, MemorySink, type ByteSink, type ByteSource } from './byte-
 export type { FloatWriteDType, ReadArray, StoredDType, TensorEntry } from './dtypes.js';
 export { openSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';
 export { openTorchCheckpoint, type TorchCheckpoint } from './torch-zip.js';
-export { decodeNifti, encodeNifti, niftiDataTypeCode, niftiLike, volumeShape, type NiftiDataType, type NiftiHeader, type NiftiImage } from './nifti.js';
+export {
+  decodeNifti,
+  encodeNifti,
+  niftiDataTypeCode,
+  niftiLike,
+  volumeShape,
+  type NiftiDataType,
+  type NiftiHeader,
+  type NiftiImage,
+} from './nifti.js';
 export { decodeImage } from './images.js';
 export { decodePng } from './png-decode.js';
 export { encodePng } from './png-encode.js';

@@ -27,7 +27,8 @@ export interface Inflated {
  * callers compare the size with the one they expect.
  */
 export function inflate(format: Compression, input: Uint8Array, limit: number, what: string): Inflated {
-  const bad = (reason: string): MambaError => new MambaError(`${what} is not a valid ${format} stream (${reason}); the data is truncated or damaged`);
+  const bad = (reason: string): MambaError =>
+    new MambaError(`${what} is not a valid ${format} stream (${reason}); the data is truncated or damaged`);
   const parts: Uint8Array[] = [];
   let length = 0;
   let overflowed = false;
@@ -37,8 +38,10 @@ export function inflate(format: Compression, input: Uint8Array, limit: number, w
   const checkTrailer = (end: number): void => {
     if (end < 8) throw bad('it ends before its trailer');
     const trailer = new DataView(input.buffer, input.byteOffset + end - 8, 8);
-    if (trailer.getUint32(0, true) !== memberCrc) throw bad('the CRC-32 of its content differs from the one in its trailer');
-    if (trailer.getUint32(4, true) !== memberSize % 2 ** 32) throw bad('its content is not the size its trailer records');
+    if (trailer.getUint32(0, true) !== memberCrc)
+      throw bad('the CRC-32 of its content differs from the one in its trailer');
+    if (trailer.getUint32(4, true) !== memberSize % 2 ** 32)
+      throw bad('its content is not the size its trailer records');
     memberCrc = 0;
     memberSize = 0;
   };
@@ -55,12 +58,14 @@ export function inflate(format: Compression, input: Uint8Array, limit: number, w
     parts.push(chunk);
     length += chunk.byteLength;
   };
-  const stream = format === 'deflate' ? new Inflate(onData) : format === 'zlib' ? new Unzlib(onData) : new Gunzip(onData);
+  const stream =
+    format === 'deflate' ? new Inflate(onData) : format === 'zlib' ? new Unzlib(onData) : new Gunzip(onData);
   if (stream instanceof Gunzip) stream.onmember = checkTrailer;
   try {
     // Every piece goes in as not the last, then an empty last one: fflate drops a further gzip
     // member that arrives together with the end of the input.
-    for (let at = 0; at < input.byteLength && !overflowed; at += STEP) stream.push(input.subarray(at, at + STEP), false);
+    for (let at = 0; at < input.byteLength && !overflowed; at += STEP)
+      stream.push(input.subarray(at, at + STEP), false);
     if (!overflowed) stream.push(new Uint8Array(0), true);
   } catch (error) {
     if (error instanceof MambaError) throw error;

@@ -23,7 +23,10 @@ const DATATYPES = {
 
 export type NiftiDataType = (typeof DATATYPES)[keyof typeof DATATYPES]['name'];
 
-const CODE_OF = Object.fromEntries(Object.entries(DATATYPES).map(([code, d]) => [d.name, Number(code)])) as Record<NiftiDataType, number>;
+const CODE_OF = Object.fromEntries(Object.entries(DATATYPES).map(([code, d]) => [d.name, Number(code)])) as Record<
+  NiftiDataType,
+  number
+>;
 
 const INTEGER_RANGE: Partial<Record<NiftiDataType, [number, number]>> = {
   uint8: [0, 255],
@@ -122,21 +125,35 @@ function scaling(h: NiftiHeader): { slope: number; inter: number } | null {
 
 function parseHeader(bytes: Uint8Array, source: string): NiftiHeader {
   if (bytes.length < HEADER_BYTES) {
-    throw new MambaError(`${source} is truncated: ${bytes.length} bytes, but a NIfTI-1 header alone takes ${HEADER_BYTES}`);
+    throw new MambaError(
+      `${source} is truncated: ${bytes.length} bytes, but a NIfTI-1 header alone takes ${HEADER_BYTES}`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const little = view.getInt32(0, true) === HEADER_BYTES;
   if (!little && view.getInt32(0, false) !== HEADER_BYTES) {
     const size = view.getInt32(0, true);
-    if (size === 540 || view.getInt32(0, false) === 540) throw new MambaError(`${source} is a NIfTI-2 file; only NIfTI-1 is supported (convert it, e.g. with nibabel or dcm2niix's -1 option)`);
-    throw new MambaError(`${source} is not a NIfTI-1 image: its first 4 bytes (sizeof_hdr) are ${size}, not 348 in either byte order`);
+    if (size === 540 || view.getInt32(0, false) === 540)
+      throw new MambaError(
+        `${source} is a NIfTI-2 file; only NIfTI-1 is supported (convert it, e.g. with nibabel or dcm2niix's -1 option)`,
+      );
+    throw new MambaError(
+      `${source} is not a NIfTI-1 image: its first 4 bytes (sizeof_hdr) are ${size}, not 348 in either byte order`,
+    );
   }
   const magic = text(bytes, 344, 4);
-  if (magic === 'ni1') throw new MambaError(`${source} is the header of a .hdr/.img pair; only single-file .nii/.nii.gz images are supported (join the pair into one .nii first)`);
-  if (magic !== 'n+1') throw new MambaError(`${source} has no NIfTI-1 magic ('n+1') at byte 344; Analyze 7.5 and other formats are not supported`);
+  if (magic === 'ni1')
+    throw new MambaError(
+      `${source} is the header of a .hdr/.img pair; only single-file .nii/.nii.gz images are supported (join the pair into one .nii first)`,
+    );
+  if (magic !== 'n+1')
+    throw new MambaError(
+      `${source} has no NIfTI-1 magic ('n+1') at byte 344; Analyze 7.5 and other formats are not supported`,
+    );
   const i16 = (o: number) => view.getInt16(o, little);
   const f32 = (o: number) => view.getFloat32(o, little);
-  const list = (o: number, n: number, step: number, read: (o: number) => number) => Array.from({ length: n }, (_, i) => read(o + i * step));
+  const list = (o: number, n: number, step: number, read: (o: number) => number) =>
+    Array.from({ length: n }, (_, i) => read(o + i * step));
   return {
     littleEndian: little,
     dimInfo: bytes[39]!,
@@ -176,19 +193,34 @@ function parseHeader(bytes: Uint8Array, source: string): NiftiHeader {
   };
 }
 
-function checkGeometry(h: NiftiHeader, source: string): { shape: number[]; voxels: number; type: (typeof DATATYPES)[keyof typeof DATATYPES] } {
+function checkGeometry(
+  h: NiftiHeader,
+  source: string,
+): { shape: number[]; voxels: number; type: (typeof DATATYPES)[keyof typeof DATATYPES] } {
   const rank = h.dim[0]!;
-  if (!(rank >= 1 && rank <= 7)) throw new MambaError(`${source}: dim[0] is ${rank}, but a NIfTI-1 image has 1 to 7 dimensions; the header is damaged`);
+  if (!(rank >= 1 && rank <= 7))
+    throw new MambaError(
+      `${source}: dim[0] is ${rank}, but a NIfTI-1 image has 1 to 7 dimensions; the header is damaged`,
+    );
   const shape = h.dim.slice(1, rank + 1);
-  if (shape.some((d) => d < 1)) throw new MambaError(`${source}: dimensions [${shape.join(', ')}] must all be at least 1; the header is damaged`);
+  if (shape.some((d) => d < 1))
+    throw new MambaError(`${source}: dimensions [${shape.join(', ')}] must all be at least 1; the header is damaged`);
   const voxels = shape.reduce((a, b) => a * b, 1);
-  if (voxels > MAX_VOXELS) throw new MambaError(`${source}: ${voxels} voxels ([${shape.join(', ')}]) is more than one array can hold (${MAX_VOXELS})`);
+  if (voxels > MAX_VOXELS)
+    throw new MambaError(
+      `${source}: ${voxels} voxels ([${shape.join(', ')}]) is more than one array can hold (${MAX_VOXELS})`,
+    );
   const type = DATATYPES[h.datatype as keyof typeof DATATYPES];
   if (!type) {
-    const names = Object.entries(DATATYPES).map(([c, d]) => `${d.name} (${c})`).join(', ');
+    const names = Object.entries(DATATYPES)
+      .map(([c, d]) => `${d.name} (${c})`)
+      .join(', ');
     throw new MambaError(`${source}: datatype ${h.datatype} is not supported; supported: ${names}`);
   }
-  if (h.bitpix !== type.bytes * 8) throw new MambaError(`${source}: bitpix is ${h.bitpix} but datatype ${type.name} has ${type.bytes * 8} bits; the header is damaged`);
+  if (h.bitpix !== type.bytes * 8)
+    throw new MambaError(
+      `${source}: bitpix is ${h.bitpix} but datatype ${type.name} has ${type.bytes * 8} bits; the header is damaged`,
+    );
   return { shape, voxels, type };
 }
 
@@ -202,7 +234,9 @@ export function decodeNifti(fileBytes: Uint8Array, source: string): NiftiImage {
   const { shape, voxels, type } = checkGeometry(header, source);
   const offset = header.voxOffset;
   if (!Number.isInteger(offset) || offset < MIN_VOX_OFFSET) {
-    throw new MambaError(`${source}: vox_offset is ${offset}, but the voxels of a .nii file start at a whole byte offset of at least ${MIN_VOX_OFFSET}`);
+    throw new MambaError(
+      `${source}: vox_offset is ${offset}, but the voxels of a .nii file start at a whole byte offset of at least ${MIN_VOX_OFFSET}`,
+    );
   }
   const needed = offset + voxels * type.bytes;
   const bytes = gzipped ? gunzip(needed) : fileBytes;
@@ -273,7 +307,10 @@ export function encodeNifti(image: NiftiImage, options: { gzip?: boolean; source
   const source = options.source ?? 'NIfTI image';
   const h = { ...image.header, voxOffset: MIN_VOX_OFFSET };
   const { shape, voxels, type } = checkGeometry(h, source);
-  if (voxels !== image.data.length) throw new MambaError(`${source}: the header's dimensions [${shape.join(', ')}] hold ${voxels} voxels, the data has ${image.data.length}`);
+  if (voxels !== image.data.length)
+    throw new MambaError(
+      `${source}: the header's dimensions [${shape.join(', ')}] hold ${voxels} voxels, the data has ${image.data.length}`,
+    );
   const bytes = new Uint8Array(MIN_VOX_OFFSET + voxels * type.bytes);
   const view = new DataView(bytes.buffer);
   const little = h.littleEndian;
@@ -324,7 +361,9 @@ export function encodeNifti(image: NiftiImage, options: { gzip?: boolean; source
     }
     const rounded = Math.round(stored);
     if (!(rounded >= range[0] && rounded <= range[1])) {
-      throw new MambaError(`${source}: voxel ${i} has value ${value}, which ${type.name}${s ? ` with scl_slope ${s.slope} and scl_inter ${s.inter}` : ''} cannot hold; choose a wider datatype`);
+      throw new MambaError(
+        `${source}: voxel ${i} has value ${value}, which ${type.name}${s ? ` with scl_slope ${s.slope} and scl_inter ${s.inter}` : ''} cannot hold; choose a wider datatype`,
+      );
     }
     write(i, rounded);
   }
@@ -336,8 +375,14 @@ export function encodeNifti(image: NiftiImage, options: { gzip?: boolean; source
  * A new image on the same voxel grid as `like` (dim, pixdim, qform, sform, units and byte order
  * copied) holding `data` unscaled as `datatype`: what a prediction for `like` is saved as.
  */
-export function niftiLike(like: NiftiImage, data: Float32Array | Float64Array, datatype: NiftiDataType, fields: Partial<Pick<NiftiHeader, 'descrip' | 'intentCode' | 'intentName' | 'calMin' | 'calMax'>> = {}): NiftiImage {
-  if (data.length !== like.data.length) throw new MambaError(`niftiLike: ${data.length} values for an image of ${like.data.length} voxels`);
+export function niftiLike(
+  like: NiftiImage,
+  data: Float32Array | Float64Array,
+  datatype: NiftiDataType,
+  fields: Partial<Pick<NiftiHeader, 'descrip' | 'intentCode' | 'intentName' | 'calMin' | 'calMax'>> = {},
+): NiftiImage {
+  if (data.length !== like.data.length)
+    throw new MambaError(`niftiLike: ${data.length} values for an image of ${like.data.length} voxels`);
   const code = CODE_OF[datatype];
   const header: NiftiHeader = {
     ...like.header,
@@ -365,6 +410,9 @@ export function niftiLike(like: NiftiImage, data: Float32Array | Float64Array, d
 /** The sizes of the first three axes of an image whose further axes are all 1 (a 2D image has depth 1). */
 export function volumeShape(image: NiftiImage, source: string): [number, number, number] {
   const [nx = 1, ny = 1, nz = 1, ...rest] = image.shape;
-  if (rest.some((d) => d !== 1)) throw new MambaError(`${source} has dimensions [${image.shape.join(', ')}]; a 2D or 3D image is needed (pick one volume of a 4D series)`);
+  if (rest.some((d) => d !== 1))
+    throw new MambaError(
+      `${source} has dimensions [${image.shape.join(', ')}]; a 2D or 3D image is needed (pick one volume of a 4D series)`,
+    );
   return [nx, ny, nz];
 }

@@ -96,14 +96,16 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
 
   const bad = (message: string): MambaError => new MambaError(`${source}: ${message} (pickle byte ${opcodeAt})`);
   const need = (n: number): number => {
-    if (pos + n > bytes.byteLength) throw bad('the pickle ends in the middle of an instruction; the file is truncated or damaged');
+    if (pos + n > bytes.byteLength)
+      throw bad('the pickle ends in the middle of an instruction; the file is truncated or damaged');
     const at = pos;
     pos += n;
     return at;
   };
   // Values below the latest MARK belong to an enclosing instruction, as in Python's unpickler.
   const top = (): Value => {
-    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1])) throw bad('malformed pickle: the stack is empty');
+    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1]))
+      throw bad('malformed pickle: the stack is empty');
     return stack[stack.length - 1];
   };
   const pop = (): Value => {
@@ -139,7 +141,8 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
     if (items.length % 2) throw bad('malformed pickle: SETITEMS with an odd number of values');
     for (let i = 0; i < items.length; i += 2) {
       const key = items[i];
-      if (typeof key !== 'string' && typeof key !== 'number') throw bad(`a dict key is ${describe(key)}; a state dict is keyed by names`);
+      if (typeof key !== 'string' && typeof key !== 'number')
+        throw bad(`a dict key is ${describe(key)}; a state dict is keyed by names`);
       dict.entries.set(key, items[i + 1]);
     }
   };
@@ -158,7 +161,8 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
     return new Global(qualified);
   };
   const int = (value: Value, what: string): number => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw bad(`${what} is ${describe(value)}, not a non-negative integer`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+      throw bad(`${what} is ${describe(value)}, not a non-negative integer`);
     return value;
   };
   const ints = (value: Value, what: string): number[] => {
@@ -176,12 +180,14 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
     if (!dtype) throw bad(`a persistent id names ${type.qualifiedName}, not a storage type`);
     const storage = new Storage(dtype, key, int(numel, `the element count of storage "${key}"`));
     const seen = storages.get(key);
-    if (seen && (seen.dtype !== storage.dtype || seen.numel !== storage.numel)) throw bad(`storage "${key}" is described twice, differently`);
+    if (seen && (seen.dtype !== storage.dtype || seen.numel !== storage.numel))
+      throw bad(`storage "${key}" is described twice, differently`);
     if (!seen) storages.set(key, storage);
     return seen ?? storage;
   };
   const reduce = (callable: Value, args: Value): Value => {
-    if (!(callable instanceof Global) || !(args instanceof Tuple)) throw bad(`REDUCE on ${describe(callable)} is not something a state dict needs`);
+    if (!(callable instanceof Global) || !(args instanceof Tuple))
+      throw bad(`REDUCE on ${describe(callable)} is not something a state dict needs`);
     const a = args.items;
     switch (callable.qualifiedName) {
       case ORDERED_DICT:
@@ -189,18 +195,23 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
         return new Dict();
       case REBUILD_TENSOR: {
         // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
-        if (a.length < 6 || a.length > 7 || !(a[0] instanceof Storage)) throw bad(`${REBUILD_TENSOR} is called with arguments torch.save does not write`);
+        if (a.length < 6 || a.length > 7 || !(a[0] instanceof Storage))
+          throw bad(`${REBUILD_TENSOR} is called with arguments torch.save does not write`);
         const shape = ints(a[2], 'a tensor size');
         const stride = ints(a[3], 'a tensor stride');
-        if (shape.length !== stride.length) throw bad(`a tensor has size (${shape.join(', ')}) but stride (${stride.join(', ')})`);
+        if (shape.length !== stride.length)
+          throw bad(`a tensor has size (${shape.join(', ')}) but stride (${stride.join(', ')})`);
         return new TensorRef(a[0], int(a[1], 'a storage offset'), shape, stride);
       }
       case REBUILD_PARAMETER:
         // (data, requires_grad, backward_hooks): a Parameter is its data as far as loading goes.
-        if (a.length !== 3 || !(a[0] instanceof TensorRef)) throw bad(`${REBUILD_PARAMETER} is called with arguments torch.save does not write`);
+        if (a.length !== 3 || !(a[0] instanceof TensorRef))
+          throw bad(`${REBUILD_PARAMETER} is called with arguments torch.save does not write`);
         return a[0];
       default:
-        throw bad(`the pickle calls ${callable.qualifiedName}, which a state dict of tensors never does; refusing to go on`);
+        throw bad(
+          `the pickle calls ${callable.qualifiedName}, which a state dict of tensors never does; refusing to go on`,
+        );
     }
   };
 
@@ -286,7 +297,8 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
         let value = 0n;
         for (let i = n - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[at + i]);
         if (n > 0 && bytes[at + n - 1] & 0x80) value -= 1n << BigInt(8 * n);
-        if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`the integer ${value} is too large`);
+        if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER))
+          throw bad(`the integer ${value} is too large`);
         stack.push(Number(value));
         break;
       }
@@ -321,7 +333,8 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
         // STACK_GLOBAL
         const name = pop();
         const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') throw bad('malformed pickle: STACK_GLOBAL without two strings');
+        if (typeof module !== 'string' || typeof name !== 'string')
+          throw bad('malformed pickle: STACK_GLOBAL without two strings');
         stack.push(global(module, name));
         break;
       }
@@ -335,14 +348,17 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
         // BUILD: state dicts carry a `_metadata` attribute (module versions) that loading ignores.
         const state = pop();
         const target = top();
-        if (!(target instanceof Dict) || !(state instanceof Dict)) throw bad(`BUILD sets state on ${describe(target)}, which a state dict never does`);
+        if (!(target instanceof Dict) || !(state instanceof Dict))
+          throw bad(`BUILD sets state on ${describe(target)}, which a state dict never does`);
         break;
       }
       case 0x51: // BINPERSID
         stack.push(persistentLoad(pop()));
         break;
       default:
-        throw bad(`pickle opcode 0x${op.toString(16).padStart(2, '0')} is not one a torch.save state dict uses; refusing to go on`);
+        throw bad(
+          `pickle opcode 0x${op.toString(16).padStart(2, '0')} is not one a torch.save state dict uses; refusing to go on`,
+        );
     }
   }
 }

@@ -80,9 +80,17 @@ export function decodePng(bytes: Uint8Array, source: string): RgbaImage {
   // Each row is a filter-type byte and the row's bytes; an empty pass has no rows at all.
   const expected = passes.reduce((sum, p) => sum + (p.width && p.height * (1 + rowBytes(p.width))), 0);
   const described = `a ${width}x${height} ${COLOUR_TYPES.get(header.colourType)!.name} image of bit depth ${depth}${header.interlaced ? ', interlaced,' : ''}`;
-  const { bytes: raw, overflowed } = inflate('zlib', concatBytes(idat), expected, `${source} could not be decoded as a PNG image: its IDAT data`);
+  const { bytes: raw, overflowed } = inflate(
+    'zlib',
+    concatBytes(idat),
+    expected,
+    `${source} could not be decoded as a PNG image: its IDAT data`,
+  );
   if (overflowed) throw bad(`its IDAT data inflates to more than the ${expected} bytes ${described} needs`);
-  if (raw.length < expected) throw bad(`its IDAT data inflates to ${raw.length} bytes, but ${described} needs ${expected}; the file is truncated or damaged`);
+  if (raw.length < expected)
+    throw bad(
+      `its IDAT data inflates to ${raw.length} bytes, but ${described} needs ${expected}; the file is truncated or damaged`,
+    );
 
   const out = new Uint8Array(width * height * 4);
   const toByte = sampleToByte(depth);
@@ -110,11 +118,13 @@ export function decodePng(bytes: Uint8Array, source: string): RgbaImage {
             out[o] = toByte[samples[s]!]!;
             out[o + 1] = toByte[samples[s + 1]!]!;
             out[o + 2] = toByte[samples[s + 2]!]!;
-            out[o + 3] = key && samples[s] === key[0] && samples[s + 1] === key[1] && samples[s + 2] === key[2] ? 0 : 255;
+            out[o + 3] =
+              key && samples[s] === key[0] && samples[s + 1] === key[1] && samples[s + 2] === key[2] ? 0 : 255;
             break;
           case PALETTE: {
             const index = samples[s]!;
-            if (index >= paletteSize) throw bad(`pixel (${x}, ${y}) is palette entry ${index}, but the palette has ${paletteSize} entries`);
+            if (index >= paletteSize)
+              throw bad(`pixel (${x}, ${y}) is palette entry ${index}, but the palette has ${paletteSize} entries`);
             out.set(palette!.subarray(4 * index, 4 * index + 4), o);
             break;
           }
@@ -134,17 +144,21 @@ export function decodePng(bytes: Uint8Array, source: string): RgbaImage {
 
 /** Walks the chunks up to IEND, checking each one's CRC, and keeps those that decoding needs. */
 function readChunks(bytes: Uint8Array, bad: Fail): Chunks {
-  if (bytes.length < PNG_SIGNATURE.length || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) throw bad('it does not start with the PNG signature');
+  if (bytes.length < PNG_SIGNATURE.length || PNG_SIGNATURE.some((b, i) => bytes[i] !== b))
+    throw bad('it does not start with the PNG signature');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let header: Header | undefined;
   let plte: Uint8Array | undefined;
   let trns: Uint8Array | undefined;
   const idat: Uint8Array[] = [];
-  for (let at = PNG_SIGNATURE.length; ; ) {
+  for (let at = PNG_SIGNATURE.length; ;) {
     if (at + 12 > bytes.length) throw bad(`it ends at byte ${bytes.length} with no IEND chunk; the file is truncated`);
     const length = view.getUint32(at);
     const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
-    if (at + 12 + length > bytes.length) throw bad(`its ${JSON.stringify(type)} chunk at byte ${at} holds ${length} bytes, which run past the end of the file; the file is truncated`);
+    if (at + 12 + length > bytes.length)
+      throw bad(
+        `its ${JSON.stringify(type)} chunk at byte ${at} holds ${length} bytes, which run past the end of the file; the file is truncated`,
+      );
     if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== view.getUint32(at + 8 + length)) {
       throw bad(`its ${JSON.stringify(type)} chunk at byte ${at} fails its CRC check; the file is damaged`);
     }
@@ -182,35 +196,57 @@ function parseHeader(data: Uint8Array, bad: Fail): Header {
   const width = view.getUint32(0);
   const height = view.getUint32(4);
   const [depth, colourType, compression, filter, interlace] = [data[8]!, data[9]!, data[10]!, data[11]!, data[12]!];
-  if (width === 0 || height === 0 || width > 2 ** 31 - 1 || height > 2 ** 31 - 1) throw bad(`its size ${width}x${height} is not one PNG allows`);
-  if (width * height > MAX_IMAGE_PIXELS) throw bad(`its size ${width}x${height} is more than the ${MAX_IMAGE_PIXELS} pixels mamba-ts decodes`);
+  if (width === 0 || height === 0 || width > 2 ** 31 - 1 || height > 2 ** 31 - 1)
+    throw bad(`its size ${width}x${height} is not one PNG allows`);
+  if (width * height > MAX_IMAGE_PIXELS)
+    throw bad(`its size ${width}x${height} is more than the ${MAX_IMAGE_PIXELS} pixels mamba-ts decodes`);
   const colour = COLOUR_TYPES.get(colourType);
   if (!colour) throw bad(`its colour type ${colourType} is not one of PNG's (0, 2, 3, 4, 6)`);
-  if (!colour.depths.includes(depth)) throw bad(`bit depth ${depth} is not allowed for ${colour.name} images (${colour.depths.join(', ')})`);
-  if (compression !== 0 || filter !== 0) throw bad(`its compression method ${compression} or filter method ${filter} is not PNG's 0`);
-  if (interlace !== 0 && interlace !== 1) throw bad(`its interlace method ${interlace} is neither none (0) nor Adam7 (1)`);
+  if (!colour.depths.includes(depth))
+    throw bad(`bit depth ${depth} is not allowed for ${colour.name} images (${colour.depths.join(', ')})`);
+  if (compression !== 0 || filter !== 0)
+    throw bad(`its compression method ${compression} or filter method ${filter} is not PNG's 0`);
+  if (interlace !== 0 && interlace !== 1)
+    throw bad(`its interlace method ${interlace} is neither none (0) nor Adam7 (1)`);
   return { width, height, depth, colourType, channels: colour.channels, interlaced: interlace === 1 };
 }
 
 /** The palette (with tRNS alphas) or the transparent key, checked against the colour type. */
-function colours(header: Header, plte: Uint8Array | undefined, trns: Uint8Array | undefined, bad: Fail): Pick<Chunks, 'palette' | 'paletteSize' | 'key'> {
+function colours(
+  header: Header,
+  plte: Uint8Array | undefined,
+  trns: Uint8Array | undefined,
+  bad: Fail,
+): Pick<Chunks, 'palette' | 'paletteSize' | 'key'> {
   const { colourType } = header;
-  if (plte && (colourType === GRAY || colourType === GRAY_ALPHA)) throw bad('a gray image has a PLTE chunk, which PNG forbids');
+  if (plte && (colourType === GRAY || colourType === GRAY_ALPHA))
+    throw bad('a gray image has a PLTE chunk, which PNG forbids');
   if (colourType === PALETTE) {
     if (!plte) throw bad('a palette image has no PLTE chunk');
     const size = plte.length / 3;
-    if (!Number.isInteger(size) || size < 1 || size > 256) throw bad(`its PLTE chunk holds ${plte.length} bytes, not 3 for each of 1 to 256 entries`);
-    if (trns && trns.length > size) throw bad(`its tRNS chunk has ${trns.length} alphas for a palette of ${size} entries`);
+    if (!Number.isInteger(size) || size < 1 || size > 256)
+      throw bad(`its PLTE chunk holds ${plte.length} bytes, not 3 for each of 1 to 256 entries`);
+    if (trns && trns.length > size)
+      throw bad(`its tRNS chunk has ${trns.length} alphas for a palette of ${size} entries`);
     const palette = new Uint8Array(4 * size);
-    for (let i = 0; i < size; i++) palette.set([plte[3 * i]!, plte[3 * i + 1]!, plte[3 * i + 2]!, trns?.[i] ?? 255], 4 * i);
+    for (let i = 0; i < size; i++)
+      palette.set([plte[3 * i]!, plte[3 * i + 1]!, plte[3 * i + 2]!, trns?.[i] ?? 255], 4 * i);
     return { palette, paletteSize: size, key: undefined };
   }
   // libpng ignores tRNS on an image with an alpha channel, where PNG forbids it; so do we.
-  if (!trns || colourType === GRAY_ALPHA || colourType === RGBA) return { palette: undefined, paletteSize: 0, key: undefined };
+  if (!trns || colourType === GRAY_ALPHA || colourType === RGBA)
+    return { palette: undefined, paletteSize: 0, key: undefined };
   const wanted = colourType === GRAY ? 2 : 6;
-  if (trns.length !== wanted) throw bad(`its tRNS chunk holds ${trns.length} bytes; a ${colourType === GRAY ? 'gray' : 'RGB'} image's holds ${wanted}`);
+  if (trns.length !== wanted)
+    throw bad(
+      `its tRNS chunk holds ${trns.length} bytes; a ${colourType === GRAY ? 'gray' : 'RGB'} image's holds ${wanted}`,
+    );
   const view = new DataView(trns.buffer, trns.byteOffset, trns.byteLength);
-  return { palette: undefined, paletteSize: 0, key: Array.from({ length: wanted / 2 }, (_, i) => view.getUint16(2 * i)) };
+  return {
+    palette: undefined,
+    paletteSize: 0,
+    key: Array.from({ length: wanted / 2 }, (_, i) => view.getUint16(2 * i)),
+  };
 }
 
 /**

@@ -13,8 +13,13 @@ import type { RgbaImage } from './rgba.js';
  */
 export function encodePng(image: RgbaImage): Uint8Array {
   const { width, height, data } = image;
-  if (!(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0) || data.length !== width * height * 4) {
-    throw new MambaError(`encodePng: a ${width}x${height} RGBA image needs ${width * height * 4} bytes of data, not ${data.length}`);
+  if (
+    !(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0) ||
+    data.length !== width * height * 4
+  ) {
+    throw new MambaError(
+      `encodePng: a ${width}x${height} RGBA image needs ${width * height * 4} bytes of data, not ${data.length}`,
+    );
   }
   const gray = isOpaqueGray(data);
   const channels = gray ? 1 : 4;
@@ -39,7 +44,12 @@ export function encodePng(image: RgbaImage): Uint8Array {
   view.setUint32(0, width);
   view.setUint32(4, height);
   header.set([8, gray ? GRAY : RGBA, 0, 0, 0], 8);
-  return concatBytes([Uint8Array.from(PNG_SIGNATURE), chunk('IHDR', header), chunk('IDAT', zlibSync(rows)), chunk('IEND', new Uint8Array(0))]);
+  return concatBytes([
+    Uint8Array.from(PNG_SIGNATURE),
+    chunk('IHDR', header),
+    chunk('IDAT', zlibSync(rows)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 function isOpaqueGray(data: Uint8Array): boolean {

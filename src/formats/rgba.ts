@@ -33,7 +33,13 @@ export function fromGray(values: ArrayLike<number>, width: number, height: numbe
 }
 
 /** Bilinear resize of a single-channel image (for the training pipelines' fixed input size). */
-export function resizeGray(values: Float32Array, width: number, height: number, toWidth: number, toHeight: number): Float32Array {
+export function resizeGray(
+  values: Float32Array,
+  width: number,
+  height: number,
+  toWidth: number,
+  toHeight: number,
+): Float32Array {
   if (width === toWidth && height === toHeight) return values;
   const out = new Float32Array(toWidth * toHeight);
   for (let y = 0; y < toHeight; y++) {

@@ -45,11 +45,18 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
   assertLittleEndianHost();
   const { name, size } = source;
   const bad = (message: string): MambaError => new MambaError(`${name}: ${message}`);
-  if (size < 8) throw bad(`${size} bytes is too short for a safetensors file, which starts with an 8-byte header length`);
+  if (size < 8)
+    throw bad(`${size} bytes is too short for a safetensors file, which starts with an 8-byte header length`);
   const lengthBytes = await readExactly(source, 0, 8, name);
   const headerLength = Number(new DataView(lengthBytes.buffer, lengthBytes.byteOffset).getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES) throw bad(`header length ${headerLength} is over the 100 MB safetensors allows: not a safetensors file, or a damaged one`);
-  if (8 + headerLength > size) throw bad(`header length ${headerLength} runs past the end of the file (${size} bytes): not a safetensors file, or a truncated one`);
+  if (headerLength > MAX_HEADER_BYTES)
+    throw bad(
+      `header length ${headerLength} is over the 100 MB safetensors allows: not a safetensors file, or a damaged one`,
+    );
+  if (8 + headerLength > size)
+    throw bad(
+      `header length ${headerLength} runs past the end of the file (${size} bytes): not a safetensors file, or a truncated one`,
+    );
   const header = await readExactly(source, 8, headerLength, name);
   let parsed: unknown;
   try {
@@ -71,14 +78,18 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
     const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
     if (typeof info !== 'object' || info === null) throw bad(`tensor "${name}": its header entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = info;
-    if (typeof dtype !== 'string' || !isStoredDType(dtype)) throw bad(`tensor "${name}": unknown dtype ${JSON.stringify(dtype)}`);
-    if (!isShape(shape)) throw bad(`tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    if (typeof dtype !== 'string' || !isStoredDType(dtype))
+      throw bad(`tensor "${name}": unknown dtype ${JSON.stringify(dtype)}`);
+    if (!isShape(shape))
+      throw bad(`tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     if (!isShape(offsets) || offsets.length !== 2 || offsets[0] > offsets[1]) {
       throw bad(`tensor "${name}": data_offsets ${JSON.stringify(offsets)} is not a [begin, end] pair of byte offsets`);
     }
     const bytes = numelOf(shape) * dtypeSize(dtype);
     if (bytes !== offsets[1] - offsets[0]) {
-      throw bad(`tensor "${name}": shape [${shape.join(', ')}] of ${dtype} needs ${bytes} bytes, but data_offsets [${offsets.join(', ')}] hold ${offsets[1] - offsets[0]}`);
+      throw bad(
+        `tensor "${name}": shape [${shape.join(', ')}] of ${dtype} needs ${bytes} bytes, but data_offsets [${offsets.join(', ')}] hold ${offsets[1] - offsets[0]}`,
+      );
     }
     infos.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
   }
@@ -89,17 +100,27 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
   let covered = 0;
   let previous: RawInfo | undefined;
   for (const info of infos) {
-    if (info.begin < covered) throw bad(`tensor "${info.name}": data_offsets [${info.begin}, ${info.end}] overlap those of tensor "${previous!.name}"`);
+    if (info.begin < covered)
+      throw bad(
+        `tensor "${info.name}": data_offsets [${info.begin}, ${info.end}] overlap those of tensor "${previous!.name}"`,
+      );
     if (info.begin > covered) {
-      throw bad(`tensor "${info.name}": data_offsets [${info.begin}, ${info.end}] leave bytes ${covered}..${info.begin} of the data section unused; the offsets must cover it exactly`);
+      throw bad(
+        `tensor "${info.name}": data_offsets [${info.begin}, ${info.end}] leave bytes ${covered}..${info.begin} of the data section unused; the offsets must cover it exactly`,
+      );
     }
     if (info.end > dataLength) {
-      throw bad(`tensor "${info.name}": its data ends at byte ${info.end} of the data section, but the file holds only ${dataLength} bytes of data: the file is truncated or its offsets are wrong`);
+      throw bad(
+        `tensor "${info.name}": its data ends at byte ${info.end} of the data section, but the file holds only ${dataLength} bytes of data: the file is truncated or its offsets are wrong`,
+      );
     }
     covered = info.end;
     previous = info;
   }
-  if (covered !== dataLength) throw bad(`${dataLength - covered} bytes follow the last tensor's data; the data offsets must cover the data section exactly`);
+  if (covered !== dataLength)
+    throw bad(
+      `${dataLength - covered} bytes follow the last tensor's data; the data offsets must cover the data section exactly`,
+    );
 
   const tensors = new Map<string, TensorEntry>();
   for (const info of infos) {
@@ -109,16 +130,23 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
       dtype: info.dtype,
       shape: info.shape,
       file: name,
-      read: async () => decodeElements(await readExactly(source, dataStart + info.begin, info.end - info.begin, what), info.dtype, what),
+      read: async () =>
+        decodeElements(
+          await readExactly(source, dataStart + info.begin, info.end - info.begin, what),
+          info.dtype,
+          what,
+        ),
     });
   }
   return { name, metadata, tensors };
 }
 
 function parseMetadata(value: unknown, bad: (message: string) => MambaError): Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('__metadata__ is not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bad('__metadata__ is not a JSON object');
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw bad(`__metadata__.${key} is not a string (safetensors metadata maps strings to strings)`);
+    if (typeof v !== 'string')
+      throw bad(`__metadata__.${key} is not a string (safetensors metadata maps strings to strings)`);
   }
   return value as Record<string, string>;
 }
@@ -138,23 +166,31 @@ export interface PlannedTensor {
 }
 
 /** Checks the inputs and settles each tensor's dtype and byte count; `name` (the destination) is for messages. */
-export function planSafetensors(name: string, inputs: readonly SafetensorsInput[], floatDtype: FloatWriteDType = 'F32'): PlannedTensor[] {
+export function planSafetensors(
+  name: string,
+  inputs: readonly SafetensorsInput[],
+  floatDtype: FloatWriteDType = 'F32',
+): PlannedTensor[] {
   const seen = new Set<string>();
   return inputs.map((input) => {
     const what = `${name}: tensor "${input.name}"`;
     if (input.name === '__metadata__') throw new MambaError(`${what}: that name is reserved for the header's metadata`);
     if (seen.has(input.name)) throw new MambaError(`${what} is given twice`);
     seen.add(input.name);
-    if (!isShape(input.shape)) throw new MambaError(`${what}: shape ${JSON.stringify(input.shape)} is not a list of non-negative integers`);
+    if (!isShape(input.shape))
+      throw new MambaError(`${what}: shape ${JSON.stringify(input.shape)} is not a list of non-negative integers`);
     if (numelOf(input.shape) !== input.data.length) {
-      throw new MambaError(`${what}: shape [${input.shape.join(', ')}] holds ${numelOf(input.shape)} elements but the data has ${input.data.length}`);
+      throw new MambaError(
+        `${what}: shape [${input.shape.join(', ')}] holds ${numelOf(input.shape)} elements but the data has ${input.data.length}`,
+      );
     }
     if (input.data instanceof Int32Array) {
       if (input.dtype) throw new MambaError(`${what}: Int32Array data is written as I32, not ${input.dtype}`);
       return { input, dtype: 'I32', bytes: input.data.length * 4 };
     }
     const dtype = input.dtype ?? floatDtype;
-    if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new MambaError(`${what}: cannot write dtype ${dtype}; use F32, F16 or BF16`);
+    if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16')
+      throw new MambaError(`${what}: cannot write dtype ${dtype}; use F32, F16 or BF16`);
     return { input, dtype, bytes: input.data.length * dtypeSize(dtype) };
   });
 }
@@ -170,7 +206,9 @@ function compareUtf8(a: string, b: string): number {
 }
 
 function order(planned: readonly PlannedTensor[]): PlannedTensor[] {
-  return [...planned].sort((a, b) => dtypeRank(b.dtype) - dtypeRank(a.dtype) || compareUtf8(a.input.name, b.input.name));
+  return [...planned].sort(
+    (a, b) => dtypeRank(b.dtype) - dtypeRank(a.dtype) || compareUtf8(a.input.name, b.input.name),
+  );
 }
 
 /**
@@ -179,7 +217,10 @@ function order(planned: readonly PlannedTensor[]): PlannedTensor[] {
  * bytes so every tensor's data starts aligned. Built by hand because JSON.stringify would move
  * integer-like tensor names to the front.
  */
-function serializeHeader(ordered: readonly PlannedTensor[], metadata: Readonly<Record<string, string>> | undefined): Uint8Array {
+function serializeHeader(
+  ordered: readonly PlannedTensor[],
+  metadata: Readonly<Record<string, string>> | undefined,
+): Uint8Array {
   const parts: string[] = [];
   if (metadata) {
     const keys = Object.keys(metadata).sort();
@@ -188,7 +229,9 @@ function serializeHeader(ordered: readonly PlannedTensor[], metadata: Readonly<R
   let offset = 0;
   for (const t of ordered) {
     const shape = `[${t.input.shape.join(',')}]`;
-    parts.push(`${JSON.stringify(t.input.name)}:{"dtype":"${t.dtype}","shape":${shape},"data_offsets":[${offset},${offset + t.bytes}]}`);
+    parts.push(
+      `${JSON.stringify(t.input.name)}:{"dtype":"${t.dtype}","shape":${shape},"data_offsets":[${offset},${offset + t.bytes}]}`,
+    );
     offset += t.bytes;
   }
   const json = utf8.encode(`{${parts.join(',')}}`);
@@ -214,7 +257,10 @@ export async function writeSafetensors(
 ): Promise<void> {
   assertLittleEndianHost();
   for (const [key, value] of Object.entries(options.metadata ?? {})) {
-    if (typeof value !== 'string') throw new MambaError(`${sink.name}: metadata "${key}" must be a string; safetensors metadata maps strings to strings`);
+    if (typeof value !== 'string')
+      throw new MambaError(
+        `${sink.name}: metadata "${key}" must be a string; safetensors metadata maps strings to strings`,
+      );
   }
   const ordered = order(planSafetensors(sink.name, inputs, options.dtype));
   await sink.write(serializeHeader(ordered, options.metadata));

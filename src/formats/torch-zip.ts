@@ -1,5 +1,13 @@
 import { MambaError } from '../util/errors.js';
-import { assertLittleEndianHost, decodeElements, dtypeSize, isFloatDType, numelOf, type ReadArray, type TensorEntry } from './dtypes.js';
+import {
+  assertLittleEndianHost,
+  decodeElements,
+  dtypeSize,
+  isFloatDType,
+  numelOf,
+  type ReadArray,
+  type TensorEntry,
+} from './dtypes.js';
 import type { ByteSource } from './byte-source.js';
 import { parseTorchStateDict, type PickledTensor } from './pickle.js';
 import { readZipDirectory, readZipEntry, type ZipEntry } from './zip.js';
@@ -36,26 +44,40 @@ export async function openTorchCheckpoint(source: ByteSource): Promise<TorchChec
   // Older torch versions wrote no byteorder record, and only ever wrote little-endian data.
   if (byteorder) {
     const order = new TextDecoder().decode(await readZipEntry(source, byteorder, source.name)).trim();
-    if (order === 'big') throw new MambaError(`${source.name} was saved on a big-endian machine; mamba-ts reads little-endian checkpoints only (re-save it on a little-endian machine)`);
+    if (order === 'big')
+      throw new MambaError(
+        `${source.name} was saved on a big-endian machine; mamba-ts reads little-endian checkpoints only (re-save it on a little-endian machine)`,
+      );
     if (order !== 'little') throw new MambaError(`${source.name}: unknown byteorder record ${JSON.stringify(order)}`);
   }
   const pickle = entries.get(pickles[0])!;
-  if (pickle.size > MAX_PICKLE_BYTES) throw new MambaError(`${source.name}: a ${pickle.size}-byte data.pkl is too large to be a state dict`);
-  const tensors = parseTorchStateDict(await readZipEntry(source, pickle, source.name), `${source.name} (${pickles[0]})`);
+  if (pickle.size > MAX_PICKLE_BYTES)
+    throw new MambaError(`${source.name}: a ${pickle.size}-byte data.pkl is too large to be a state dict`);
+  const tensors = parseTorchStateDict(
+    await readZipEntry(source, pickle, source.name),
+    `${source.name} (${pickles[0]})`,
+  );
 
   const out = new Map<string, TensorEntry>();
   for (const t of tensors) {
     const recordName = `${archive}/data/${t.storageKey}`;
     const record = entries.get(recordName);
     const what = `${source.name}: tensor "${t.name}"`;
-    if (!record) throw new MambaError(`${what}: its storage record ${recordName} is missing from the archive; the file is damaged`);
+    if (!record)
+      throw new MambaError(
+        `${what}: its storage record ${recordName} is missing from the archive; the file is damaged`,
+      );
     const itemSize = dtypeSize(t.dtype);
     if (record.size !== t.storageNumel * itemSize) {
-      throw new MambaError(`${what}: storage ${recordName} should hold ${t.storageNumel} ${t.dtype} elements (${t.storageNumel * itemSize} bytes) but has ${record.size} bytes`);
+      throw new MambaError(
+        `${what}: storage ${recordName} should hold ${t.storageNumel} ${t.dtype} elements (${t.storageNumel * itemSize} bytes) but has ${record.size} bytes`,
+      );
     }
     const last = lastElement(t);
     if (last >= t.storageNumel) {
-      throw new MambaError(`${what}: size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}] at offset ${t.storageOffset} reach element ${last} of a storage of ${t.storageNumel}`);
+      throw new MambaError(
+        `${what}: size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}] at offset ${t.storageOffset} reach element ${last} of a storage of ${t.storageNumel}`,
+      );
     }
     out.set(t.name, {
       name: t.name,

@@ -62,7 +62,8 @@ export async function readZipDirectory(source: ByteSource): Promise<Map<string, 
   let entryCount = tv.getUint16(at + 10, true);
   let directorySize = tv.getUint32(at + 12, true);
   let directoryOffset = tv.getUint32(at + 16, true);
-  if (tv.getUint16(at + 4, true) !== 0 || tv.getUint16(at + 6, true) !== 0) throw bad('multi-disk zip archives are not supported');
+  if (tv.getUint16(at + 4, true) !== 0 || tv.getUint16(at + 6, true) !== 0)
+    throw bad('multi-disk zip archives are not supported');
   const eocdPosition = fileSize - tailLength + at;
   if (at >= 20 && tv.getUint32(at - 20, true) === ZIP64_LOCATOR) {
     const recordOffset = u64(tv, at - 20 + 8);
@@ -73,15 +74,18 @@ export async function readZipDirectory(source: ByteSource): Promise<Map<string, 
     directorySize = u64(record, 40);
     directoryOffset = u64(record, 48);
   }
-  if (directoryOffset + directorySize > eocdPosition) throw bad('the zip central directory lies outside the file: the file is truncated or damaged');
-  if (directorySize > MAX_DIRECTORY_BYTES) throw bad(`a zip central directory of ${directorySize} bytes is too large to be a checkpoint's`);
+  if (directoryOffset + directorySize > eocdPosition)
+    throw bad('the zip central directory lies outside the file: the file is truncated or damaged');
+  if (directorySize > MAX_DIRECTORY_BYTES)
+    throw bad(`a zip central directory of ${directorySize} bytes is too large to be a checkpoint's`);
 
   const directory = await readExactly(source, directoryOffset, directorySize, source.name);
   const dv = viewOf(directory);
   const entries = new Map<string, ZipEntry>();
   let p = 0;
   for (let n = 0; n < entryCount; n++) {
-    if (p + 46 > directorySize || dv.getUint32(p, true) !== CENTRAL_HEADER) throw bad(`zip central directory entry ${n} is damaged`);
+    if (p + 46 > directorySize || dv.getUint32(p, true) !== CENTRAL_HEADER)
+      throw bad(`zip central directory entry ${n} is damaged`);
     const nameLength = dv.getUint16(p + 28, true);
     const extraLength = dv.getUint16(p + 30, true);
     const commentLength = dv.getUint16(p + 32, true);
@@ -92,7 +96,7 @@ export async function readZipDirectory(source: ByteSource): Promise<Map<string, 
     let compressedSize = dv.getUint32(p + 20, true);
     let localHeaderOffset = dv.getUint32(p + 42, true);
     // Zip64: each 32-bit field saturated at 0xFFFFFFFF is given in full, in this order, in extra field 1.
-    for (let e = p + 46 + nameLength; e + 4 <= p + 46 + nameLength + extraLength; ) {
+    for (let e = p + 46 + nameLength; e + 4 <= p + 46 + nameLength + extraLength;) {
       const id = dv.getUint16(e, true);
       const length = dv.getUint16(e + 2, true);
       if (id === 1) {
@@ -129,28 +133,50 @@ export async function readZipDirectory(source: ByteSource): Promise<Map<string, 
  * for; a DEFLATE one is inflated whole, and refused as soon as it inflates past its recorded
  * size (a zip bomb). Whole-entry reads are checked against the CRC-32 in the directory.
  */
-export async function readZipEntry(source: ByteSource, entry: ZipEntry, context: string, start = 0, length = entry.size): Promise<Uint8Array> {
+export async function readZipEntry(
+  source: ByteSource,
+  entry: ZipEntry,
+  context: string,
+  start = 0,
+  length = entry.size,
+): Promise<Uint8Array> {
   const what = `${context}: zip entry "${entry.name}"`;
   if (entry.flags & 1) throw new MambaError(`${what} is encrypted`);
-  if (start + length > entry.size) throw new MambaError(`${what} holds ${entry.size} bytes, fewer than the ${start + length} needed`);
+  if (start + length > entry.size)
+    throw new MambaError(`${what} holds ${entry.size} bytes, fewer than the ${start + length} needed`);
   const header = viewOf(await readExactly(source, entry.localHeaderOffset, 30, what));
-  if (header.getUint32(0, true) !== LOCAL_HEADER) throw new MambaError(`${what}: no local header where the directory says; the file is damaged`);
+  if (header.getUint32(0, true) !== LOCAL_HEADER)
+    throw new MambaError(`${what}: no local header where the directory says; the file is damaged`);
   const dataStart = entry.localHeaderOffset + 30 + header.getUint16(26, true) + header.getUint16(28, true);
   if (dataStart + entry.compressedSize > source.size) {
     throw new MambaError(`${what} runs past the end of the file (${source.size} bytes): the file is truncated`);
   }
   let content: Uint8Array;
   if (entry.method === 0) {
-    if (entry.compressedSize !== entry.size) throw new MambaError(`${what}: a stored entry's compressed and uncompressed sizes differ`);
+    if (entry.compressedSize !== entry.size)
+      throw new MambaError(`${what}: a stored entry's compressed and uncompressed sizes differ`);
     content = await readExactly(source, dataStart + start, length, what);
     if (start !== 0 || length !== entry.size) return content;
   } else if (entry.method === 8) {
-    const inflated = inflate('deflate', await readExactly(source, dataStart, entry.compressedSize, what), entry.size, what);
+    const inflated = inflate(
+      'deflate',
+      await readExactly(source, dataStart, entry.compressedSize, what),
+      entry.size,
+      what,
+    );
     content = inflated.bytes;
-    if (inflated.overflowed) throw new MambaError(`${what} inflates to more than its recorded ${entry.size} bytes; the file is damaged, or hostile (a zip bomb)`);
-    if (content.byteLength !== entry.size) throw new MambaError(`${what} inflates to ${content.byteLength} bytes, not the recorded ${entry.size}; the file is damaged`);
+    if (inflated.overflowed)
+      throw new MambaError(
+        `${what} inflates to more than its recorded ${entry.size} bytes; the file is damaged, or hostile (a zip bomb)`,
+      );
+    if (content.byteLength !== entry.size)
+      throw new MambaError(
+        `${what} inflates to ${content.byteLength} bytes, not the recorded ${entry.size}; the file is damaged`,
+      );
   } else {
-    throw new MambaError(`${what} uses zip compression method ${entry.method}; only stored (0) and deflate (8) entries can be read`);
+    throw new MambaError(
+      `${what} uses zip compression method ${entry.method}; only stored (0) and deflate (8) entries can be read`,
+    );
   }
   if (crc32(content) !== entry.crc32) throw new MambaError(`${what} fails its CRC-32 check; the file is damaged`);
   return content.subarray(start, start + length);

@@ -31,16 +31,23 @@ export interface GenerateResult {
  * prefilled on its own (the model runs in parallel over its tokens and keeps only its recurrent
  * state), then all sequences advance one token per step from their states.
  */
-export function generate<S extends LMState>(model: LanguageModel<S>, prompts: readonly (readonly number[])[], options: GenerateOptions = {}): GenerateResult {
+export function generate<S extends LMState>(
+  model: LanguageModel<S>,
+  prompts: readonly (readonly number[])[],
+  options: GenerateOptions = {},
+): GenerateResult {
   const maxNewTokens = options.maxNewTokens ?? 64;
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new MambaError(`max new tokens must be a non-negative integer, got ${maxNewTokens}`);
-  if (prompts.length === 0 || prompts.some((p) => p.length === 0)) throw new MambaError('every prompt needs at least one token');
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
+    throw new MambaError(`max new tokens must be a non-negative integer, got ${maxNewTokens}`);
+  if (prompts.length === 0 || prompts.some((p) => p.length === 0))
+    throw new MambaError('every prompt needs at least one token');
   checkSamplingOptions(options);
   const generator = new Generator(options.seed ?? 0);
   const stops = new Set(options.stopTokens ?? []);
   const tokens: number[][] = prompts.map(() => []);
   const done = prompts.map(() => maxNewTokens === 0);
-  const rowLogits = (logits: Tensor, b: number): Float32Array => Float32Array.from(logits.toArray().subarray(b * logits.shape[2]!, (b + 1) * logits.shape[2]!));
+  const rowLogits = (logits: Tensor, b: number): Float32Array =>
+    Float32Array.from(logits.toArray().subarray(b * logits.shape[2]!, (b + 1) * logits.shape[2]!));
   const choose = (b: number, logits: Float32Array) => {
     const token = sampleToken(logits, [...prompts[b]!, ...tokens[b]!], options, generator);
     tokens[b]!.push(token);
@@ -54,7 +61,10 @@ export function generate<S extends LMState>(model: LanguageModel<S>, prompts: re
     for (const prompt of prompts) {
       const state = model.initialState(1);
       scope(() => {
-        const logits = model.forward(fromArray(new Int32Array(prompt), [1, prompt.length], { dtype: 'int32' }), { state, lastOnly: true });
+        const logits = model.forward(fromArray(new Int32Array(prompt), [1, prompt.length], { dtype: 'int32' }), {
+          state,
+          lastOnly: true,
+        });
         firstLogits.push(rowLogits(logits, 0));
       });
       states.push(state);
@@ -71,7 +81,10 @@ export function generate<S extends LMState>(model: LanguageModel<S>, prompts: re
       while (done.some((d) => !d)) {
         const last = tokens.map((t, b) => t[t.length - 1] ?? prompts[b]![prompts[b]!.length - 1]!);
         scope(() => {
-          const logits = model.forward(fromArray(new Int32Array(last), [last.length, 1], { dtype: 'int32' }), { state, lastOnly: true });
+          const logits = model.forward(fromArray(new Int32Array(last), [last.length, 1], { dtype: 'int32' }), {
+            state,
+            lastOnly: true,
+          });
           decodeTokens += done.filter((d) => !d).length;
           for (let b = 0; b < last.length; b++) if (!done[b]) choose(b, rowLogits(logits, b));
         });

@@ -17,10 +17,14 @@ export interface SamplingOptions {
 }
 
 export function checkSamplingOptions(o: SamplingOptions): void {
-  if (o.temperature !== undefined && !(o.temperature > 0)) throw new MambaError(`temperature must be > 0, got ${o.temperature}`);
-  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) throw new MambaError(`top-k must be a non-negative integer, got ${o.topK}`);
-  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new MambaError(`top-p must be in (0, 1], got ${o.topP}`);
-  if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0)) throw new MambaError(`repetition penalty must be > 0, got ${o.repetitionPenalty}`);
+  if (o.temperature !== undefined && !(o.temperature > 0))
+    throw new MambaError(`temperature must be > 0, got ${o.temperature}`);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0))
+    throw new MambaError(`top-k must be a non-negative integer, got ${o.topK}`);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1))
+    throw new MambaError(`top-p must be in (0, 1], got ${o.topP}`);
+  if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0))
+    throw new MambaError(`repetition penalty must be > 0, got ${o.repetitionPenalty}`);
 }
 
 /** Whether the options ask for anything but the most likely token. */
@@ -32,7 +36,12 @@ export function isStochastic(o: SamplingOptions): boolean {
  * Picks the next token from one row of logits. `history` are the ids the repetition penalty
  * applies to. The logits array is modified.
  */
-export function sampleToken(logits: Float32Array, history: readonly number[], o: SamplingOptions, generator: Generator): number {
+export function sampleToken(
+  logits: Float32Array,
+  history: readonly number[],
+  o: SamplingOptions,
+  generator: Generator,
+): number {
   const limit = Math.min(o.vocabLimit ?? logits.length, logits.length);
   const penalty = o.repetitionPenalty ?? 1;
   if (penalty !== 1) {

@@ -26,7 +26,10 @@ export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 export class RepoCache {
   readonly root: string;
 
-  constructor(cacheDir: string, readonly repo: string) {
+  constructor(
+    cacheDir: string,
+    readonly repo: string,
+  ) {
     this.root = join(cacheDir, `models--${repo.split('/').join('--')}`);
   }
 

@@ -58,7 +58,9 @@ export class HubClient {
     const response = await this.request(url, { method: 'GET', headers: this.headers() }, repo, revision);
     const body = (await response.json()) as { sha?: unknown; siblings?: { rfilename?: unknown }[] };
     if (typeof body.sha !== 'string' || !Array.isArray(body.siblings)) {
-      throw new MambaError(`${this.endpoint} answered the model info request for '${repo}' without a commit hash and file list; is HF_ENDPOINT a Hugging Face hub?`);
+      throw new MambaError(
+        `${this.endpoint} answered the model info request for '${repo}' without a commit hash and file list; is HF_ENDPOINT a Hugging Face hub?`,
+      );
     }
     const files = body.siblings.map((s) => s.rfilename).filter((f): f is string => typeof f === 'string');
     return { commit: body.sha, files };
@@ -72,7 +74,13 @@ export class HubClient {
   async metadata(repo: string, commit: string, path: string): Promise<FileMetadata> {
     let url = this.resolveUrl(repo, commit, path);
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const response = await this.request(url, { method: 'HEAD', redirect: 'manual', headers: { ...this.headers(), 'Accept-Encoding': 'identity' } }, repo, commit, path);
+      const response = await this.request(
+        url,
+        { method: 'HEAD', redirect: 'manual', headers: { ...this.headers(), 'Accept-Encoding': 'identity' } },
+        repo,
+        commit,
+        path,
+      );
       const location = response.headers.get('location');
       const redirect = response.status >= 300 && response.status < 400 && location !== null;
       const target = redirect ? new URL(location, url).href : url;
@@ -80,9 +88,14 @@ export class HubClient {
         url = target;
         continue;
       }
-      const etag = (response.headers.get('x-linked-etag') ?? response.headers.get('etag'))?.replace(/^W\//, '').replace(/"/g, '');
-      if (!etag) throw new MambaError(`${this.endpoint} sent no ETag for ${repo}/${path}; is HF_ENDPOINT a Hugging Face hub?`);
-      const size = Number(response.headers.get('x-linked-size') ?? (redirect ? undefined : response.headers.get('content-length')) ?? NaN);
+      const etag = (response.headers.get('x-linked-etag') ?? response.headers.get('etag'))
+        ?.replace(/^W\//, '')
+        .replace(/"/g, '');
+      if (!etag)
+        throw new MambaError(`${this.endpoint} sent no ETag for ${repo}/${path}; is HF_ENDPOINT a Hugging Face hub?`);
+      const size = Number(
+        response.headers.get('x-linked-size') ?? (redirect ? undefined : response.headers.get('content-length')) ?? NaN,
+      );
       return { etag, size: Number.isSafeInteger(size) ? size : undefined, location: target };
     }
     throw new MambaError(`${this.endpoint} redirected ${repo}/${path} more than ${MAX_REDIRECTS} times`);
@@ -105,7 +118,9 @@ export class HubClient {
       throw new MambaError(`downloading ${label} failed (${describe(error)}); run the command again`);
     }
     if (!response.ok || response.body === null) {
-      throw new MambaError(`downloading ${label} failed: ${file.location} answered ${response.status} ${response.statusText}`);
+      throw new MambaError(
+        `downloading ${label} failed: ${file.location} answered ${response.status} ${response.statusText}`,
+      );
     }
     const hash = contentHash(file);
     const handle = await open(tmp, 'w');
@@ -120,12 +135,16 @@ export class HubClient {
           progress.update(done);
         }
       } catch (error) {
-        throw new MambaError(`downloading ${label} failed after ${done} bytes (${describe(error)}); run the command again`);
+        throw new MambaError(
+          `downloading ${label} failed after ${done} bytes (${describe(error)}); run the command again`,
+        );
       }
       await handle.sync();
       await handle.close();
       if (file.size !== undefined && done !== file.size) {
-        throw new MambaError(`downloading ${label} failed: got ${done} bytes, expected ${file.size}; run the command again`);
+        throw new MambaError(
+          `downloading ${label} failed: got ${done} bytes, expected ${file.size}; run the command again`,
+        );
       }
       if (hash && hash.digest('hex') !== file.etag) {
         throw new MambaError(`downloaded ${label} does not match its checksum ${file.etag}; run the command again`);
@@ -154,7 +173,13 @@ export class HubClient {
   }
 
   /** One metadata request, with the hub's error answers turned into messages that say what to do. */
-  private async request(url: string, init: RequestInit, repo: string, revision: string, path?: string): Promise<Response> {
+  private async request(
+    url: string,
+    init: RequestInit,
+    repo: string,
+    revision: string,
+    path?: string,
+  ): Promise<Response> {
     let response: Response;
     try {
       response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.options.timeoutMs) });
@@ -169,14 +194,22 @@ export class HubClient {
     }
     const what = path === undefined ? `'${repo}'` : `${path} in '${repo}'`;
     if (code === 'RepoNotFound' || (response.status === 404 && code === null && path === undefined)) {
-      throw new MambaError(`model '${repo}' was not found on ${this.endpoint}; check the id (private and gated models also need HF_TOKEN)`);
+      throw new MambaError(
+        `model '${repo}' was not found on ${this.endpoint}; check the id (private and gated models also need HF_TOKEN)`,
+      );
     }
-    if (code === 'RevisionNotFound') throw new MambaError(`revision '${revision}' of '${repo}' was not found on ${this.endpoint}; check the name after @`);
+    if (code === 'RevisionNotFound')
+      throw new MambaError(
+        `revision '${revision}' of '${repo}' was not found on ${this.endpoint}; check the name after @`,
+      );
     if (code === 'EntryNotFound') throw new MambaError(`${what} was not found on ${this.endpoint}`);
     if (code === 'GatedRepo' || response.status === 403) {
-      throw new MambaError(`access to ${what} was refused (${message}); accept the model's terms on the hub and set HF_TOKEN`);
+      throw new MambaError(
+        `access to ${what} was refused (${message}); accept the model's terms on the hub and set HF_TOKEN`,
+      );
     }
-    if (response.status === 401) throw new MambaError(`${this.endpoint} refused the credentials for ${what} (${message}); check HF_TOKEN`);
+    if (response.status === 401)
+      throw new MambaError(`${this.endpoint} refused the credentials for ${what} (${message}); check HF_TOKEN`);
     throw new MambaError(`${this.endpoint} answered ${response.status} for ${what}: ${message}`);
   }
 }
@@ -184,7 +217,8 @@ export class HubClient {
 /** The hash the etag names: LFS files are named by sha256, git files by their git blob sha1. */
 function contentHash(file: FileMetadata): Hash | undefined {
   if (/^[0-9a-f]{64}$/.test(file.etag)) return createHash('sha256');
-  if (/^[0-9a-f]{40}$/.test(file.etag) && file.size !== undefined) return createHash('sha1').update(`blob ${file.size}\0`);
+  if (/^[0-9a-f]{40}$/.test(file.etag) && file.size !== undefined)
+    return createHash('sha1').update(`blob ${file.size}\0`);
   return undefined;
 }
 

@@ -43,7 +43,12 @@ export const FALLBACK_TOKENIZER_REPO = 'EleutherAI/gpt-neox-20b';
 const DEFAULT_ENDPOINT = 'https://huggingface.co';
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 // In order of preference: safetensors loads without unpickling and maps straight into memory.
-const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
+const WEIGHT_FILES = [
+  'model.safetensors',
+  'model.safetensors.index.json',
+  'pytorch_model.bin',
+  'pytorch_model.bin.index.json',
+];
 const HUB_ID = /^([A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*)(?:@(.+))?$/;
 
 /**
@@ -58,23 +63,33 @@ export async function resolveModel(spec: string, options: ResolveModelOptions = 
   const cacheDir = options.cacheDir ?? hubCacheDir(env);
   if (isFolder(spec)) {
     const folder = resolve(spec);
-    return { folder, tokenizerFolder: hasTokenizer(folder) ? folder : (cachedTokenizer(cacheDir) ?? folder), source: 'folder' };
+    return {
+      folder,
+      tokenizerFolder: hasTokenizer(folder) ? folder : (cachedTokenizer(cacheDir) ?? folder),
+      source: 'folder',
+    };
   }
-  if (existsSync(spec)) throw new MambaError(`${spec} is a file; --model takes a model folder or a hub id such as state-spaces/mamba-130m`);
+  if (existsSync(spec))
+    throw new MambaError(`${spec} is a file; --model takes a model folder or a hub id such as state-spaces/mamba-130m`);
   const match = HUB_ID.exec(spec);
   if (!match) {
-    throw new MambaError(`'${spec}' is neither a folder nor a Hugging Face model id; pass a model folder or an id such as state-spaces/mamba-130m (optionally @revision)`);
+    throw new MambaError(
+      `'${spec}' is neither a folder nor a Hugging Face model id; pass a model folder or an id such as state-spaces/mamba-130m (optionally @revision)`,
+    );
   }
   const repo = match[1]!;
   if (match[2] !== undefined && options.revision !== undefined && match[2] !== options.revision) {
-    throw new MambaError(`'${spec}' names revision ${match[2]} but the revision option says ${options.revision}; give only one`);
+    throw new MambaError(
+      `'${spec}' names revision ${match[2]} but the revision option says ${options.revision}; give only one`,
+    );
   }
   const revision = match[2] ?? options.revision ?? 'main';
   const progress = options.progress === undefined ? process.stderr : options.progress;
   const offline = options.offline ?? isTrue(env['HF_HUB_OFFLINE']);
   const cache = new RepoCache(cacheDir, repo);
 
-  if (offline) return fromCache(cache, revision, cacheDir, 'HF_HUB_OFFLINE is set; unset it to download the model once');
+  if (offline)
+    return fromCache(cache, revision, cacheDir, 'HF_HUB_OFFLINE is set; unset it to download the model once');
   const client = new HubClient({
     endpoint: options.hubUrl ?? env['HF_ENDPOINT'] ?? DEFAULT_ENDPOINT,
     token: options.token ?? readToken(env),
@@ -91,7 +106,12 @@ export async function resolveModel(spec: string, options: ResolveModelOptions = 
   } catch (error) {
     if (!(error instanceof HubUnreachableError)) throw error;
     const why = `the machine is offline or the hub is unavailable (${error.message})`;
-    const result = await fromCache(cache, revision, cacheDir, `${why}; connect to the internet to download the model once`);
+    const result = await fromCache(
+      cache,
+      revision,
+      cacheDir,
+      `${why}; connect to the internet to download the model once`,
+    );
     progress?.write(`${why}; using the cached snapshot of ${cache.repo}\n`);
     return result;
   }
@@ -100,7 +120,9 @@ export async function resolveModel(spec: string, options: ResolveModelOptions = 
 /** The cached snapshot of `revision`, if it holds everything the model needs; `why` says why the hub is not asked. */
 async function fromCache(cache: RepoCache, revision: string, cacheDir: string, why: string): Promise<ResolvedModel> {
   const notCached = (detail: string) =>
-    new MambaError(`model '${cache.repo}' (revision ${revision}) is not in the cache ${cacheDir}${detail}, and it cannot be downloaded: ${why}, or pass a local model folder`);
+    new MambaError(
+      `model '${cache.repo}' (revision ${revision}) is not in the cache ${cacheDir}${detail}, and it cannot be downloaded: ${why}, or pass a local model folder`,
+    );
   const commit = cache.commitFor(revision);
   if (commit === undefined || !isFolder(cache.snapshot(commit))) throw notCached('');
   const folder = cache.snapshot(commit);
@@ -110,7 +132,12 @@ async function fromCache(cache: RepoCache, revision: string, cacheDir: string, w
     if (error instanceof MambaError) throw notCached(` completely (${error.message})`);
     throw error;
   }
-  return { folder, tokenizerFolder: hasTokenizer(folder) ? folder : (cachedTokenizer(cacheDir) ?? folder), source: 'cache', commit };
+  return {
+    folder,
+    tokenizerFolder: hasTokenizer(folder) ? folder : (cachedTokenizer(cacheDir) ?? folder),
+    source: 'cache',
+    commit,
+  };
 }
 
 /**
@@ -121,7 +148,8 @@ async function fromCache(cache: RepoCache, revision: string, cacheDir: string, w
 type Chooser = (repo: string, listed: ReadonlySet<string>, fetch: (path: string) => Promise<string>) => Promise<void>;
 
 const chooseModelFiles: Chooser = async (repo, listed, fetch) => {
-  if (!listed.has('config.json')) throw new MambaError(`'${repo}' has no config.json, so it is not a model this library can load`);
+  if (!listed.has('config.json'))
+    throw new MambaError(`'${repo}' has no config.json, so it is not a model this library can load`);
   await fetch('config.json');
   const weights = WEIGHT_FILES.find((name) => listed.has(name));
   if (weights === undefined) throw new MambaError(`'${repo}' has no weights (${WEIGHT_FILES.join(', ')})`);
@@ -148,7 +176,8 @@ async function syncRepo(client: HubClient, cache: RepoCache, revision: string, c
     checkRelativePath(cache.repo, path);
     if (!cache.has(commit, path)) {
       const file = await client.metadata(cache.repo, commit, path);
-      if (!/^[\w.-]+$/.test(file.etag)) throw new MambaError(`the hub sent an unusable ETag for ${cache.repo}/${path}: ${file.etag}`);
+      if (!/^[\w.-]+$/.test(file.etag))
+        throw new MambaError(`the hub sent an unusable ETag for ${cache.repo}/${path}: ${file.etag}`);
       const blob = cache.blob(file.etag);
       if (!existsSync(blob)) {
         mkdirSync(dirname(blob), { recursive: true });
@@ -172,7 +201,8 @@ function shardNames(name: string, path: string): string[] {
   const map = index.weight_map;
   if (typeof map !== 'object' || map === null) throw new MambaError(`${name} has no weight_map`);
   const shards = [...new Set(Object.values(map))];
-  if (!shards.every((s): s is string => typeof s === 'string')) throw new MambaError(`${name} maps a tensor to something that is not a file name`);
+  if (!shards.every((s): s is string => typeof s === 'string'))
+    throw new MambaError(`${name} maps a tensor to something that is not a file name`);
   return shards;
 }
 

@@ -23,7 +23,12 @@ export interface Checkpoint {
 }
 
 /** Weight files in the order transformers prefers them; the first one present is used. */
-const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
+const WEIGHT_FILES = [
+  'model.safetensors',
+  'model.safetensors.index.json',
+  'pytorch_model.bin',
+  'pytorch_model.bin.index.json',
+];
 
 /**
  * Opens the weights of a checkpoint folder as published on the Hugging Face hub: one of
@@ -34,7 +39,10 @@ const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pyto
  */
 export async function openCheckpoint(path: string): Promise<Checkpoint> {
   const source = resolve(path);
-  if (!existsSync(source)) throw new MambaError(`${source} does not exist; pass a checkpoint folder (with model.safetensors or pytorch_model.bin) or a weights file`);
+  if (!existsSync(source))
+    throw new MambaError(
+      `${source} does not exist; pass a checkpoint folder (with model.safetensors or pytorch_model.bin) or a weights file`,
+    );
   if (statSync(source).isFile()) return openWeightsFile(source, source);
   const found = WEIGHT_FILES.find((file) => existsSync(join(source, file)));
   if (!found) {
@@ -48,10 +56,23 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
 async function openWeightsFile(source: string, file: string): Promise<Checkpoint> {
   if (file.endsWith('.index.json')) return openIndex(source, file);
   if (file.endsWith('.safetensors')) {
-    return { source, format: 'safetensors', files: [file], tensors: (await openSafetensors(await fileSource(file))).tensors };
+    return {
+      source,
+      format: 'safetensors',
+      files: [file],
+      tensors: (await openSafetensors(await fileSource(file))).tensors,
+    };
   }
-  if (/\.(bin|pt|pth)$/.test(file)) return { source, format: 'pytorch', files: [file], tensors: (await openTorchCheckpoint(await fileSource(file))).tensors };
-  throw new MambaError(`${file}: not a weights file mamba-ts knows (.safetensors, .bin, .pt, .pth or a *.index.json of shards)`);
+  if (/\.(bin|pt|pth)$/.test(file))
+    return {
+      source,
+      format: 'pytorch',
+      files: [file],
+      tensors: (await openTorchCheckpoint(await fileSource(file))).tensors,
+    };
+  throw new MambaError(
+    `${file}: not a weights file mamba-ts knows (.safetensors, .bin, .pt, .pth or a *.index.json of shards)`,
+  );
 }
 
 /**
@@ -73,7 +94,9 @@ async function openIndex(source: string, indexPath: string): Promise<Checkpoint>
   for (const [name, file] of Object.entries(weightMap)) {
     // The index comes from the network; a shard name must not lead outside the folder.
     if (typeof file !== 'string' || file !== basename(file) || file === '..' || file === '.' || file.includes('\\')) {
-      throw new MambaError(`${indexPath}: tensor "${name}" maps to ${JSON.stringify(file)}, which is not a file name in this folder`);
+      throw new MambaError(
+        `${indexPath}: tensor "${name}" maps to ${JSON.stringify(file)}, which is not a file name in this folder`,
+      );
     }
     if (!shardNames.includes(file)) shardNames.push(file);
   }
@@ -82,21 +105,29 @@ async function openIndex(source: string, indexPath: string): Promise<Checkpoint>
   const folder = dirname(indexPath);
   const files = shardNames.map((name) => join(folder, name));
   for (const file of files) {
-    if (!existsSync(file)) throw new MambaError(`${indexPath} lists the shard ${basename(file)}, which is missing; download it too`);
+    if (!existsSync(file))
+      throw new MambaError(`${indexPath} lists the shard ${basename(file)}, which is missing; download it too`);
   }
-  const shards = await Promise.all(files.map(async (file) => (isSafetensors ? openSafetensors : openTorchCheckpoint)(await fileSource(file))));
+  const shards = await Promise.all(
+    files.map(async (file) => (isSafetensors ? openSafetensors : openTorchCheckpoint)(await fileSource(file))),
+  );
   const tensors = new Map<string, TensorEntry>();
   for (const shard of shards) {
     for (const [name, entry] of shard.tensors) {
       const other = tensors.get(name);
-      if (other) throw new MambaError(`${indexPath}: tensor "${name}" is stored in both ${basename(other.file)} and ${basename(entry.file)}`);
+      if (other)
+        throw new MambaError(
+          `${indexPath}: tensor "${name}" is stored in both ${basename(other.file)} and ${basename(entry.file)}`,
+        );
       tensors.set(name, entry);
     }
   }
   for (const [name, file] of Object.entries(weightMap as Record<string, string>)) {
     const entry = tensors.get(name);
     if (!entry || basename(entry.file) !== file) {
-      throw new MambaError(`${indexPath} says tensor "${name}" is in ${file}, but ${entry ? `it is in ${basename(entry.file)}` : 'no shard holds it'}`);
+      throw new MambaError(
+        `${indexPath} says tensor "${name}" is in ${file}, but ${entry ? `it is in ${basename(entry.file)}` : 'no shard holds it'}`,
+      );
     }
   }
   return { source, format: isSafetensors ? 'safetensors' : 'pytorch', files, tensors };
@@ -121,16 +152,22 @@ export interface SaveOptions {
  * would shadow or contradict this one (a stale index, a stale single file, stale shards) are
  * removed afterwards, as transformers' save_pretrained does. Returns the files written.
  */
-export async function saveSafetensors(path: string, tensors: readonly SafetensorsInput[], options: SaveOptions = {}): Promise<string[]> {
+export async function saveSafetensors(
+  path: string,
+  tensors: readonly SafetensorsInput[],
+  options: SaveOptions = {},
+): Promise<string[]> {
   const target = resolve(path);
-  if (!target.endsWith('.safetensors')) throw new MambaError(`${target}: a safetensors checkpoint's file name must end in .safetensors`);
+  if (!target.endsWith('.safetensors'))
+    throw new MambaError(`${target}: a safetensors checkpoint's file name must end in .safetensors`);
   const metadata = { ...options.metadata, format: 'pt' };
   const folder = dirname(target);
   const stem = basename(target, '.safetensors');
   const indexPath = `${target}.index.json`;
   const planned = planSafetensors(target, tensors, options.dtype);
   const limit = options.maxShardBytes;
-  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new MambaError(`maxShardBytes must be a positive integer, got ${limit}`);
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0))
+    throw new MambaError(`maxShardBytes must be a positive integer, got ${limit}`);
 
   const groups: SafetensorsInput[][] = [[]];
   let groupBytes = 0;
@@ -145,7 +182,8 @@ export async function saveSafetensors(path: string, tensors: readonly Safetensor
   }
 
   const written: string[] = [];
-  const write = (file: string, group: readonly SafetensorsInput[]): Promise<void> => writeFileAtomicStreaming(file, (out) => writeSafetensors(out, group, { metadata }));
+  const write = (file: string, group: readonly SafetensorsInput[]): Promise<void> =>
+    writeFileAtomicStreaming(file, (out) => writeSafetensors(out, group, { metadata }));
   if (groups.length === 1) {
     await write(target, groups[0]);
     written.push(target);

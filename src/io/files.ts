@@ -16,7 +16,11 @@ export async function fileSource(path: string): Promise<ByteSource> {
     throw error;
   });
   if (!info.isFile()) throw new MambaError(`${path} is not a file`);
-  return { name: path, size: info.size, read: (offset, length) => withFile(path, (fh) => readAt(fh, offset, length, path)) };
+  return {
+    name: path,
+    size: info.size,
+    read: (offset, length) => withFile(path, (fh) => readAt(fh, offset, length, path)),
+  };
 }
 
 /**
@@ -25,7 +29,10 @@ export async function fileSource(path: string): Promise<ByteSource> {
  * Linux caps one at about 2 GiB.
  */
 async function readAt(fh: FileHandle, position: number, length: number, path: string): Promise<Uint8Array> {
-  if (length > constants.MAX_LENGTH) throw new MambaError(`${path}: ${length} bytes is more than one array can hold in this runtime (${constants.MAX_LENGTH})`);
+  if (length > constants.MAX_LENGTH)
+    throw new MambaError(
+      `${path}: ${length} bytes is more than one array can hold in this runtime (${constants.MAX_LENGTH})`,
+    );
   const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {

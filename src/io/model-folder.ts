@@ -20,7 +20,9 @@ export function readConfigJson(path: string): Record<string, unknown> {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new MambaError(`${missing ? `${dirname(file)} has no config.json` : `${file}: cannot read it (${(error as Error).message})`}; a model folder needs config.json and its weights`);
+    throw new MambaError(
+      `${missing ? `${dirname(file)} has no config.json` : `${file}: cannot read it (${(error as Error).message})`}; a model folder needs config.json and its weights`,
+    );
   }
   let json: unknown;
   try {
@@ -28,7 +30,8 @@ export function readConfigJson(path: string): Record<string, unknown> {
   } catch (error) {
     throw new MambaError(`${file}: not valid JSON (${(error as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new MambaError(`${file}: a model config must be a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new MambaError(`${file}: a model config must be a JSON object`);
   return json as Record<string, unknown>;
 }
 
@@ -37,7 +40,12 @@ export function readConfigJson(path: string): Record<string, unknown> {
  * config.json, each atomically and the config last, so that a folder with a config has its
  * weights. Returns the files written.
  */
-export async function writeModelFolder(folder: string, module: Module, configText: string, options: Pick<SaveOptions, 'dtype' | 'maxShardBytes'> = {}): Promise<string[]> {
+export async function writeModelFolder(
+  folder: string,
+  module: Module,
+  configText: string,
+  options: Pick<SaveOptions, 'dtype' | 'maxShardBytes'> = {},
+): Promise<string[]> {
   mkdirSync(folder, { recursive: true });
   const weights = await saveModuleWeights(module, join(folder, 'model.safetensors'), options);
   const config = join(folder, 'config.json');

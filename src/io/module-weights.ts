@@ -15,7 +15,11 @@ export function uniqueTensors(module: Module): [string, Tensor][] {
 
 /** Writes a module's parameters and buffers as safetensors (atomically; sharded on request). */
 export async function saveModuleWeights(module: Module, path: string, options: SaveOptions = {}): Promise<string[]> {
-  const tensors = uniqueTensors(module).map(([name, t]) => ({ name, shape: t.shape, data: t.toArray() as Float32Array | Int32Array }));
+  const tensors = uniqueTensors(module).map(([name, t]) => ({
+    name,
+    shape: t.shape,
+    data: t.toArray() as Float32Array | Int32Array,
+  }));
   return saveSafetensors(path, tensors, options);
 }
 
@@ -23,7 +27,11 @@ export async function saveModuleWeights(module: Module, path: string, options: S
  * Fills a module's tensors from a weights file or folder written by saveModuleWeights (or any
  * checkpoint with the module's names). `rename` maps a module name to the stored one.
  */
-export async function loadModuleWeights(module: Module, path: string, rename: (name: string) => string = (n) => n): Promise<void> {
+export async function loadModuleWeights(
+  module: Module,
+  path: string,
+  rename: (name: string) => string = (n) => n,
+): Promise<void> {
   const checkpoint = await openCheckpoint(path);
   const filled = new Set<Tensor>();
   for (const [name, t] of module.stateDict()) {
@@ -31,11 +39,16 @@ export async function loadModuleWeights(module: Module, path: string, rename: (n
     const entry = checkpoint.tensors.get(rename(name));
     if (!entry) continue;
     if (!shapesEqual(entry.shape, t.shape)) {
-      throw new MambaError(`${checkpoint.source}: ${entry.name} has shape ${formatShape(entry.shape)}, the model expects ${formatShape(t.shape)}`);
+      throw new MambaError(
+        `${checkpoint.source}: ${entry.name} has shape ${formatShape(entry.shape)}, the model expects ${formatShape(t.shape)}`,
+      );
     }
     t.write(await entry.read());
     filled.add(t);
   }
   const missing = [...module.stateDict()].filter(([, t]) => !filled.has(t)).map(([n]) => n);
-  if (missing.length > 0) throw new MambaError(`${checkpoint.source}: no stored values for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+  if (missing.length > 0)
+    throw new MambaError(
+      `${checkpoint.source}: no stored values for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
+    );
 }

@@ -9,7 +9,9 @@ export function readNifti(path: string): NiftiImage {
   try {
     bytes = readFileSync(path);
   } catch (error) {
-    throw new MambaError(`cannot read the NIfTI image ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new MambaError(
+      `cannot read the NIfTI image ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+    );
   }
   return decodeNifti(bytes, path);
 }

@@ -4,11 +4,25 @@ import { classifierEntry } from './model-types/classifier.js';
 import { moeMambaEntry, transformerEntry } from './model-types/generic-lm.js';
 import { mambaEntry } from './model-types/mamba.js';
 import { segmentationEntry } from './model-types/segmentation.js';
-import type { LoadedClassifier, LoadedLanguageModel, LoadedModel, LoadedSegmentation, LoadProgress, ModelTask, ModelTypeEntry } from './model-types/types.js';
+import type {
+  LoadedClassifier,
+  LoadedLanguageModel,
+  LoadedModel,
+  LoadedSegmentation,
+  LoadProgress,
+  ModelTask,
+  ModelTypeEntry,
+} from './model-types/types.js';
 import { configPath, readConfigJson, writeModelFolder } from './model-folder.js';
 
 /** Every kind of model folder mamba-ts reads: a new model type is one more entry here. */
-export const MODEL_TYPES: readonly ModelTypeEntry[] = [mambaEntry, moeMambaEntry, transformerEntry, classifierEntry, segmentationEntry];
+export const MODEL_TYPES: readonly ModelTypeEntry[] = [
+  mambaEntry,
+  moeMambaEntry,
+  transformerEntry,
+  classifierEntry,
+  segmentationEntry,
+];
 
 /** The commands that take a model folder of each task (`mamba-ts <command> --model DIR`). */
 export const TASK_COMMANDS: Readonly<Record<ModelTask, readonly string[]>> = {
@@ -17,7 +31,11 @@ export const TASK_COMMANDS: Readonly<Record<ModelTask, readonly string[]>> = {
   segmentation: ['segment', 'eval'],
 };
 
-const TASK_NAMES: Readonly<Record<ModelTask, string>> = { 'language-model': 'a language model', 'image-classifier': 'an image classifier', segmentation: 'a segmentation network' };
+const TASK_NAMES: Readonly<Record<ModelTask, string>> = {
+  'language-model': 'a language model',
+  'image-classifier': 'an image classifier',
+  segmentation: 'a segmentation network',
+};
 
 const known = (): string => MODEL_TYPES.flatMap((e) => e.modelTypes).join(', ');
 
@@ -50,12 +68,15 @@ async function loadTask<T extends LoadedModel>(task: T['task'], folder: string, 
   const source = configPath(folder);
   const entry = modelTypeEntry(json, source);
   if (entry.task !== task) {
-    throw new MambaError(`${source} describes ${entry.description} (model_type ${JSON.stringify(json['model_type'])}), not ${TASK_NAMES[task]}; use it with mamba-ts ${TASK_COMMANDS[entry.task].join(', ')}`);
+    throw new MambaError(
+      `${source} describes ${entry.description} (model_type ${JSON.stringify(json['model_type'])}), not ${TASK_NAMES[task]}; use it with mamba-ts ${TASK_COMMANDS[entry.task].join(', ')}`,
+    );
   }
   return (await entry.load(folder, json, onProgress)) as T;
 }
 
-export const loadLanguageModel = (folder: string, onProgress?: LoadProgress) => loadTask<LoadedLanguageModel>('language-model', folder, onProgress);
+export const loadLanguageModel = (folder: string, onProgress?: LoadProgress) =>
+  loadTask<LoadedLanguageModel>('language-model', folder, onProgress);
 export const loadImageClassifier = (folder: string) => loadTask<LoadedClassifier>('image-classifier', folder);
 export const loadSegmentationModel = (folder: string) => loadTask<LoadedSegmentation>('segmentation', folder);
 

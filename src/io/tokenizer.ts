@@ -49,13 +49,17 @@ export class Tokenizer implements TextTokenizer {
    */
   constructor(spec: unknown, config: unknown = {}, source = 'tokenizer.json') {
     if (!isObject(spec) || !isObject(spec['model'])) {
-      throw new MambaError(`${source} is not a tokenizer: it has no "model" section; replace it with the model's tokenizer.json`);
+      throw new MambaError(
+        `${source} is not a tokenizer: it has no "model" section; replace it with the model's tokenizer.json`,
+      );
     }
     if (!isObject(config)) throw new MambaError(`the tokenizer config for ${source} is not a JSON object`);
     try {
       this.hf = new HfTokenizer(spec, config);
     } catch (error) {
-      throw new MambaError(`${source} could not be loaded as a tokenizer (${(error as Error).message}); replace it with the model's tokenizer.json`);
+      throw new MambaError(
+        `${source} could not be loaded as a tokenizer (${(error as Error).message}); replace it with the model's tokenizer.json`,
+      );
     }
     this.vocabSize = this.hf.model?.vocab.length ?? 0;
     this.eosTokenId = this.specialId(config['eos_token'], EOS_NAMES);
@@ -74,7 +78,10 @@ export class Tokenizer implements TextTokenizer {
     if (known.length === 0) return '';
     // Spaces are never "cleaned up" (" ." -> "."): the text must round-trip, and the stream
     // decoder relies on decode being a pure function of the bytes.
-    return this.hf.decode(known, { skip_special_tokens: options.skipSpecialTokens ?? false, clean_up_tokenization_spaces: false });
+    return this.hf.decode(known, {
+      skip_special_tokens: options.skipSpecialTokens ?? false,
+      clean_up_tokenization_spaces: false,
+    });
   }
 
   createStreamDecoder(options: DecodeOptions = {}): StreamDecoder {

@@ -25,24 +25,47 @@ export const CLASSIFIER_MODEL_TYPES = ['vim', 'vit'] as const;
 /** config.json's text: model_type, the model's config, the class names and the normalisation. */
 export function classifierConfigJson(model: ImageClassifier, info: ClassifierInfo): string {
   if (info.classNames.length !== model.config.numClasses) {
-    throw new MambaError(`saving a classifier: ${info.classNames.length} class names for a model with ${model.config.numClasses} classes`);
+    throw new MambaError(
+      `saving a classifier: ${info.classNames.length} class names for a model with ${model.config.numClasses} classes`,
+    );
   }
-  return JSON.stringify({ model_type: model.modelType, ...model.config, classNames: info.classNames, normalisation: info.normalisation }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      { model_type: model.modelType, ...model.config, classNames: info.classNames, normalisation: info.normalisation },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 function numbers(value: unknown, length: number): value is number[] {
-  return Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number' && Number.isFinite(v));
+  return (
+    Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number' && Number.isFinite(v))
+  );
 }
 
 /** Builds the (uninitialised) network a config.json describes and checks the rest of it. */
-export function parseClassifier(json: Record<string, unknown>, source: string): { model: Vim | ViT; info: ClassifierInfo } {
-  const { model_type: kind, classNames, normalisation, ...config } = json as Record<string, unknown> & { model_type?: unknown; classNames?: unknown; normalisation?: Normalisation };
+export function parseClassifier(
+  json: Record<string, unknown>,
+  source: string,
+): { model: Vim | ViT; info: ClassifierInfo } {
+  const {
+    model_type: kind,
+    classNames,
+    normalisation,
+    ...config
+  } = json as Record<string, unknown> & { model_type?: unknown; classNames?: unknown; normalisation?: Normalisation };
   if (kind !== 'vim' && kind !== 'vit') {
-    throw new MambaError(`${source} describes a ${typeof kind === 'string' ? `'${kind}'` : 'model without a model_type'}, not an image classifier; give a folder written by mamba-ts train vim (or vit)`);
+    throw new MambaError(
+      `${source} describes a ${typeof kind === 'string' ? `'${kind}'` : 'model without a model_type'}, not an image classifier; give a folder written by mamba-ts train vim (or vit)`,
+    );
   }
   let model: Vim | ViT;
   try {
-    model = kind === 'vim' ? new Vim(vimConfig(config as unknown as VimConfig)) : new ViT(vitConfig(config as unknown as VitConfig));
+    model =
+      kind === 'vim'
+        ? new Vim(vimConfig(config as unknown as VimConfig))
+        : new ViT(vitConfig(config as unknown as VitConfig));
   } catch (error) {
     if (error instanceof MambaError) throw new MambaError(`${source}: ${error.message}`);
     throw error;
@@ -52,8 +75,15 @@ export function parseClassifier(json: Record<string, unknown>, source: string): 
   if (!Array.isArray(classNames) || classNames.length !== classes || !classNames.every((n) => typeof n === 'string')) {
     throw new MambaError(`${source}: "classNames" must list the names of the ${classes} classes`);
   }
-  if (!normalisation || !numbers(normalisation.mean, channels) || !numbers(normalisation.std, channels) || normalisation.std.some((s) => s <= 0)) {
-    throw new MambaError(`${source}: "normalisation" must hold the mean and (positive) std of each of the ${channels} input channels`);
+  if (
+    !normalisation ||
+    !numbers(normalisation.mean, channels) ||
+    !numbers(normalisation.std, channels) ||
+    normalisation.std.some((s) => s <= 0)
+  ) {
+    throw new MambaError(
+      `${source}: "normalisation" must hold the mean and (positive) std of each of the ${channels} input channels`,
+    );
   }
   return { model, info: { classNames, normalisation: { mean: normalisation.mean, std: normalisation.std } } };
 }

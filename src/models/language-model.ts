@@ -46,7 +46,19 @@ export function disposeState(state: LMState): void {
 /** One state for several batches: each tensor joined along the batch axis, the lengths listed in order. */
 export function joinStates<S extends LMState>(states: readonly S[]): S {
   const first = states[0]!;
-  const layers = first.layers.map((layer, i) => Object.fromEntries(Object.keys(layer).map((k) => [k, keep(concat(states.map((s) => s.layers[i]![k]!), 0))])));
+  const layers = first.layers.map((layer, i) =>
+    Object.fromEntries(
+      Object.keys(layer).map((k) => [
+        k,
+        keep(
+          concat(
+            states.map((s) => s.layers[i]![k]!),
+            0,
+          ),
+        ),
+      ]),
+    ),
+  );
   return { ...first, layers, lengths: states.flatMap((s) => s.lengths) };
 }
 
@@ -56,6 +68,7 @@ export function joinStates<S extends LMState>(states: readonly S[]): S {
  */
 export function advanceLengths(model: string, state: LMState, idsShape: readonly number[]): void {
   const [batch, length] = idsShape as [number, number];
-  if (state.lengths.length !== batch) throw new MambaError(`${model}: the state holds ${state.lengths.length} sequences but the input has ${batch}`);
+  if (state.lengths.length !== batch)
+    throw new MambaError(`${model}: the state holds ${state.lengths.length} sequences but the input has ${batch}`);
   state.lengths = state.lengths.map((n) => n + length);
 }

@@ -20,7 +20,9 @@ class Keys {
   }
 
   fail(key: string, wanted: string): never {
-    throw new MambaError(`${this.source}: "${this.prefix}${key}" must be ${wanted}, not ${JSON.stringify(this.json[key])}`);
+    throw new MambaError(
+      `${this.source}: "${this.prefix}${key}" must be ${wanted}, not ${JSON.stringify(this.json[key])}`,
+    );
   }
 
   int(key: string, fallback: number): number {
@@ -55,13 +57,28 @@ class Keys {
   tokenId(key: string, fallback: number | null): number | undefined {
     const value = this.json[key] === undefined ? fallback : this.json[key];
     if (value === null) return undefined;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) this.fail(key, 'a token id (a non-negative integer) or null');
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+      this.fail(key, 'a token id (a non-negative integer) or null');
     return value;
   }
 }
 
 /** The keyword arguments mamba_ssm's Mamba-1 mixer takes, plus `layer` (which mixer) and `use_fast_path` (a CUDA switch). */
-const SSM_CFG_KEYS = new Set(['d_state', 'd_conv', 'expand', 'dt_rank', 'dt_min', 'dt_max', 'dt_init', 'dt_scale', 'dt_init_floor', 'conv_bias', 'bias', 'use_fast_path', 'layer']);
+const SSM_CFG_KEYS = new Set([
+  'd_state',
+  'd_conv',
+  'expand',
+  'dt_rank',
+  'dt_min',
+  'dt_max',
+  'dt_init',
+  'dt_scale',
+  'dt_init_floor',
+  'conv_bias',
+  'bias',
+  'use_fast_path',
+  'layer',
+]);
 
 /**
  * Parses a config.json of either published layout into one MambaConfig, with each reference's
@@ -79,7 +96,9 @@ export function parseMambaConfig(json: unknown, source: string): MambaConfig {
     );
   }
   if (json.d_model === undefined && json.n_layer === undefined) {
-    throw new MambaError(`${source}: not a Mamba config: it has no model_type (transformers layout) and no d_model or n_layer (state-spaces/mamba layout)`);
+    throw new MambaError(
+      `${source}: not a Mamba config: it has no model_type (transformers layout) and no d_model or n_layer (state-spaces/mamba layout)`,
+    );
   }
   return parseOriginalLayout(json, source);
 }
@@ -87,17 +106,31 @@ export function parseMambaConfig(json: unknown, source: string): MambaConfig {
 function parseOriginalLayout(json: Json, source: string): MambaConfig {
   const top = new Keys(json, source);
   const ssmJson = json.ssm_cfg ?? {};
-  if (!isObject(ssmJson)) throw new MambaError(`${source}: "ssm_cfg" must be an object, not ${JSON.stringify(ssmJson)}`);
+  if (!isObject(ssmJson))
+    throw new MambaError(`${source}: "ssm_cfg" must be an object, not ${JSON.stringify(ssmJson)}`);
   const ssm = new Keys(ssmJson, source, 'ssm_cfg.');
   const layer = ssmJson.layer ?? 'Mamba1';
-  if (layer !== 'Mamba1') throw new MambaError(`${source}: ssm_cfg.layer ${JSON.stringify(layer)} is not supported yet; mamba-ts runs Mamba1 layers`);
+  if (layer !== 'Mamba1')
+    throw new MambaError(
+      `${source}: ssm_cfg.layer ${JSON.stringify(layer)} is not supported yet; mamba-ts runs Mamba1 layers`,
+    );
   for (const key of Object.keys(ssmJson)) {
-    if (!SSM_CFG_KEYS.has(key)) throw new MambaError(`${source}: ssm_cfg.${key} is not an option of the Mamba-1 mixer (mamba_ssm would refuse it too)`);
+    if (!SSM_CFG_KEYS.has(key))
+      throw new MambaError(
+        `${source}: ssm_cfg.${key} is not an option of the Mamba-1 mixer (mamba_ssm would refuse it too)`,
+      );
   }
-  if ((json.d_intermediate ?? 0) !== 0) throw new MambaError(`${source}: d_intermediate ${JSON.stringify(json.d_intermediate)} adds MLP layers, which are not supported yet`);
+  if ((json.d_intermediate ?? 0) !== 0)
+    throw new MambaError(
+      `${source}: d_intermediate ${JSON.stringify(json.d_intermediate)} adds MLP layers, which are not supported yet`,
+    );
   const attention = json.attn_layer_idx ?? [];
-  if (!Array.isArray(attention) || attention.length > 0) throw new MambaError(`${source}: attn_layer_idx ${JSON.stringify(attention)} makes a hybrid with attention layers, which is not supported yet`);
-  if (!top.bool('rms_norm', true)) throw new MambaError(`${source}: rms_norm false (LayerNorm blocks) is not supported yet`);
+  if (!Array.isArray(attention) || attention.length > 0)
+    throw new MambaError(
+      `${source}: attn_layer_idx ${JSON.stringify(attention)} makes a hybrid with attention layers, which is not supported yet`,
+    );
+  if (!top.bool('rms_norm', true))
+    throw new MambaError(`${source}: rms_norm false (LayerNorm blocks) is not supported yet`);
 
   // mamba_ssm's MambaConfig and Mamba.__init__ defaults.
   const dModel = top.int('d_model', 2560);
@@ -130,7 +163,8 @@ function parseOriginalLayout(json: Json, source: string): MambaConfig {
 function parseTransformersLayout(json: Json, source: string): MambaConfig {
   const keys = new Keys(json, source);
   const act = json.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new MambaError(`${source}: hidden_act ${JSON.stringify(act)} is not supported yet; Mamba uses "silu"`);
+  if (act !== 'silu')
+    throw new MambaError(`${source}: hidden_act ${JSON.stringify(act)} is not supported yet; Mamba uses "silu"`);
   // transformers' MambaConfig defaults.
   const dModel = keys.int('hidden_size', 768);
   const expand = keys.positive('expand', 2);
@@ -170,7 +204,9 @@ function parseTransformersLayout(json: Json, source: string): MambaConfig {
     ['n_layer', config.nLayer],
   ] as const) {
     if (keys.has(key) && json[key] !== value) {
-      throw new MambaError(`${source}: ${key} is ${JSON.stringify(json[key])} but the transformers keys make it ${value}; fix the config so the two agree`);
+      throw new MambaError(
+        `${source}: ${key} is ${JSON.stringify(json[key])} but the transformers keys make it ${value}; fix the config so the two agree`,
+      );
     }
   }
   return config;
@@ -189,7 +225,10 @@ function innerSize(expand: number, dModel: number, source: string): number {
  * token ids the config does not have are left undefined (transformers then uses 0). Write it with
  * transformersConfigJson, not JSON.stringify.
  */
-export function toTransformersConfig(config: MambaConfig, options: { torchDtype?: 'float32' | 'float16' | 'bfloat16' } = {}): Record<string, unknown> {
+export function toTransformersConfig(
+  config: MambaConfig,
+  options: { torchDtype?: 'float32' | 'float16' | 'bfloat16' } = {},
+): Record<string, unknown> {
   return {
     architectures: ['MambaForCausalLM'],
     bos_token_id: config.bosTokenId,
@@ -230,13 +269,23 @@ export function toTransformersConfig(config: MambaConfig, options: { torchDtype?
 }
 
 /** The keys transformers types as float: its config validation refuses `1` where it wants `1.0`. */
-const FLOAT_KEYS = new Set(['initializer_range', 'layer_norm_epsilon', 'time_step_floor', 'time_step_max', 'time_step_min', 'time_step_scale']);
+const FLOAT_KEYS = new Set([
+  'initializer_range',
+  'layer_norm_epsilon',
+  'time_step_floor',
+  'time_step_max',
+  'time_step_min',
+  'time_step_scale',
+]);
 
 /**
  * toTransformersConfig as the text of a config.json. JSON.stringify writes the float 1.0 as `1`,
  * which transformers' config validation rejects for a float field, so those are written as floats.
  */
-export function transformersConfigJson(config: MambaConfig, options: { torchDtype?: 'float32' | 'float16' | 'bfloat16' } = {}): string {
+export function transformersConfigJson(
+  config: MambaConfig,
+  options: { torchDtype?: 'float32' | 'float16' | 'bfloat16' } = {},
+): string {
   const lines = Object.entries(toTransformersConfig(config, options))
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => {
@@ -299,7 +348,9 @@ export function checkConfigAgainstWeights(
   if (tensors.has(ORIGINAL) && tensors.has(TRANSFORMERS)) {
     problems.push(`both ${ORIGINAL} and ${TRANSFORMERS} are present; a checkpoint has one or the other`);
   } else if (!tensors.has(embedding)) {
-    problems.push(`missing ${ORIGINAL} (original layout) or ${TRANSFORMERS} (transformers layout) [${vocabShape.join(', ')}]`);
+    problems.push(
+      `missing ${ORIGINAL} (original layout) or ${TRANSFORMERS} (transformers layout) [${vocabShape.join(', ')}]`,
+    );
   } else {
     expected.set(embedding, vocabShape);
   }
@@ -314,7 +365,8 @@ export function checkConfigAgainstWeights(
     }
   }
   for (const [name, entry] of tensors) {
-    if (!expected.has(name) && name !== ORIGINAL && name !== TRANSFORMERS) problems.push(`unexpected ${name} [${entry.shape.join(', ')}]`);
+    if (!expected.has(name) && name !== ORIGINAL && name !== TRANSFORMERS)
+      problems.push(`unexpected ${name} [${entry.shape.join(', ')}]`);
   }
   if (problems.length > 0) {
     const summary = `d_model ${config.dModel}, n_layer ${config.nLayer}, vocab ${config.vocabSize}, d_state ${config.dState}, d_conv ${config.dConv}, d_inner ${config.dInner}, dt_rank ${config.dtRank}`;

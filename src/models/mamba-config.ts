@@ -35,7 +35,8 @@ export function mambaConfig(options: MambaConfigOptions): MambaConfig {
   });
   for (const key of ['nLayer', 'vocabSize'] as const) {
     const v = config[key];
-    if (!Number.isInteger(v) || v < 1) throw new MambaError(`Mamba config: ${key} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new MambaError(`Mamba config: ${key} must be a positive integer, got ${v}`);
   }
   return config;
 }

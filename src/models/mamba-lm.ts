@@ -32,16 +32,27 @@ export class MambaBackbone extends Module {
   readonly layers: ModuleList<MambaBlock>;
   readonly normF: RMSNorm;
 
-  constructor(readonly config: MambaConfig, options: InitOptions) {
+  constructor(
+    readonly config: MambaConfig,
+    options: InitOptions,
+  ) {
     super();
     this.embeddings = this.module('embeddings', new Embedding(config.vocabSize, config.dModel, options));
-    this.layers = this.module('layers', new ModuleList(Array.from({ length: config.nLayer }, () => new MambaBlock(config, options))));
+    this.layers = this.module(
+      'layers',
+      new ModuleList(Array.from({ length: config.nLayer }, () => new MambaBlock(config, options))),
+    );
     this.normF = this.module('norm_f', new RMSNorm(config.dModel, config.layerNormEpsilon));
   }
 
   /** Hidden states after the final norm [B, L, dModel]. */
   forward(ids: Tensor, state?: MambaState): Tensor {
-    return preNormStack(this.embeddings.forward(ids), [...this.layers], (block, normed, i) => block.mixer.forward(normed, state?.layers[i]), this.normF);
+    return preNormStack(
+      this.embeddings.forward(ids),
+      [...this.layers],
+      (block, normed, i) => block.mixer.forward(normed, state?.layers[i]),
+      this.normF,
+    );
   }
 }
 
@@ -71,13 +82,18 @@ export class MambaLM extends Module implements LanguageModel<MambaState> {
   readonly backbone: MambaBackbone;
   readonly lmHead: TiedHead | Linear;
 
-  constructor(readonly config: MambaConfig, options: InitOptions = {}) {
+  constructor(
+    readonly config: MambaConfig,
+    options: InitOptions = {},
+  ) {
     super();
     const generator = options.generator ?? defaultGenerator;
     this.backbone = this.module('backbone', new MambaBackbone(config, { generator }));
     this.lmHead = this.module(
       'lm_head',
-      config.tieEmbeddings ? new TiedHead(this.backbone.embeddings.weight) : new Linear(config.dModel, config.vocabSize, { bias: false, generator }),
+      config.tieEmbeddings
+        ? new TiedHead(this.backbone.embeddings.weight)
+        : new Linear(config.dModel, config.vocabSize, { bias: false, generator }),
     );
     if (isInitialising()) reinitialise(this, config, generator);
   }
@@ -88,7 +104,10 @@ export class MambaLM extends Module implements LanguageModel<MambaState> {
 
   /** Logits [B, L, vocab] for int32 token ids [B, L] (see LanguageModel.forward). */
   forward(ids: Tensor, options: LMForwardOptions<MambaState> = {}): Tensor {
-    if (ids.rank !== 2 || ids.dtype !== 'int32') throw new MambaError(`MambaLM: token ids must be int32 [batch, length], got ${ids.dtype} ${JSON.stringify(ids.shape)}`);
+    if (ids.rank !== 2 || ids.dtype !== 'int32')
+      throw new MambaError(
+        `MambaLM: token ids must be int32 [batch, length], got ${ids.dtype} ${JSON.stringify(ids.shape)}`,
+      );
     const { state } = options;
     if (state) advanceLengths('MambaLM', state, ids.shape);
     const hidden = this.backbone.forward(ids, state);
@@ -98,7 +117,10 @@ export class MambaLM extends Module implements LanguageModel<MambaState> {
 
   /** A fresh recurrent state for `batch` sequences; dispose it with disposeState. */
   initialState(batch: number): MambaState {
-    return { layers: [...this.backbone.layers].map((b) => b.mixer.initialState(batch)), lengths: new Array<number>(batch).fill(0) };
+    return {
+      layers: [...this.backbone.layers].map((b) => b.mixer.initialState(batch)),
+      lengths: new Array<number>(batch).fill(0),
+    };
   }
 
   /** The transformers layout's config.json, which MambaForCausalLM.from_pretrained reads too. */

@@ -35,14 +35,17 @@ export function alternatingPattern(pairs: number): LayerKind[] {
 /** A MoE-Mamba config from its config.json (written by MoEMambaLM.configJson); `source` names the file in errors. */
 export function moeMambaConfigFromJson(json: Record<string, unknown>, source: string): MoEMambaConfig {
   const { mamba, moe, pattern } = json as Partial<MoEMambaConfig>;
-  if (!mamba || !moe || !Array.isArray(pattern)) throw new MambaError(`${source}: a moe-mamba config needs "mamba", "moe" and "pattern"`);
+  if (!mamba || !moe || !Array.isArray(pattern))
+    throw new MambaError(`${source}: a moe-mamba config needs "mamba", "moe" and "pattern"`);
   return { mamba, moe, pattern };
 }
 
 export function checkMoEMambaConfig(c: MoEMambaConfig): void {
   checkMoEConfig(c.moe);
   if (c.pattern.length === 0 || c.pattern.some((k) => k !== 'mamba' && k !== 'moe')) {
-    throw new MambaError(`MoE-Mamba: the layer pattern must list 'mamba' and 'moe' layers, got ${JSON.stringify(c.pattern)}`);
+    throw new MambaError(
+      `MoE-Mamba: the layer pattern must list 'mamba' and 'moe' layers, got ${JSON.stringify(c.pattern)}`,
+    );
   }
 }
 
@@ -86,7 +89,10 @@ export class MoEMambaLM extends Module implements LanguageModel<MoEMambaState> {
   readonly normF: RMSNorm;
   readonly lmHead: Linear | null;
 
-  constructor(readonly config: MoEMambaConfig, options: InitOptions = {}) {
+  constructor(
+    readonly config: MoEMambaConfig,
+    options: InitOptions = {},
+  ) {
     super();
     checkMoEMambaConfig(config);
     const generator = options.generator ?? defaultGenerator;
@@ -94,10 +100,16 @@ export class MoEMambaLM extends Module implements LanguageModel<MoEMambaState> {
     this.embeddings = this.module('embeddings', new Embedding(m.vocabSize, m.dModel, { generator }));
     this.layers = this.module(
       'layers',
-      new ModuleList(config.pattern.map((kind) => (kind === 'mamba' ? new MambaLayerBlock(config, { generator }) : new MoEBlock(config, { generator })))),
+      new ModuleList(
+        config.pattern.map((kind) =>
+          kind === 'mamba' ? new MambaLayerBlock(config, { generator }) : new MoEBlock(config, { generator }),
+        ),
+      ),
     );
     this.normF = this.module('norm_f', new RMSNorm(m.dModel, m.layerNormEpsilon));
-    this.lmHead = m.tieEmbeddings ? null : this.module('lm_head', new Linear(m.dModel, m.vocabSize, { bias: false, generator }));
+    this.lmHead = m.tieEmbeddings
+      ? null
+      : this.module('lm_head', new Linear(m.dModel, m.vocabSize, { bias: false, generator }));
     if (isInitialising()) reinitialise(this, generator);
   }
 
@@ -107,12 +119,18 @@ export class MoEMambaLM extends Module implements LanguageModel<MoEMambaState> {
 
   /** Logits [B, L, vocab] for int32 token ids [B, L] (see LanguageModel.forward). */
   forward(ids: Tensor, options: LMForwardOptions<MoEMambaState> = {}): Tensor {
-    if (ids.rank !== 2 || ids.dtype !== 'int32') throw new MambaError(`MoEMambaLM: token ids must be int32 [batch, length], got ${ids.dtype} ${JSON.stringify(ids.shape)}`);
+    if (ids.rank !== 2 || ids.dtype !== 'int32')
+      throw new MambaError(
+        `MoEMambaLM: token ids must be int32 [batch, length], got ${ids.dtype} ${JSON.stringify(ids.shape)}`,
+      );
     if (options.state) advanceLengths('MoEMambaLM', options.state, ids.shape);
     const normed = preNormStack(
       this.embeddings.forward(ids),
       [...this.layers],
-      (block, out, i) => (block instanceof MoEBlock ? block.moe.forward(out) : block.mixer.forward(out, options.state?.layers[i] as MambaLayerState | undefined)),
+      (block, out, i) =>
+        block instanceof MoEBlock
+          ? block.moe.forward(out)
+          : block.mixer.forward(out, options.state?.layers[i] as MambaLayerState | undefined),
       this.normF,
     );
     const last = options.lastOnly ? slice(normed, 1, -1) : normed;
@@ -121,13 +139,17 @@ export class MoEMambaLM extends Module implements LanguageModel<MoEMambaState> {
 
   /** The MoE layers' weighted balancing (and z-) losses of the last forward pass, summed. */
   auxLoss(): Tensor | null {
-    const losses = this.moeLayers().map((m) => m.auxLoss).filter((l): l is Tensor => l !== null);
+    const losses = this.moeLayers()
+      .map((m) => m.auxLoss)
+      .filter((l): l is Tensor => l !== null);
     if (losses.length === 0) return null;
     return scope(() => losses.reduce((a, b) => add(a, b)));
   }
 
   moeStats(): MoEStats[] {
-    return this.moeLayers().map((m) => m.stats()).filter((s): s is MoEStats => s !== null);
+    return this.moeLayers()
+      .map((m) => m.stats())
+      .filter((s): s is MoEStats => s !== null);
   }
 
   private moeLayers(): SwitchMoE[] {
@@ -135,7 +157,10 @@ export class MoEMambaLM extends Module implements LanguageModel<MoEMambaState> {
   }
 
   initialState(batch: number): MoEMambaState {
-    return { layers: [...this.layers].map((b) => (b instanceof MambaLayerBlock ? b.mixer.initialState(batch) : {})), lengths: new Array<number>(batch).fill(0) };
+    return {
+      layers: [...this.layers].map((b) => (b instanceof MambaLayerBlock ? b.mixer.initialState(batch) : {})),
+      lengths: new Array<number>(batch).fill(0),
+    };
   }
 
   /** model_type "moe-mamba" with the Mamba and MoE settings and the layer pattern. */

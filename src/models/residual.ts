@@ -6,7 +6,12 @@ import type { Tensor } from '../tensor/tensor.js';
  * The residual stream of Mamba's blocks (Add -> RMSNorm -> layer, docs/mamba-spec.md §1.6): each
  * block's layer sees the normalised running sum, and the final norm closes the stack.
  */
-export function preNormStack<B extends { norm: RMSNorm }>(hidden: Tensor, blocks: readonly B[], layer: (block: B, normed: Tensor, index: number) => Tensor, normF: RMSNorm): Tensor {
+export function preNormStack<B extends { norm: RMSNorm }>(
+  hidden: Tensor,
+  blocks: readonly B[],
+  layer: (block: B, normed: Tensor, index: number) => Tensor,
+  normF: RMSNorm,
+): Tensor {
   let residual: Tensor | null = null;
   let h = hidden;
   blocks.forEach((block, i) => {

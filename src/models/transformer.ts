@@ -32,7 +32,8 @@ export interface TransformerConfig {
   dropout: number;
 }
 
-export type TransformerConfigOptions = Partial<TransformerConfig> & Pick<TransformerConfig, 'vocabSize' | 'dModel' | 'nLayer' | 'nHead' | 'maxLength'>;
+export type TransformerConfigOptions = Partial<TransformerConfig> &
+  Pick<TransformerConfig, 'vocabSize' | 'dModel' | 'nLayer' | 'nHead' | 'maxLength'>;
 
 /** Fills in the defaults (mlpRatio 4, dropout 0) and rejects values no model can have. */
 export function transformerConfig(options: TransformerConfigOptions): TransformerConfig {
@@ -47,16 +48,20 @@ export function transformerConfig(options: TransformerConfigOptions): Transforme
   };
   for (const key of ['vocabSize', 'dModel', 'nLayer', 'nHead', 'maxLength'] as const) {
     const v = config[key];
-    if (!Number.isInteger(v) || v < 1) throw new MambaError(`Transformer config: ${key} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new MambaError(`Transformer config: ${key} must be a positive integer, got ${v}`);
   }
   if (config.dModel % config.nHead !== 0) {
     throw new MambaError(`Transformer config: dModel (${config.dModel}) must be divisible by nHead (${config.nHead})`);
   }
   const hidden = config.mlpRatio * config.dModel;
   if (!(config.mlpRatio > 0) || !Number.isInteger(hidden)) {
-    throw new MambaError(`Transformer config: mlpRatio * dModel is the MLP's width and must be a positive integer, got ${config.mlpRatio} * ${config.dModel}`);
+    throw new MambaError(
+      `Transformer config: mlpRatio * dModel is the MLP's width and must be a positive integer, got ${config.mlpRatio} * ${config.dModel}`,
+    );
   }
-  if (!(config.dropout >= 0 && config.dropout < 1)) throw new MambaError(`Transformer config: dropout must be in [0, 1), got ${config.dropout}`);
+  if (!(config.dropout >= 0 && config.dropout < 1))
+    throw new MambaError(`Transformer config: dropout must be in [0, 1), got ${config.dropout}`);
   return config;
 }
 
@@ -84,7 +89,10 @@ export function transformerParameterCount(options: TransformerConfigOptions): nu
   return (vocabSize + maxLength) * d + nLayer * block + 2 * d;
 }
 
-export type TransformerSizeOptions = Omit<TransformerConfigOptions, 'dModel' | 'nLayer' | 'nHead'> & { nLayer?: number; nHead?: number };
+export type TransformerSizeOptions = Omit<TransformerConfigOptions, 'dModel' | 'nLayer' | 'nHead'> & {
+  nLayer?: number;
+  nHead?: number;
+};
 
 /**
  * The config whose parameter count is nearest to `target`, for a baseline of the same size as
@@ -95,7 +103,10 @@ export type TransformerSizeOptions = Omit<TransformerConfigOptions, 'dModel' | '
  * transformerParameterCount(config).
  */
 export function transformerConfigForParameters(target: number, options: TransformerSizeOptions): TransformerConfig {
-  if (!(Number.isFinite(target) && target > 0)) throw new MambaError(`transformerConfigForParameters: the target must be a positive number of parameters, got ${target}`);
+  if (!(Number.isFinite(target) && target > 0))
+    throw new MambaError(
+      `transformerConfigForParameters: the target must be a positive number of parameters, got ${target}`,
+    );
   const nLayer = options.nLayer ?? 4;
   const nHead = options.nHead ?? 4;
   const at = (dModel: number) => transformerConfig({ ...options, nLayer, nHead, dModel });
@@ -177,7 +188,8 @@ export class CausalMask {
   rows(offset: number, length: number): Tensor | null {
     if (length === 1) return null;
     const total = offset + length;
-    if (!this.table || this.table.shape[0]! < total) this.build(Math.min(this.maxLength, Math.max(total, 2 * (this.table?.shape[0] ?? 0))));
+    if (!this.table || this.table.shape[0]! < total)
+      this.build(Math.min(this.maxLength, Math.max(total, 2 * (this.table?.shape[0] ?? 0))));
     return slice(slice(this.table!, 0, offset, total), 1, 0, total);
   }
 
@@ -251,9 +263,13 @@ export class CausalSelfAttention extends Module {
       const fused = this.qkv.forward(x);
       // [B, L, 3H, hd] is a view of the projection; its three thirds permuted to [B, H, L, hd]
       // are views too, which matmul reads through their strides.
-      const [q, k, v] = split(reshape(fused, [batch, length, 3 * nHead, headDim]), nHead, 2).map((t) => permute(t, [0, 2, 1, 3])) as [Tensor, Tensor, Tensor];
+      const [q, k, v] = split(reshape(fused, [batch, length, 3 * nHead, headDim]), nHead, 2).map((t) =>
+        permute(t, [0, 2, 1, 3]),
+      ) as [Tensor, Tensor, Tensor];
       const scaled = affine(q, 1 / Math.sqrt(headDim));
-      const heads = cache ? this.attendCached(scaled, fused, mask, cache) : this.attend(scaled, k, v, mask.rows(0, length));
+      const heads = cache
+        ? this.attendCached(scaled, fused, mask, cache)
+        : this.attend(scaled, k, v, mask.rows(0, length));
       const merged = reshape(permute(heads, [0, 2, 1, 3]), [batch, length, dModel]);
       return dropout(this.outProj.forward(merged), this.config.dropout, this.training, this.generator);
     });
@@ -270,10 +286,17 @@ export class CausalSelfAttention extends Module {
     const { nHead, dModel } = this.config;
     const headDim = dModel / nHead;
     const starts = lengths.map((_, b) => lengths.slice(0, b).reduce((s, n) => s + n, 0));
-    const [, newKeys, newValues] = split(reshape(fused, [batch * length, 3 * nHead, headDim]), nHead, 1) as [Tensor, Tensor, Tensor];
+    const [, newKeys, newValues] = split(reshape(fused, [batch * length, 3 * nHead, headDim]), nHead, 1) as [
+      Tensor,
+      Tensor,
+      Tensor,
+    ];
     const append = (cache: Tensor, fresh: Tensor) =>
       concat(
-        lengths.flatMap((n, b) => [slice(cache, 0, starts[b]!, starts[b]! + n), slice(fresh, 0, b * length, (b + 1) * length)]),
+        lengths.flatMap((n, b) => [
+          slice(cache, 0, starts[b]!, starts[b]! + n),
+          slice(fresh, 0, b * length, (b + 1) * length),
+        ]),
         0,
       );
     const keys = append(state.keys, newKeys);
@@ -281,12 +304,13 @@ export class CausalSelfAttention extends Module {
     // Consecutive sequences of equal length attend in one batched product: all of them when the
     // batch started together, one at a time after prompts of different lengths.
     const groups: Tensor[] = [];
-    for (let b0 = 0; b0 < batch; ) {
+    for (let b0 = 0; b0 < batch;) {
       let b1 = b0 + 1;
       while (b1 < batch && lengths[b1] === lengths[b0]) b1++;
       const total = lengths[b0]! + length;
       const from = starts[b0]! + b0 * length;
-      const rows = (t: Tensor) => permute(reshape(slice(t, 0, from, from + (b1 - b0) * total), [b1 - b0, total, nHead, headDim]), [0, 2, 1, 3]);
+      const rows = (t: Tensor) =>
+        permute(reshape(slice(t, 0, from, from + (b1 - b0) * total), [b1 - b0, total, nHead, headDim]), [0, 2, 1, 3]);
       groups.push(this.attend(slice(q, 0, b0, b1), rows(keys), rows(values), mask.rows(lengths[b0]!, length)));
       b0 = b1;
     }
@@ -317,7 +341,9 @@ export class TransformerMLP extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return scope(() => dropout(this.fc2.forward(gelu(this.fc1.forward(x), 'tanh')), this.config.dropout, this.training, this.generator));
+    return scope(() =>
+      dropout(this.fc2.forward(gelu(this.fc1.forward(x), 'tanh')), this.config.dropout, this.training, this.generator),
+    );
   }
 }
 
@@ -369,7 +395,10 @@ export class TransformerLM extends Module implements LanguageModel<TransformerSt
     this.generator = options.generator ?? defaultGenerator;
     this.embeddings = this.module('embeddings', new Table(vocabSize, dModel, this.generator));
     this.position = this.module('position', new Table(maxLength, dModel, this.generator));
-    this.blocks = this.module('blocks', new ModuleList(Array.from({ length: nLayer }, () => new TransformerBlock(this.config, this.generator))));
+    this.blocks = this.module(
+      'blocks',
+      new ModuleList(Array.from({ length: nLayer }, () => new TransformerBlock(this.config, this.generator))),
+    );
     this.normF = this.module('norm_f', new Norm(dModel));
     this.mask = new CausalMask(this.embeddings.weight, maxLength);
   }
@@ -381,23 +410,35 @@ export class TransformerLM extends Module implements LanguageModel<TransformerSt
   /** Logits [B, L, vocab] for int32 token ids [B, L]; with a state the tokens join its KV caches. */
   forward(ids: Tensor, options: LMForwardOptions<TransformerState> = {}): Tensor {
     if (ids.rank !== 2 || ids.dtype !== 'int32' || ids.size === 0) {
-      throw new MambaError(`TransformerLM: token ids must be int32 [batch, length] with at least one token, got ${ids.dtype} ${JSON.stringify(ids.shape)}`);
+      throw new MambaError(
+        `TransformerLM: token ids must be int32 [batch, length] with at least one token, got ${ids.dtype} ${JSON.stringify(ids.shape)}`,
+      );
     }
     const [batch, length] = ids.shape as [number, number];
     const { state } = options;
     if (state && state.layers.length !== this.blocks.length) {
-      throw new MambaError(`TransformerLM: the state has ${state.layers.length} layers, the model ${this.blocks.length}`);
+      throw new MambaError(
+        `TransformerLM: the state has ${state.layers.length} layers, the model ${this.blocks.length}`,
+      );
     }
     const offsets = state ? state.lengths.slice() : new Array<number>(batch).fill(0);
     const end = Math.max(...offsets) + length;
     if (end > this.config.maxLength) {
-      throw new MambaError(`TransformerLM: a sequence of ${end} tokens is longer than the model's maxLength of ${this.config.maxLength}`);
+      throw new MambaError(
+        `TransformerLM: a sequence of ${end} tokens is longer than the model's maxLength of ${this.config.maxLength}`,
+      );
     }
     if (state) advanceLengths('TransformerLM', state, ids.shape);
     return scope(() => {
       const tokens = embedding(this.embeddings.weight, ids);
-      let hidden = dropout(add(tokens, this.positions(offsets, length)), this.config.dropout, this.training, this.generator);
-      for (let i = 0; i < this.blocks.length; i++) hidden = this.blocks.at(i).forward(hidden, this.mask, state && { layer: state.layers[i]!, lengths: offsets });
+      let hidden = dropout(
+        add(tokens, this.positions(offsets, length)),
+        this.config.dropout,
+        this.training,
+        this.generator,
+      );
+      for (let i = 0; i < this.blocks.length; i++)
+        hidden = this.blocks.at(i).forward(hidden, this.mask, state && { layer: state.layers[i]!, lengths: offsets });
       const last = options.lastOnly ? slice(hidden, 1, -1) : hidden;
       return linear(this.normF.forward(last), this.embeddings.weight);
     });
@@ -408,13 +449,17 @@ export class TransformerLM extends Module implements LanguageModel<TransformerSt
     const table = this.position.weight;
     // Sequences at the same offset (always so in training) share one slice, broadcast over the batch.
     if (offsets.every((o) => o === offsets[0])) return slice(table, 0, offsets[0]!, offsets[0]! + length);
-    const ids = Int32Array.from({ length: offsets.length * length }, (_, i) => offsets[Math.floor(i / length)]! + (i % length));
+    const ids = Int32Array.from(
+      { length: offsets.length * length },
+      (_, i) => offsets[Math.floor(i / length)]! + (i % length),
+    );
     return embedding(table, fromArray(ids, [offsets.length, length], { dtype: 'int32', backend: table.backend }));
   }
 
   /** An empty KV cache for `batch` sequences; dispose it with disposeState. */
   initialState(batch: number): TransformerState {
-    if (!Number.isInteger(batch) || batch < 1) throw new MambaError(`TransformerLM: the batch of a state must be a positive integer, got ${batch}`);
+    if (!Number.isInteger(batch) || batch < 1)
+      throw new MambaError(`TransformerLM: the batch of a state must be a positive integer, got ${batch}`);
     const { nHead, dModel } = this.config;
     const { dtype, backend } = this.embeddings.weight;
     return {

@@ -95,13 +95,16 @@ export class ResidualBlock extends Module {
 
   constructor(inChannels: number, outChannels: number, stride: number, project: boolean, options: InitOptions = {}) {
     super();
-    if (!project && (inChannels !== outChannels || stride !== 1)) throw new MambaError('ResidualBlock: a block that changes channels or resolution needs the 1x1 projection');
+    if (!project && (inChannels !== outChannels || stride !== 1))
+      throw new MambaError('ResidualBlock: a block that changes channels or resolution needs the 1x1 projection');
     const g = options.generator;
     this.conv1 = this.module('conv1', new Conv2d(inChannels, outChannels, 3, { stride, padding: 1, generator: g }));
     this.norm1 = this.module('norm1', new InstanceNorm(outChannels, { affine: true }));
     this.conv2 = this.module('conv2', new Conv2d(outChannels, outChannels, 3, { padding: 1, generator: g }));
     this.norm2 = this.module('norm2', new InstanceNorm(outChannels, { affine: true }));
-    this.conv3 = project ? this.module('conv3', new Conv2d(inChannels, outChannels, 1, { stride, generator: g })) : null;
+    this.conv3 = project
+      ? this.module('conv3', new Conv2d(inChannels, outChannels, 1, { stride, generator: g }))
+      : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -125,7 +128,12 @@ export class MambaLayer extends Module {
   ) {
     super();
     this.norm = this.module('norm', new LayerNorm(dim));
-    const config = mambaMixerConfig({ dModel: dim, dState: options.dState, dConv: options.dConv, expand: options.expand });
+    const config = mambaMixerConfig({
+      dModel: dim,
+      dState: options.dState,
+      dConv: options.dConv,
+      expand: options.expand,
+    });
     this.mamba = this.module('mamba', new MambaMixer(config, { generator: options.generator }));
   }
 
@@ -142,7 +150,11 @@ class ResidualStage extends Module {
 
   constructor(inChannels: number, outChannels: number, count: number, stride: number, options: InitOptions) {
     super();
-    const list = Array.from({ length: count }, (_, i) => (i === 0 ? new ResidualBlock(inChannels, outChannels, stride, true, options) : new ResidualBlock(outChannels, outChannels, 1, false, options)));
+    const list = Array.from({ length: count }, (_, i) =>
+      i === 0
+        ? new ResidualBlock(inChannels, outChannels, stride, true, options)
+        : new ResidualBlock(outChannels, outChannels, 1, false, options),
+    );
     this.blocks = this.module('blocks', new ModuleList(list));
   }
 
@@ -157,7 +169,14 @@ class ResidualStage extends Module {
 class EncoderStage extends ResidualStage {
   readonly mamba: MambaLayer | null;
 
-  constructor(inChannels: number, outChannels: number, count: number, stride: number, mamba: { dState: number; dConv: number; expand: number } | null, options: InitOptions) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    count: number,
+    stride: number,
+    mamba: { dState: number; dConv: number; expand: number } | null,
+    options: InitOptions,
+  ) {
     super(inChannels, outChannels, count, stride, options);
     this.mamba = mamba ? this.module('mamba', new MambaLayer(outChannels, { ...mamba, ...options })) : null;
   }
@@ -196,18 +215,41 @@ export class UMamba extends UShapedNetwork {
     const { features, classes, inChannels, encoderBlocks, decoderBlocks, mambaStages } = config;
     const n = features.length;
     const positive = (list: number[]) => list.every((v) => Number.isInteger(v) && v >= 1);
-    if (encoderBlocks.length !== n || decoderBlocks.length !== n - 1 || !positive(encoderBlocks) || !positive(decoderBlocks)) {
-      throw new MambaError(`UMamba: need ${n} encoder and ${n - 1} decoder block counts (positive integers) for ${n} stages, got [${encoderBlocks.join(', ')}] and [${decoderBlocks.join(', ')}]`);
+    if (
+      encoderBlocks.length !== n ||
+      decoderBlocks.length !== n - 1 ||
+      !positive(encoderBlocks) ||
+      !positive(decoderBlocks)
+    ) {
+      throw new MambaError(
+        `UMamba: need ${n} encoder and ${n - 1} decoder block counts (positive integers) for ${n} stages, got [${encoderBlocks.join(', ')}] and [${decoderBlocks.join(', ')}]`,
+      );
     }
-    if (mambaStages.some((s) => !Number.isInteger(s) || s < 0 || s >= n)) throw new MambaError(`UMamba: mambaStages [${mambaStages.join(', ')}] must name stages 0..${n - 1}`);
+    if (mambaStages.some((s) => !Number.isInteger(s) || s < 0 || s >= n))
+      throw new MambaError(`UMamba: mambaStages [${mambaStages.join(', ')}] must name stages 0..${n - 1}`);
     const mamba = { dState: config.dState, dConv: config.dConv, expand: config.expand };
     this.encoder = this.module(
       'encoder',
-      new ModuleList(features.map((f, s) => new EncoderStage(s === 0 ? inChannels : features[s - 1]!, f, encoderBlocks[s]!, s === 0 ? 1 : 2, mambaStages.includes(s) ? mamba : null, options))),
+      new ModuleList(
+        features.map(
+          (f, s) =>
+            new EncoderStage(
+              s === 0 ? inChannels : features[s - 1]!,
+              f,
+              encoderBlocks[s]!,
+              s === 0 ? 1 : 2,
+              mambaStages.includes(s) ? mamba : null,
+              options,
+            ),
+        ),
+      ),
     );
     const skips = features.slice(0, -1).reverse();
     const below = features.slice(1).reverse();
-    this.decoder = this.module('decoder', new ModuleList(skips.map((f, j) => new DecoderStage(below[j]!, f, decoderBlocks[j]!, options))));
+    this.decoder = this.module(
+      'decoder',
+      new ModuleList(skips.map((f, j) => new DecoderStage(below[j]!, f, decoderBlocks[j]!, options))),
+    );
     this.segLayers = this.module('seg_layers', segmentationHeads(features, classes, config.deepSupervision, options));
   }
 

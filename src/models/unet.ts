@@ -41,7 +41,10 @@ export class ConvNormAct extends Module {
 
   constructor(inChannels: number, outChannels: number, stride: number, options: InitOptions = {}) {
     super();
-    this.conv = this.module('conv', new Conv2d(inChannels, outChannels, 3, { stride, padding: 1, generator: options.generator }));
+    this.conv = this.module(
+      'conv',
+      new Conv2d(inChannels, outChannels, 3, { stride, padding: 1, generator: options.generator }),
+    );
     this.norm = this.module('norm', new InstanceNorm(outChannels, { affine: true }));
   }
 
@@ -78,14 +81,23 @@ export interface UNetConfig {
 
 function checkStages(what: string, features: number[], classes: number, inChannels: number): void {
   if (features.length < 2 || features.some((f) => !Number.isInteger(f) || f < 1)) {
-    throw new MambaError(`${what}: features must list at least two positive channel counts (one per stage), got [${features.join(', ')}]`);
+    throw new MambaError(
+      `${what}: features must list at least two positive channel counts (one per stage), got [${features.join(', ')}]`,
+    );
   }
-  if (!Number.isInteger(classes) || classes < 2) throw new MambaError(`${what}: classes must be at least 2 (background and one structure), got ${classes}`);
-  if (!Number.isInteger(inChannels) || inChannels < 1) throw new MambaError(`${what}: inChannels must be a positive integer, got ${inChannels}`);
+  if (!Number.isInteger(classes) || classes < 2)
+    throw new MambaError(`${what}: classes must be at least 2 (background and one structure), got ${classes}`);
+  if (!Number.isInteger(inChannels) || inChannels < 1)
+    throw new MambaError(`${what}: inChannels must be a positive integer, got ${inChannels}`);
 }
 
 /** The 1x1 heads that turn decoder features into logits: one per decoder stage with deep supervision, else the full-resolution one only. */
-export function segmentationHeads(features: readonly number[], classes: number, deepSupervision: boolean, options: InitOptions): ModuleList<Conv2d> {
+export function segmentationHeads(
+  features: readonly number[],
+  classes: number,
+  deepSupervision: boolean,
+  options: InitOptions,
+): ModuleList<Conv2d> {
   const skips = features.slice(0, -1).reverse();
   const heads = deepSupervision ? skips : skips.slice(-1);
   return new ModuleList(heads.map((f) => new Conv2d(f, classes, 1, { generator: options.generator })));
@@ -104,7 +116,10 @@ export abstract class UShapedNetwork extends Module implements SegmentationNetwo
   readonly divisor: number;
   readonly deepSupervision: boolean;
 
-  constructor(what: string, shape: { features: number[]; classes: number; inChannels: number; deepSupervision: boolean }) {
+  constructor(
+    what: string,
+    shape: { features: number[]; classes: number; inChannels: number; deepSupervision: boolean },
+  ) {
     super();
     checkStages(what, shape.features, shape.classes, shape.inChannels);
     this.classes = shape.classes;
@@ -149,7 +164,10 @@ class PlainStage extends Module {
 
   constructor(inChannels: number, outChannels: number, count: number, stride: number, options: InitOptions) {
     super();
-    const layers = Array.from({ length: count }, (_, i) => new ConvNormAct(i === 0 ? inChannels : outChannels, outChannels, i === 0 ? stride : 1, options));
+    const layers = Array.from(
+      { length: count },
+      (_, i) => new ConvNormAct(i === 0 ? inChannels : outChannels, outChannels, i === 0 ? stride : 1, options),
+    );
     this.convs = this.module('convs', new ModuleList(layers));
   }
 
@@ -178,13 +196,29 @@ export class UNet extends UShapedNetwork {
   ) {
     super('UNet', config);
     const { features, convsPerStage, classes, inChannels } = config;
-    if (!Number.isInteger(convsPerStage) || convsPerStage < 1) throw new MambaError(`UNet: convsPerStage must be a positive integer, got ${convsPerStage}`);
-    this.encoder = this.module('encoder', new ModuleList(features.map((f, s) => new PlainStage(s === 0 ? inChannels : features[s - 1]!, f, convsPerStage, s === 0 ? 1 : 2, options))));
+    if (!Number.isInteger(convsPerStage) || convsPerStage < 1)
+      throw new MambaError(`UNet: convsPerStage must be a positive integer, got ${convsPerStage}`);
+    this.encoder = this.module(
+      'encoder',
+      new ModuleList(
+        features.map(
+          (f, s) => new PlainStage(s === 0 ? inChannels : features[s - 1]!, f, convsPerStage, s === 0 ? 1 : 2, options),
+        ),
+      ),
+    );
     // Decoder stage j works at the resolution of encoder stage n-2-j (coarsest first).
     const skips = features.slice(0, -1).reverse();
     const below = features.slice(1).reverse();
-    this.upsample = this.module('upsample', new ModuleList(skips.map((f, j) => new ConvTranspose2d(below[j]!, f, 2, { stride: 2, generator: options.generator }))));
-    this.decoder = this.module('decoder', new ModuleList(skips.map((f) => new PlainStage(2 * f, f, convsPerStage, 1, options))));
+    this.upsample = this.module(
+      'upsample',
+      new ModuleList(
+        skips.map((f, j) => new ConvTranspose2d(below[j]!, f, 2, { stride: 2, generator: options.generator })),
+      ),
+    );
+    this.decoder = this.module(
+      'decoder',
+      new ModuleList(skips.map((f) => new PlainStage(2 * f, f, convsPerStage, 1, options))),
+    );
     this.segLayers = this.module('seg_layers', segmentationHeads(features, classes, config.deepSupervision, options));
   }
 
@@ -197,11 +231,20 @@ export class UNet extends UShapedNetwork {
  * The U-Net with channels (base, 2 base, 4 base, ...) whose parameter count comes closest to
  * `parameters`: a baseline of the same size as another network.
  */
-export function unetConfigForParameters(parameters: number, o: Omit<UNetConfig, 'features'> & { stages: number }): UNetConfig {
+export function unetConfigForParameters(
+  parameters: number,
+  o: Omit<UNetConfig, 'features'> & { stages: number },
+): UNetConfig {
   let best: UNetConfig | null = null;
   let bestGap = Infinity;
   for (let base = 1; base <= 256; base++) {
-    const config: UNetConfig = { inChannels: o.inChannels, classes: o.classes, convsPerStage: o.convsPerStage, deepSupervision: o.deepSupervision, features: Array.from({ length: o.stages }, (_, s) => base * 2 ** s) };
+    const config: UNetConfig = {
+      inChannels: o.inChannels,
+      classes: o.classes,
+      convsPerStage: o.convsPerStage,
+      deepSupervision: o.deepSupervision,
+      features: Array.from({ length: o.stages }, (_, s) => base * 2 ** s),
+    };
     const net = withoutInitialisation(() => new UNet(config));
     const count = net.numParameters();
     net.dispose();

@@ -48,10 +48,12 @@ export interface VimConfig {
   normEps: number;
 }
 
-export type VimConfigOptions = Partial<VimConfig> & Pick<VimConfig, 'imageSize' | 'patchSize' | 'dModel' | 'depth' | 'numClasses'>;
+export type VimConfigOptions = Partial<VimConfig> &
+  Pick<VimConfig, 'imageSize' | 'patchSize' | 'dModel' | 'depth' | 'numClasses'>;
 
 export function positiveInteger(what: string, key: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new MambaError(`${what} config: ${key} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new MambaError(`${what} config: ${key} must be a positive integer, got ${v}`);
 }
 
 /** Patches per side for an image size, patch size and stride (PatchEmbed's grid_size). */
@@ -64,11 +66,20 @@ export function checkDropPath(what: string, rate: number): void {
 }
 
 /** Checks what Vim and ViT share: the image, the patch grid and the classes. */
-export function checkImageConfig(what: string, c: { imageSize: number; patchSize: number; stride: number; channels: number; numClasses: number }): void {
-  for (const key of ['imageSize', 'patchSize', 'stride', 'channels', 'numClasses'] as const) positiveInteger(what, key, c[key]);
-  if (c.patchSize > c.imageSize) throw new MambaError(`${what} config: patchSize ${c.patchSize} is larger than the ${c.imageSize}-pixel image`);
-  if (c.stride > c.patchSize) throw new MambaError(`${what} config: a stride of ${c.stride} skips pixels between ${c.patchSize}-pixel patches; use a stride <= patchSize`);
-  if (c.numClasses < 2) throw new MambaError(`${what} config: a classifier needs at least 2 classes, got ${c.numClasses}`);
+export function checkImageConfig(
+  what: string,
+  c: { imageSize: number; patchSize: number; stride: number; channels: number; numClasses: number },
+): void {
+  for (const key of ['imageSize', 'patchSize', 'stride', 'channels', 'numClasses'] as const)
+    positiveInteger(what, key, c[key]);
+  if (c.patchSize > c.imageSize)
+    throw new MambaError(`${what} config: patchSize ${c.patchSize} is larger than the ${c.imageSize}-pixel image`);
+  if (c.stride > c.patchSize)
+    throw new MambaError(
+      `${what} config: a stride of ${c.stride} skips pixels between ${c.patchSize}-pixel patches; use a stride <= patchSize`,
+    );
+  if (c.numClasses < 2)
+    throw new MambaError(`${what} config: a classifier needs at least 2 classes, got ${c.numClasses}`);
 }
 
 /** The options that are set: a field given as undefined takes its default rather than erasing it. */
@@ -93,7 +104,9 @@ export function vimConfig(options: VimConfigOptions): VimConfig {
   checkImageConfig('Vim', config);
   for (const key of ['dModel', 'depth', 'dState', 'dConv', 'dtRank'] as const) positiveInteger('Vim', key, config[key]);
   if (!(config.expand > 0) || !Number.isInteger(config.expand * config.dModel)) {
-    throw new MambaError(`Vim config: expand * dModel is the mixer's inner width and must be a positive integer, got ${config.expand} * ${config.dModel}`);
+    throw new MambaError(
+      `Vim config: expand * dModel is the mixer's inner width and must be a positive integer, got ${config.expand} * ${config.dModel}`,
+    );
   }
   checkDropPath('Vim', config.dropPath);
   return config;
@@ -105,13 +118,58 @@ export function vimConfig(options: VimConfigOptions): VimConfig {
  * Tiny and 0.05 for Small as in the reference scripts, 0.1 (main.py's default) for Base.
  */
 export const VIM_PRESETS = {
-  'vim-ti': { imageSize: 224, patchSize: 16, channels: 3, numClasses: 1000, dModel: 192, depth: 24, dState: 16, dropPath: 0 },
-  'vim-s': { imageSize: 224, patchSize: 16, channels: 3, numClasses: 1000, dModel: 384, depth: 24, dState: 16, dropPath: 0.05 },
-  'vim-b': { imageSize: 224, patchSize: 16, channels: 3, numClasses: 1000, dModel: 768, depth: 24, dState: 16, dropPath: 0.1 },
+  'vim-ti': {
+    imageSize: 224,
+    patchSize: 16,
+    channels: 3,
+    numClasses: 1000,
+    dModel: 192,
+    depth: 24,
+    dState: 16,
+    dropPath: 0,
+  },
+  'vim-s': {
+    imageSize: 224,
+    patchSize: 16,
+    channels: 3,
+    numClasses: 1000,
+    dModel: 384,
+    depth: 24,
+    dState: 16,
+    dropPath: 0.05,
+  },
+  'vim-b': {
+    imageSize: 224,
+    patchSize: 16,
+    channels: 3,
+    numClasses: 1000,
+    dModel: 768,
+    depth: 24,
+    dState: 16,
+    dropPath: 0.1,
+  },
   /** MNIST in a quarter of an hour on two cores: 7x7 patches of 4x4 pixels. */
-  'vim-mnist': { imageSize: 28, patchSize: 4, channels: 1, numClasses: 10, dModel: 64, depth: 4, dState: 8, dropPath: 0 },
+  'vim-mnist': {
+    imageSize: 28,
+    patchSize: 4,
+    channels: 1,
+    numClasses: 10,
+    dModel: 64,
+    depth: 4,
+    dState: 8,
+    dropPath: 0,
+  },
   /** The sklearn 8x8 digits in seconds: 4x4 patches of 2x2 pixels. */
-  'vim-digits': { imageSize: 8, patchSize: 2, channels: 1, numClasses: 10, dModel: 32, depth: 2, dState: 4, dropPath: 0 },
+  'vim-digits': {
+    imageSize: 8,
+    patchSize: 2,
+    channels: 1,
+    numClasses: 10,
+    dModel: 32,
+    depth: 2,
+    dState: 4,
+    dropPath: 0,
+  },
 } as const satisfies Record<string, VimConfigOptions>;
 
 export type VimPreset = keyof typeof VIM_PRESETS;
@@ -164,8 +222,16 @@ export class PatchEmbed extends Module {
 /** The image input every classifier checks: float [B, channels, size, size]. */
 export function checkImages(what: string, images: Tensor, config: { imageSize: number; channels: number }): void {
   const { imageSize: s, channels: c } = config;
-  const ok = images.rank === 4 && images.shape[1] === c && images.shape[2] === s && images.shape[3] === s && images.dtype !== 'int32';
-  if (!ok) throw new MambaError(`${what}: expected float images [batch, ${c}, ${s}, ${s}], got ${images.dtype} ${formatShape(images.shape)}`);
+  const ok =
+    images.rank === 4 &&
+    images.shape[1] === c &&
+    images.shape[2] === s &&
+    images.shape[3] === s &&
+    images.dtype !== 'int32';
+  if (!ok)
+    throw new MambaError(
+      `${what}: expected float images [batch, ${c}, ${s}, ${s}], got ${images.dtype} ${formatShape(images.shape)}`,
+    );
 }
 
 /** Add -> RMSNorm -> mixer, returning the mixer's output; the residual stream is carried by the model (docs/mamba-spec.md §4). */
@@ -226,9 +292,14 @@ export class Vim extends Module implements ImageClassifier {
     this.tokenPosition = vimClassTokenPosition(c);
     this.patchEmbed = this.module('patch_embed', new PatchEmbed(c.channels, c.dModel, c.patchSize, c.stride, g));
     this.clsToken = this.param('cls_token', normal([1, 1, c.dModel], 0.02, this.generator), { noWeightDecay: true });
-    this.posEmbed = this.param('pos_embed', normal([1, this.numPatches + 1, c.dModel], 0.02, this.generator), { noWeightDecay: true });
+    this.posEmbed = this.param('pos_embed', normal([1, this.numPatches + 1, c.dModel], 0.02, this.generator), {
+      noWeightDecay: true,
+    });
     const mixer = vimMixerConfig(c);
-    this.layers = this.module('layers', new ModuleList(Array.from({ length: c.depth }, () => new VimBlock(mixer, c.normEps, g))));
+    this.layers = this.module(
+      'layers',
+      new ModuleList(Array.from({ length: c.depth }, () => new VimBlock(mixer, c.normEps, g))),
+    );
     this.normF = this.module('norm_f', new RMSNorm(c.dModel, c.normEps));
     this.head = this.module('head', new Linear(c.dModel, c.numClasses, g));
     if (isInitialising()) reinitialise(this, this.generator);
@@ -254,7 +325,12 @@ export class Vim extends Module implements ImageClassifier {
       // dropped with rate i of the linear schedule (the reference's inter_dpr = [0] + dpr).
       for (let i = 0; i < this.layers.length; i++) {
         const block = this.layers.at(i);
-        const { out, sum } = addRmsNorm(residual ? dropPath(hidden, rates[i - 1]!, this.training, generator) : hidden, residual, block.norm.weight, block.norm.eps);
+        const { out, sum } = addRmsNorm(
+          residual ? dropPath(hidden, rates[i - 1]!, this.training, generator) : hidden,
+          residual,
+          block.norm.weight,
+          block.norm.eps,
+        );
         residual = sum;
         hidden = block.mixer.forward(out);
       }

@@ -11,7 +11,18 @@ import { defaultGenerator, Generator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
-import { checkDropPath, checkImageConfig, checkImages, definedOptions, positiveInteger, dropPath, dropPathRates, PatchEmbed, patchGrid, type ImageClassifier } from './vim.js';
+import {
+  checkDropPath,
+  checkImageConfig,
+  checkImages,
+  definedOptions,
+  positiveInteger,
+  dropPath,
+  dropPathRates,
+  PatchEmbed,
+  patchGrid,
+  type ImageClassifier,
+} from './vim.js';
 
 /** The hyper-parameters of a Vision Transformer (ViT / DeiT as timm builds it). */
 export interface VitConfig {
@@ -30,17 +41,28 @@ export interface VitConfig {
   normEps: number;
 }
 
-export type VitConfigOptions = Partial<VitConfig> & Pick<VitConfig, 'imageSize' | 'patchSize' | 'dModel' | 'depth' | 'nHead' | 'numClasses'>;
+export type VitConfigOptions = Partial<VitConfig> &
+  Pick<VitConfig, 'imageSize' | 'patchSize' | 'dModel' | 'depth' | 'nHead' | 'numClasses'>;
 
 /** Fills in timm's defaults (mlpRatio 4, LayerNorm eps 1e-6, 3 channels, disjoint patches) and checks the rest. */
 export function vitConfig(options: VitConfigOptions): VitConfig {
   options = definedOptions(options);
-  const config: VitConfig = { stride: options.patchSize, channels: 3, mlpRatio: 4, dropPath: 0, normEps: 1e-6, ...options };
+  const config: VitConfig = {
+    stride: options.patchSize,
+    channels: 3,
+    mlpRatio: 4,
+    dropPath: 0,
+    normEps: 1e-6,
+    ...options,
+  };
   checkImageConfig('ViT', config);
   for (const key of ['dModel', 'depth', 'nHead'] as const) positiveInteger('ViT', key, config[key]);
-  if (config.dModel % config.nHead !== 0) throw new MambaError(`ViT config: dModel (${config.dModel}) must be divisible by nHead (${config.nHead})`);
+  if (config.dModel % config.nHead !== 0)
+    throw new MambaError(`ViT config: dModel (${config.dModel}) must be divisible by nHead (${config.nHead})`);
   if (!(config.mlpRatio > 0) || !Number.isInteger(config.mlpRatio * config.dModel)) {
-    throw new MambaError(`ViT config: mlpRatio * dModel is the MLP's width and must be a positive integer, got ${config.mlpRatio} * ${config.dModel}`);
+    throw new MambaError(
+      `ViT config: mlpRatio * dModel is the MLP's width and must be a positive integer, got ${config.mlpRatio} * ${config.dModel}`,
+    );
   }
   checkDropPath('ViT', config.dropPath);
   return config;
@@ -48,9 +70,36 @@ export function vitConfig(options: VitConfigOptions): VitConfig {
 
 /** DeiT's sizes (the paper's baselines for Vim-Ti, -S and -B), at 224x224 with 16x16 patches and 1000 classes. */
 export const VIT_PRESETS = {
-  'deit-ti': { imageSize: 224, patchSize: 16, channels: 3, numClasses: 1000, dModel: 192, depth: 12, nHead: 3, dropPath: 0.1 },
-  'deit-s': { imageSize: 224, patchSize: 16, channels: 3, numClasses: 1000, dModel: 384, depth: 12, nHead: 6, dropPath: 0.1 },
-  'deit-b': { imageSize: 224, patchSize: 16, channels: 3, numClasses: 1000, dModel: 768, depth: 12, nHead: 12, dropPath: 0.1 },
+  'deit-ti': {
+    imageSize: 224,
+    patchSize: 16,
+    channels: 3,
+    numClasses: 1000,
+    dModel: 192,
+    depth: 12,
+    nHead: 3,
+    dropPath: 0.1,
+  },
+  'deit-s': {
+    imageSize: 224,
+    patchSize: 16,
+    channels: 3,
+    numClasses: 1000,
+    dModel: 384,
+    depth: 12,
+    nHead: 6,
+    dropPath: 0.1,
+  },
+  'deit-b': {
+    imageSize: 224,
+    patchSize: 16,
+    channels: 3,
+    numClasses: 1000,
+    dModel: 768,
+    depth: 12,
+    nHead: 12,
+    dropPath: 0.1,
+  },
 } as const satisfies Record<string, VitConfigOptions>;
 
 /**
@@ -64,7 +113,9 @@ export function vitParameterCount(options: VitConfigOptions): number {
   const h = c.mlpRatio * d;
   const tokens = patchGrid(c.imageSize, c.patchSize, c.stride) ** 2 + 1;
   const block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d);
-  return c.channels * c.patchSize ** 2 * d + d + d + tokens * d + c.depth * block + 2 * d + d * c.numClasses + c.numClasses;
+  return (
+    c.channels * c.patchSize ** 2 * d + d + d + tokens * d + c.depth * block + 2 * d + d * c.numClasses + c.numClasses
+  );
 }
 
 /**
@@ -72,7 +123,8 @@ export function vitParameterCount(options: VitConfigOptions): number {
  * heads and everything else as given, dModel searched over the multiples of nHead.
  */
 export function vitConfigForParameters(target: number, options: Omit<VitConfigOptions, 'dModel'>): VitConfig {
-  if (!(Number.isFinite(target) && target > 0)) throw new MambaError(`vitConfigForParameters: the target must be a positive number of parameters, got ${target}`);
+  if (!(Number.isFinite(target) && target > 0))
+    throw new MambaError(`vitConfigForParameters: the target must be a positive number of parameters, got ${target}`);
   let best: VitConfig | null = null;
   let bestMiss = Infinity;
   for (let dModel = options.nHead; ; dModel += options.nHead) {
@@ -107,7 +159,9 @@ export class Attention extends Module {
       const headDim = this.dModel / this.nHead;
       const fused = this.qkv.forward(x);
       // [B, L, 3H, hd] is a view of the projection; its thirds permuted to [B, H, L, hd] are views too.
-      const [q, k, v] = split(reshape(fused, [batch, length, 3 * this.nHead, headDim]), this.nHead, 2).map((t) => permute(t, [0, 2, 1, 3])) as [Tensor, Tensor, Tensor];
+      const [q, k, v] = split(reshape(fused, [batch, length, 3 * this.nHead, headDim]), this.nHead, 2).map((t) =>
+        permute(t, [0, 2, 1, 3]),
+      ) as [Tensor, Tensor, Tensor];
       const probs = softmax(matmul(affine(q, 1 / Math.sqrt(headDim)), transpose(k)), -1);
       const heads = matmul(probs, v);
       return this.proj.forward(reshape(permute(heads, [0, 2, 1, 3]), [batch, length, this.dModel]));
@@ -187,7 +241,9 @@ export class ViT extends Module implements ImageClassifier {
     this.numPatches = patchGrid(c.imageSize, c.patchSize, c.stride) ** 2;
     this.patchEmbed = this.module('patch_embed', new PatchEmbed(c.channels, c.dModel, c.patchSize, c.stride, g));
     this.clsToken = this.param('cls_token', normal([1, 1, c.dModel], 1e-6, this.generator), { noWeightDecay: true });
-    this.posEmbed = this.param('pos_embed', normal([1, this.numPatches + 1, c.dModel], 0.02, this.generator), { noWeightDecay: true });
+    this.posEmbed = this.param('pos_embed', normal([1, this.numPatches + 1, c.dModel], 0.02, this.generator), {
+      noWeightDecay: true,
+    });
     this.blocks = this.module('blocks', new ModuleList(Array.from({ length: c.depth }, () => new VitBlock(c, g))));
     this.norm = this.module('norm', new LayerNorm(c.dModel, { eps: c.normEps }));
     this.head = this.module('head', new Linear(c.dModel, c.numClasses, g));

@@ -26,15 +26,24 @@ abstract class ConvLayer extends Module implements Layer {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  protected constructor(name: string, inChannels: number, outChannels: number, weightShape: number[], options: InitOptions & { groups?: number; bias?: boolean }) {
+  protected constructor(
+    name: string,
+    inChannels: number,
+    outChannels: number,
+    weightShape: number[],
+    options: InitOptions & { groups?: number; bias?: boolean },
+  ) {
     super();
     const groups = options.groups ?? 1;
     if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new MambaError(`${name}: groups = ${groups} must divide both ${inChannels} input and ${outChannels} output channels`);
+      throw new MambaError(
+        `${name}: groups = ${groups} must divide both ${inChannels} input and ${outChannels} output channels`,
+      );
     }
     const bound = defaultBound(weightShape.slice(1).reduce((a, b) => a * b, 1));
     this.weight = this.param('weight', uniform(weightShape, bound, options.generator));
-    this.bias = options.bias ?? true ? this.param('bias', uniform([outChannels], bound, options.generator), NO_DECAY) : null;
+    this.bias =
+      (options.bias ?? true) ? this.param('bias', uniform([outChannels], bound, options.generator), NO_DECAY) : null;
   }
 
   abstract forward(x: Tensor): Tensor;
@@ -46,7 +55,13 @@ export class Conv1d extends ConvLayer {
     inChannels: number,
     outChannels: number,
     kernelSize: number,
-    readonly options: InitOptions & { stride?: number; padding?: number; dilation?: number; groups?: number; bias?: boolean } = {},
+    readonly options: InitOptions & {
+      stride?: number;
+      padding?: number;
+      dilation?: number;
+      groups?: number;
+      bias?: boolean;
+    } = {},
   ) {
     super('Conv1d', inChannels, outChannels, [outChannels, inChannels / (options.groups ?? 1), kernelSize], options);
   }
@@ -64,7 +79,13 @@ export class Conv2d extends ConvLayer {
     kernelSize: Pair,
     readonly options: ConvOptions = {},
   ) {
-    super('Conv2d', inChannels, outChannels, [outChannels, inChannels / (options.groups ?? 1), ...pair(kernelSize)], options);
+    super(
+      'Conv2d',
+      inChannels,
+      outChannels,
+      [outChannels, inChannels / (options.groups ?? 1), ...pair(kernelSize)],
+      options,
+    );
   }
 
   forward(x: Tensor): Tensor {
@@ -80,7 +101,13 @@ export class ConvTranspose2d extends ConvLayer {
     kernelSize: Pair,
     readonly options: ConvOptions & { outputPadding?: Pair } = {},
   ) {
-    super('ConvTranspose2d', inChannels, outChannels, [inChannels, outChannels / (options.groups ?? 1), ...pair(kernelSize)], options);
+    super(
+      'ConvTranspose2d',
+      inChannels,
+      outChannels,
+      [inChannels, outChannels / (options.groups ?? 1), ...pair(kernelSize)],
+      options,
+    );
   }
 
   forward(x: Tensor): Tensor {

@@ -21,7 +21,8 @@ export class Linear extends Module implements Layer {
     super();
     const bound = defaultBound(inFeatures);
     this.weight = this.param('weight', uniform([outFeatures, inFeatures], bound, options.generator));
-    this.bias = options.bias ?? true ? this.param('bias', uniform([outFeatures], bound, options.generator), NO_DECAY) : null;
+    this.bias =
+      (options.bias ?? true) ? this.param('bias', uniform([outFeatures], bound, options.generator), NO_DECAY) : null;
   }
 
   forward(x: Tensor): Tensor {

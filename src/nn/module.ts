@@ -60,7 +60,8 @@ export class Module {
   }
 
   private checkName(name: string): void {
-    if (name === '' || name.includes('.')) throw new MambaError(`module: '${name}' is not a valid name (no dots, not empty)`);
+    if (name === '' || name.includes('.'))
+      throw new MambaError(`module: '${name}' is not a valid name (no dots, not empty)`);
     if (this.params.has(name) || this.buffers.has(name) || this.children.has(name)) {
       throw new MambaError(`module: '${name}' is registered twice`);
     }
@@ -109,22 +110,31 @@ export class Module {
    * Copies tensors into the module's parameters and buffers by name. With strict (the default)
    * every name must be present on both sides; shapes must always match.
    */
-  loadStateDict(dict: StateDict | Record<string, Tensor>, options: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+  loadStateDict(
+    dict: StateDict | Record<string, Tensor>,
+    options: { strict?: boolean } = {},
+  ): { missing: string[]; unexpected: string[] } {
     const source = dict instanceof Map ? dict : new Map(Object.entries(dict));
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !source.has(k));
     const unexpected = [...source.keys()].filter((k) => !own.has(k));
     if ((options.strict ?? true) && (missing.length > 0 || unexpected.length > 0)) {
       const parts = [];
-      if (missing.length) parts.push(`missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`);
-      if (unexpected.length) parts.push(`unexpected: ${unexpected.slice(0, 10).join(', ')}${unexpected.length > 10 ? ', ...' : ''}`);
-      throw new MambaError(`loadStateDict: names do not match (${parts.join('; ')}); pass { strict: false } to load the overlap`);
+      if (missing.length)
+        parts.push(`missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`);
+      if (unexpected.length)
+        parts.push(`unexpected: ${unexpected.slice(0, 10).join(', ')}${unexpected.length > 10 ? ', ...' : ''}`);
+      throw new MambaError(
+        `loadStateDict: names do not match (${parts.join('; ')}); pass { strict: false } to load the overlap`,
+      );
     }
     for (const [name, target] of own) {
       const src = source.get(name);
       if (!src) continue;
       if (!shapesEqual(src.shape, target.shape)) {
-        throw new ShapeError(`loadStateDict: '${name}' has shape ${formatShape(src.shape)} in the state dict but ${formatShape(target.shape)} in the module`);
+        throw new ShapeError(
+          `loadStateDict: '${name}' has shape ${formatShape(src.shape)} in the state dict but ${formatShape(target.shape)} in the module`,
+        );
       }
       noGrad(() => copyInto(target, src));
     }
@@ -160,7 +170,9 @@ export class Module {
     for (const [name, m] of this.namedModules()) {
       const depth = name === '' ? 0 : name.split('.').length;
       const own = [...m.params].map(([n, p]) => `${n}${formatShape(p.shape)}`).join(' ');
-      lines.push(`${'  '.repeat(depth)}${name === '' ? '' : name.split('.').pop() + ': '}${m.constructor.name}${own ? ' ' + own : ''}`);
+      lines.push(
+        `${'  '.repeat(depth)}${name === '' ? '' : name.split('.').pop() + ': '}${m.constructor.name}${own ? ' ' + own : ''}`,
+      );
     }
     return lines.join('\n');
   }

@@ -27,7 +27,15 @@ function convParams(o: Conv2dOptions): Conv2dParams {
   const [padH, padW] = pair(o.padding ?? 0);
   const [dilationH, dilationW] = pair(o.dilation ?? 1);
   const groups = o.groups ?? 1;
-  for (const [name, v, lo] of [['stride', strideH, 1], ['stride', strideW, 1], ['padding', padH, 0], ['padding', padW, 0], ['dilation', dilationH, 1], ['dilation', dilationW, 1], ['groups', groups, 1]] as const) {
+  for (const [name, v, lo] of [
+    ['stride', strideH, 1],
+    ['stride', strideW, 1],
+    ['padding', padH, 0],
+    ['padding', padW, 0],
+    ['dilation', dilationH, 1],
+    ['dilation', dilationW, 1],
+    ['groups', groups, 1],
+  ] as const) {
     if (!Number.isInteger(v) || v < lo) throw new ShapeError(`conv: ${name} must be an integer >= ${lo}, got ${v}`);
   }
   return { strideH, strideW, padH, padW, dilationH, dilationW, groups };
@@ -44,7 +52,9 @@ export function causalConv1d(x: Tensor, weight: Tensor, bias?: Tensor | null): T
   requireRank('causalConv1d', weight, 2, 'weight [channels, kernel]');
   const dim = x.shape[2]!;
   if (weight.shape[0] !== dim || (bias && (bias.rank !== 1 || bias.shape[0] !== dim))) {
-    throw new ShapeError(`causalConv1d: input ${formatShape(x.shape)}, weight ${formatShape(weight.shape)} and bias ${bias ? formatShape(bias.shape) : 'none'} disagree on the channel count`);
+    throw new ShapeError(
+      `causalConv1d: input ${formatShape(x.shape)}, weight ${formatShape(weight.shape)} and bias ${bias ? formatShape(bias.shape) : 'none'} disagree on the channel count`,
+    );
   }
   const backend = backendOf('causalConv1d', x, weight, ...(bias ? [bias] : []));
   return scope(() => {
@@ -71,12 +81,18 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const [batch, cin, h, w] = x.shape as [number, number, number, number];
   const [cout, cinPerGroup, kh, kw] = weight.shape as [number, number, number, number];
   if (cin !== cinPerGroup * p.groups || cout % p.groups !== 0) {
-    throw new ShapeError(`conv2d: input ${formatShape(x.shape)} and weight ${formatShape(weight.shape)} do not fit with groups = ${p.groups}`);
+    throw new ShapeError(
+      `conv2d: input ${formatShape(x.shape)} and weight ${formatShape(weight.shape)} do not fit with groups = ${p.groups}`,
+    );
   }
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== cout)) throw new ShapeError(`conv2d: bias ${formatShape(bias.shape)} must be [${cout}]`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== cout))
+    throw new ShapeError(`conv2d: bias ${formatShape(bias.shape)} must be [${cout}]`);
   const ho = convOut(h, kh, p.strideH, p.padH, p.dilationH);
   const wo = convOut(w, kw, p.strideW, p.padW, p.dilationW);
-  if (ho <= 0 || wo <= 0) throw new ShapeError(`conv2d: input ${formatShape(x.shape)} is too small for kernel ${kh}x${kw} with this padding and dilation`);
+  if (ho <= 0 || wo <= 0)
+    throw new ShapeError(
+      `conv2d: input ${formatShape(x.shape)} is too small for kernel ${kh}x${kw} with this padding and dilation`,
+    );
   const backend = backendOf('conv2d', x, weight, ...(bias ? [bias] : []));
   return scope(() => {
     const xc = contiguous(x);
@@ -110,7 +126,12 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
  * adjoint of conv2d, so it runs on conv2d's input-gradient kernel and differentiates back
  * through conv2d.
  */
-export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTranspose2dOptions = {}): Tensor {
+export function convTranspose2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options: ConvTranspose2dOptions = {},
+): Tensor {
   requireFloat('convTranspose2d', x);
   requireRank('convTranspose2d', x, 4, 'input [batch, channels, height, width]');
   requireRank('convTranspose2d', weight, 4, 'weight [in, out/groups, kH, kW]');
@@ -119,16 +140,20 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   const [batch, cin, h, w] = x.shape as [number, number, number, number];
   const [wIn, coutPerGroup, kh, kw] = weight.shape as [number, number, number, number];
   if (wIn !== cin || cin % p.groups !== 0) {
-    throw new ShapeError(`convTranspose2d: input ${formatShape(x.shape)} and weight ${formatShape(weight.shape)} do not fit with groups = ${p.groups}`);
+    throw new ShapeError(
+      `convTranspose2d: input ${formatShape(x.shape)} and weight ${formatShape(weight.shape)} do not fit with groups = ${p.groups}`,
+    );
   }
   if (oph >= Math.max(p.strideH, p.dilationH) || opw >= Math.max(p.strideW, p.dilationW) || oph < 0 || opw < 0) {
     throw new ShapeError(`convTranspose2d: outputPadding must be smaller than the stride or the dilation`);
   }
   const cout = coutPerGroup * p.groups;
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== cout)) throw new ShapeError(`convTranspose2d: bias ${formatShape(bias.shape)} must be [${cout}]`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== cout))
+    throw new ShapeError(`convTranspose2d: bias ${formatShape(bias.shape)} must be [${cout}]`);
   const ho = (h - 1) * p.strideH - 2 * p.padH + p.dilationH * (kh - 1) + oph + 1;
   const wo = (w - 1) * p.strideW - 2 * p.padW + p.dilationW * (kw - 1) + opw + 1;
-  if (ho <= 0 || wo <= 0) throw new ShapeError(`convTranspose2d: padding leaves no output for input ${formatShape(x.shape)}`);
+  if (ho <= 0 || wo <= 0)
+    throw new ShapeError(`convTranspose2d: padding leaves no output for input ${formatShape(x.shape)}`);
   const backend = backendOf('convTranspose2d', x, weight, ...(bias ? [bias] : []));
   return scope(() => {
     const xc = contiguous(x);
@@ -188,10 +213,12 @@ function poolGeometry(op: string, x: Tensor, kernel: Pair, o: Pool2dOptions) {
   const [kernelH, kernelW] = pair(kernel);
   const [strideH, strideW] = pair(o.stride ?? kernel);
   const [padH, padW] = pair(o.padding ?? 0);
-  if (padH * 2 > kernelH || padW * 2 > kernelW) throw new ShapeError(`${op}: padding must be at most half the kernel size`);
+  if (padH * 2 > kernelH || padW * 2 > kernelW)
+    throw new ShapeError(`${op}: padding must be at most half the kernel size`);
   const ho = Math.floor((x.shape[2]! + 2 * padH - kernelH) / strideH) + 1;
   const wo = Math.floor((x.shape[3]! + 2 * padW - kernelW) / strideW) + 1;
-  if (ho <= 0 || wo <= 0) throw new ShapeError(`${op}: input ${formatShape(x.shape)} is smaller than the ${kernelH}x${kernelW} kernel`);
+  if (ho <= 0 || wo <= 0)
+    throw new ShapeError(`${op}: input ${formatShape(x.shape)} is smaller than the ${kernelH}x${kernelW} kernel`);
   return { p: { kernelH, kernelW, strideH, strideW, padH, padW }, ho, wo };
 }
 

@@ -42,12 +42,16 @@ function finish(t: Tensor, options: CreateOptions): Tensor {
 export function fromArray(values: ArrayLike<number>, shape: readonly number[], options: CreateOptions = {}): Tensor {
   checkShape(shape, 'fromArray');
   if (values.length !== sizeOf(shape)) {
-    throw new ShapeError(`fromArray: ${values.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`);
+    throw new ShapeError(
+      `fromArray: ${values.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`,
+    );
   }
   const dtype = options.dtype ?? (ArrayBuffer.isView(values) ? dtypeOfArray(values as TypedArray) : defaultFloat);
   const backend = backendFrom(options.backend);
   if (!backend.dtypes.includes(dtype)) {
-    throw new MambaError(`the ${backend.name} backend has no ${dtype} tensors; use one of ${backend.dtypes.join(', ')}`);
+    throw new MambaError(
+      `the ${backend.name} backend has no ${dtype} tensors; use one of ${backend.dtypes.join(', ')}`,
+    );
   }
   const t = Tensor.empty(shape, dtype, backend);
   if (values.length > 0) backend.write(t.storage.handle, dtype, 0, values);
@@ -65,12 +69,17 @@ function nestedShape(values: NestedArray): number[] {
 }
 
 /** A tensor from a number, nested arrays or a typed array (which keeps its dtype). */
-export function tensor(values: NestedArray | TypedArray, options: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
+export function tensor(
+  values: NestedArray | TypedArray,
+  options: CreateOptions & { shape?: readonly number[] } = {},
+): Tensor {
   if (ArrayBuffer.isView(values)) return fromArray(values, options.shape ?? [values.length], options);
   const shape = nestedShape(values);
   const flat = typeof values === 'number' ? [values] : (values as readonly NestedArray[]).flat(Infinity as 1);
   if (flat.length !== sizeOf(shape) || flat.some((v) => typeof v !== 'number')) {
-    throw new ShapeError(`tensor: nested arrays are ragged or hold non-numbers; expected a regular array of shape ${formatShape(shape)}`);
+    throw new ShapeError(
+      `tensor: nested arrays are ragged or hold non-numbers; expected a regular array of shape ${formatShape(shape)}`,
+    );
   }
   return fromArray(flat as number[], options.shape ?? shape, options);
 }
@@ -92,7 +101,8 @@ function like(t: Tensor, options: CreateOptions): CreateOptions {
 
 export const zerosLike = (t: Tensor, options: CreateOptions = {}) => full(t.shape, 0, like(t, options));
 export const onesLike = (t: Tensor, options: CreateOptions = {}) => full(t.shape, 1, like(t, options));
-export const fullLike = (t: Tensor, value: number, options: CreateOptions = {}) => full(t.shape, value, like(t, options));
+export const fullLike = (t: Tensor, value: number, options: CreateOptions = {}) =>
+  full(t.shape, value, like(t, options));
 
 /** start, start+step, ... below end; int32 when all arguments are integers, else the default float dtype. */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {

@@ -15,7 +15,8 @@ function broadcastView(x: Tensor, shape: readonly number[]): View {
 }
 
 function unaryOp(op: UnaryOp, x: Tensor, params: UnaryParams = {}): Tensor {
-  const integerOk = INTEGER_UNARY.has(op) && (op !== 'affine' || (Number.isInteger(params.scale) && Number.isInteger(params.shift)));
+  const integerOk =
+    INTEGER_UNARY.has(op) && (op !== 'affine' || (Number.isInteger(params.scale) && Number.isInteger(params.shift)));
   if (!integerOk) requireFloat(op, x);
   const backend = x.backend;
   const out = empty(x.shape, x.dtype, backend);
@@ -39,7 +40,8 @@ export const abs = (x: Tensor) => unaryOp('abs', x);
 export const relu = (x: Tensor) => unaryOp('relu', x);
 export const leakyRelu = (x: Tensor, slope = 0.01) => unaryOp('leakyRelu', x, { slope });
 /** GELU; the exact erf form by default, PyTorch's approximate='tanh' on request. */
-export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none') => unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none') =>
+  unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
 export const silu = (x: Tensor) => unaryOp('silu', x);
 export const sigmoid = (x: Tensor) => unaryOp('sigmoid', x);
 export const tanh = (x: Tensor) => unaryOp('tanh', x);
@@ -71,7 +73,10 @@ type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, out: Tensor, needs: boolean[
 /** The gradient of each differentiable binary op; comparisons have none. */
 const BINARY_GRADS: Partial<Record<BinaryOp, BinaryRule>> = {
   add: (g, a, b, _o, needs) => [needs[0] ? sumToShape(g, a.shape) : null, needs[1] ? sumToShape(g, b.shape) : null],
-  sub: (g, a, b, _o, needs) => [needs[0] ? sumToShape(g, a.shape) : null, needs[1] ? sumToShape(neg(g), b.shape) : null],
+  sub: (g, a, b, _o, needs) => [
+    needs[0] ? sumToShape(g, a.shape) : null,
+    needs[1] ? sumToShape(neg(g), b.shape) : null,
+  ],
   mul: (g, a, b, _o, needs) => [
     needs[0] ? sumToShape(mul(g, b), a.shape) : null,
     needs[1] ? sumToShape(mul(g, a), b.shape) : null,

@@ -27,7 +27,11 @@ export interface GradcheckResult {
  * inputs on the reference backend. The output is reduced against a fixed random weighting so
  * that every output element takes part.
  */
-export function gradcheck(fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs: Tensor[], options: GradcheckOptions = {}): GradcheckResult {
+export function gradcheck(
+  fn: (...inputs: Tensor[]) => Tensor | Tensor[],
+  inputs: Tensor[],
+  options: GradcheckOptions = {},
+): GradcheckResult {
   const { eps = 1e-6, atol = 1e-6, rtol = 1e-5, seed = 1 } = options;
   for (const t of inputs) {
     if (!t.isContiguous || t.gradFn !== null) throw new MambaError('gradcheck: inputs must be contiguous leaf tensors');
@@ -80,4 +84,3 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs
     for (const w of weights) w.dispose();
   }
 }
-

@@ -9,7 +9,9 @@ export function backendOf(op: string, ...tensors: Tensor[]): Backend {
   const backend = tensors[0]!.backend;
   for (const t of tensors) {
     if (t.backend !== backend) {
-      throw new MambaError(`${op}: inputs live on different backends (${backend.name} and ${t.backend.name}); move them with .to(backend)`);
+      throw new MambaError(
+        `${op}: inputs live on different backends (${backend.name} and ${t.backend.name}); move them with .to(backend)`,
+      );
     }
   }
   return backend;
@@ -66,7 +68,11 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   const lead = g.rank - shape.length;
   const axes: number[] = [];
   for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  const sums = empty(g.shape.map((d, i) => (axes.includes(i) ? 1 : d)), g.dtype, g.backend);
+  const sums = empty(
+    g.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+    g.dtype,
+    g.backend,
+  );
   g.backend.reduce('sum', sums.view(), g.view(), axes);
   const out = sums.restride(shape);
   sums.dispose();

@@ -10,7 +10,8 @@ import { contiguous, reshape } from './view.js';
 export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   const backend = backendOf('indexSelect', x, index);
   requireDType('indexSelect', index, 'int32', 'the index');
-  if (index.rank !== 1) throw new ShapeError(`indexSelect: the index must be 1-D, got shape ${formatShape(index.shape)}`);
+  if (index.rank !== 1)
+    throw new ShapeError(`indexSelect: the index must be 1-D, got shape ${formatShape(index.shape)}`);
   const a = normalizeAxis(axis, x.rank, 'indexSelect');
   const shape = [...x.shape];
   shape[a] = index.size;
@@ -27,7 +28,8 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
 
 /** Embedding lookup: weight [V, D] at int32 ids of any shape gives [...ids.shape, D]. */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
-  if (weight.rank !== 2) throw new ShapeError(`embedding: the weight must be [vocab, dim], got ${formatShape(weight.shape)}`);
+  if (weight.rank !== 2)
+    throw new ShapeError(`embedding: the weight must be [vocab, dim], got ${formatShape(weight.shape)}`);
   return scope(() => reshape(indexSelect(weight, 0, reshape(ids, [ids.size])), [...ids.shape, weight.shape[1]!]));
 }
 
@@ -40,17 +42,24 @@ export function indexAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): T
   const expected = [...x.shape];
   expected[a] = index.size;
   if (index.rank !== 1 || expected.some((d, i) => d !== src.shape[i]) || src.rank !== x.rank) {
-    throw new ShapeError(`indexAdd: src must have shape ${formatShape(expected)} for x ${formatShape(x.shape)} and index ${formatShape(index.shape)}, got ${formatShape(src.shape)}`);
+    throw new ShapeError(
+      `indexAdd: src must have shape ${formatShape(expected)} for x ${formatShape(x.shape)} and index ${formatShape(index.shape)}, got ${formatShape(src.shape)}`,
+    );
   }
   const out = copyOf(x);
   scope(() => backend.indexAdd(out.view(), a, contiguous(index).view(), contiguous(src).view()));
-  attach('indexAdd', [x, src], [out], [index], ([g], [idx], needs) => [needs[0] ? g! : null, needs[1] ? indexSelect(g!, a, idx!) : null]);
+  attach('indexAdd', [x, src], [out], [index], ([g], [idx], needs) => [
+    needs[0] ? g! : null,
+    needs[1] ? indexSelect(g!, a, idx!) : null,
+  ]);
   return out;
 }
 
 function checkGatherShapes(op: string, x: Tensor, axis: number, index: Tensor): void {
   if (index.rank !== x.rank || index.shape.some((d, i) => i !== axis && d > x.shape[i]!)) {
-    throw new ShapeError(`${op}: index ${formatShape(index.shape)} must have the rank of ${formatShape(x.shape)} and no larger size outside axis ${axis}`);
+    throw new ShapeError(
+      `${op}: index ${formatShape(index.shape)} must have the rank of ${formatShape(x.shape)} and no larger size outside axis ${axis}`,
+    );
   }
 }
 
@@ -79,7 +88,9 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
   const a = normalizeAxis(axis, x.rank, 'scatterAdd');
   checkGatherShapes('scatterAdd', x, a, index);
   if (src.rank !== index.rank || src.shape.some((d, i) => d < index.shape[i]!)) {
-    throw new ShapeError(`scatterAdd: src ${formatShape(src.shape)} must be at least as large as index ${formatShape(index.shape)}`);
+    throw new ShapeError(
+      `scatterAdd: src ${formatShape(src.shape)} must be at least as large as index ${formatShape(index.shape)}`,
+    );
   }
   const out = copyOf(x);
   const srcView = { ...src.view(), shape: index.shape };

@@ -22,7 +22,9 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
   const k = a.shape[a.rank - 1]!;
   const n = b.shape[b.rank - 1]!;
   if (b.shape[b.rank - 2] !== k) {
-    throw new ShapeError(`matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit (inner sizes ${k} and ${b.shape[b.rank - 2]})`);
+    throw new ShapeError(
+      `matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit (inner sizes ${k} and ${b.shape[b.rank - 2]})`,
+    );
   }
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul');
   const out = empty([...batch, m, n], a.dtype, backend);
@@ -42,7 +44,10 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
 export function matmul(a: Tensor, b: Tensor): Tensor {
   requireFloat('matmul', a);
   requireSameDType('matmul', a, b);
-  if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul: operands must have rank >= 1, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.rank === 0 || b.rank === 0)
+    throw new ShapeError(
+      `matmul: operands must have rank >= 1, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
   if (a.rank >= 2 && b.rank >= 2 && !(a.rank > 2 && b.rank === 2)) return matmul2(a, b);
   return scope(() => {
     if (a.rank === 1 || b.rank === 1) {
@@ -61,7 +66,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 /** y = x W^T + bias, PyTorch's nn.Linear: weight is [out, in]. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   if (x.shape[x.rank - 1] !== weight.shape[1]) {
-    throw new ShapeError(`linear: input ${formatShape(x.shape)} has ${x.shape[x.rank - 1]} features but the weight ${formatShape(weight.shape)} expects ${weight.shape[1]}`);
+    throw new ShapeError(
+      `linear: input ${formatShape(x.shape)} has ${x.shape[x.rank - 1]} features but the weight ${formatShape(weight.shape)} expects ${weight.shape[1]}`,
+    );
   }
   return scope(() => {
     const y = matmul(x, transpose(weight));

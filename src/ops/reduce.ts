@@ -46,7 +46,8 @@ export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
 
 function extreme(op: 'max' | 'min', x: Tensor, axes: Axes | undefined, keepDims: boolean): Tensor {
   const ax = normalizeAxes(axes, x.rank, op);
-  if (ax.some((a) => x.shape[a] === 0)) throw new ShapeError(`${op}: cannot reduce over an empty axis of ${formatShape(x.shape)}`);
+  if (ax.some((a) => x.shape[a] === 0))
+    throw new ShapeError(`${op}: cannot reduce over an empty axis of ${formatShape(x.shape)}`);
   const kept = reduceRaw(op, x, ax, true);
   const out = keepDims ? kept : kept.restride(droppedShape(x.shape, ax));
   attach(op, [x], [out], [x, kept], ([g], [xs, ks]) => [
@@ -87,7 +88,8 @@ export const argmin = (x: Tensor, axis?: number, keepDims = false) => argExtreme
 export function topk(x: Tensor, k: number, axis = -1, largest = true): { values: Tensor; indices: Tensor } {
   const a = normalizeAxis(axis, x.rank, 'topk');
   const n = x.shape[a]!;
-  if (!Number.isInteger(k) || k < 0 || k > n) throw new ShapeError(`topk: k = ${k} must be an integer in [0, ${n}] for axis ${axis} of ${formatShape(x.shape)}`);
+  if (!Number.isInteger(k) || k < 0 || k > n)
+    throw new ShapeError(`topk: k = ${k} must be an integer in [0, ${n}] for axis ${axis} of ${formatShape(x.shape)}`);
   return scope(() => {
     const last = x.rank - 1;
     const order = Array.from({ length: x.rank }, (_, i) => i);
@@ -108,4 +110,3 @@ export function topk(x: Tensor, k: number, axis = -1, largest = true): { values:
     return { values: permute(values, order), indices: permute(indices, order) };
   });
 }
-

@@ -15,7 +15,9 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   for (const t of tensors) {
     requireSameDType('concat', first, t);
     if (t.rank !== first.rank || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
-      throw new ShapeError(`concat: shapes ${tensors.map((x) => formatShape(x.shape)).join(', ')} differ outside axis ${axis}`);
+      throw new ShapeError(
+        `concat: shapes ${tensors.map((x) => formatShape(x.shape)).join(', ')} differ outside axis ${axis}`,
+      );
     }
   }
   const shape = [...first.shape];
@@ -39,7 +41,12 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
 export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   if (tensors.length === 0) throw new MambaError('stack: needs at least one tensor');
   const a = normalizeAxis(axis, tensors[0]!.rank + 1, 'stack');
-  return scope(() => concat(tensors.map((t) => unsqueeze(t, a)), a));
+  return scope(() =>
+    concat(
+      tensors.map((t) => unsqueeze(t, a)),
+      a,
+    ),
+  );
 }
 
 /** Views of consecutive pieces along an axis: of the given sizes, or of one size (the last may be smaller). */
@@ -48,13 +55,16 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
   const n = x.shape[a]!;
   let parts: number[];
   if (typeof sizes === 'number') {
-    if (!Number.isInteger(sizes) || sizes <= 0) throw new ShapeError(`split: the piece size must be a positive integer, got ${sizes}`);
+    if (!Number.isInteger(sizes) || sizes <= 0)
+      throw new ShapeError(`split: the piece size must be a positive integer, got ${sizes}`);
     parts = [];
     for (let s = 0; s < n; s += sizes) parts.push(Math.min(sizes, n - s));
   } else {
     parts = [...sizes];
     if (parts.reduce((s, p) => s + p, 0) !== n) {
-      throw new ShapeError(`split: sizes [${parts.join(', ')}] do not add up to ${n}, the size of axis ${axis} of ${formatShape(x.shape)}`);
+      throw new ShapeError(
+        `split: sizes [${parts.join(', ')}] do not add up to ${n}, the size of axis ${axis} of ${formatShape(x.shape)}`,
+      );
     }
   }
   const out: Tensor[] = [];

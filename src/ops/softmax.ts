@@ -70,14 +70,21 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   requireDType('crossEntropy', targets, 'int32', 'targets (class indices)');
   const classes = logits.shape[logits.rank - 1];
   if (logits.rank < 1 || targets.rank !== logits.rank - 1 || targets.shape.some((d, i) => d !== logits.shape[i])) {
-    throw new ShapeError(`crossEntropy: logits ${formatShape(logits.shape)} need targets of shape ${formatShape(logits.shape.slice(0, -1))}, got ${formatShape(targets.shape)}`);
+    throw new ShapeError(
+      `crossEntropy: logits ${formatShape(logits.shape)} need targets of shape ${formatShape(logits.shape.slice(0, -1))}, got ${formatShape(targets.shape)}`,
+    );
   }
   return scope(() => {
-    const rows = crossEntropyRows(contiguous(reshape(logits, [-1, classes!])), contiguous(reshape(targets, [-1])), ignoreIndex);
+    const rows = crossEntropyRows(
+      contiguous(reshape(logits, [-1, classes!])),
+      contiguous(reshape(targets, [-1])),
+      ignoreIndex,
+    );
     if (reduction === 'none') return reshape(rows, targets.shape);
     const total = sum(rows);
     if (reduction === 'sum') return total;
-    if (reduction !== 'mean') throw new MambaError(`crossEntropy: unknown reduction '${String(reduction)}'; use 'mean', 'sum' or 'none'`);
+    if (reduction !== 'mean')
+      throw new MambaError(`crossEntropy: unknown reduction '${String(reduction)}'; use 'mean', 'sum' or 'none'`);
     // Counted on the device, so that the loss never waits for a read back; 0 / 0 is NaN, as in PyTorch.
     const counted = sum(cast(ne(targets, ignoreIndex), logits.dtype));
     return div(total, counted);

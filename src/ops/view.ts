@@ -10,7 +10,8 @@ function resolveShape(op: string, size: number, shape: readonly number[], from: 
   const out = [...shape];
   const infer = out.indexOf(-1);
   if (infer >= 0) {
-    if (out.indexOf(-1, infer + 1) >= 0) throw new ShapeError(`${op}: only one dimension can be -1, got ${formatShape(shape)}`);
+    if (out.indexOf(-1, infer + 1) >= 0)
+      throw new ShapeError(`${op}: only one dimension can be -1, got ${formatShape(shape)}`);
     const rest = sizeOf(out.filter((_, i) => i !== infer));
     if (rest === 0 || size % rest !== 0) {
       throw new ShapeError(`${op}: cannot reshape ${formatShape(from)} (${size} elements) into ${formatShape(shape)}`);
@@ -64,7 +65,9 @@ export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const order = axes.map((a) => normalizeAxis(a, x.rank, 'permute'));
   if (order.length !== x.rank || new Set(order).size !== order.length) {
-    throw new ShapeError(`permute: [${axes.join(', ')}] is not a permutation of the ${x.rank} axes of ${formatShape(x.shape)}`);
+    throw new ShapeError(
+      `permute: [${axes.join(', ')}] is not a permutation of the ${x.rank} axes of ${formatShape(x.shape)}`,
+    );
   }
   const out = x.restride(
     order.map((a) => x.shape[a]!),
@@ -92,7 +95,11 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 }
 
 export function squeeze(x: Tensor, axis?: number): Tensor {
-  if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (axis === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const a = normalizeAxis(axis, x.rank, 'squeeze');
   if (x.shape[a] !== 1) return reshape(x, x.shape);
   return reshape(x, [...x.shape.slice(0, a), ...x.shape.slice(a + 1)]);

@@ -8,10 +8,23 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import type { MambaMixerConfig } from './mixer-config.js';
-import { createMambaBranch, MAMBA_BRANCH_NAMES, mambaBranchForward, type MambaBranch, type MambaBranchNames, type ParameterRegistrar } from './mamba-mixer.js';
+import {
+  createMambaBranch,
+  MAMBA_BRANCH_NAMES,
+  mambaBranchForward,
+  type MambaBranch,
+  type MambaBranchNames,
+  type ParameterRegistrar,
+} from './mamba-mixer.js';
 
 /** The names hustvl/Vim gives the backward direction's parameters (note A_b_log, not A_log_b). */
-export const BACKWARD_BRANCH_NAMES: MambaBranchNames = { conv1d: 'conv1d_b', xProj: 'x_proj_b', dtProj: 'dt_proj_b', ALog: 'A_b_log', D: 'D_b' };
+export const BACKWARD_BRANCH_NAMES: MambaBranchNames = {
+  conv1d: 'conv1d_b',
+  xProj: 'x_proj_b',
+  dtProj: 'dt_proj_b',
+  ALog: 'A_b_log',
+  D: 'D_b',
+};
 
 /**
  * Vim's bidirectional Mamba mixer, the reference "v2" (mamba_simple.py with bimamba_type="v2" and
@@ -39,7 +52,10 @@ export class BiMambaMixer extends Module implements MambaBranch {
     options: InitOptions = {},
   ) {
     super();
-    if (config.bias) throw new MambaError('BiMambaMixer: Vim has no bias on in_proj and out_proj; set bias: false in the mixer config');
+    if (config.bias)
+      throw new MambaError(
+        'BiMambaMixer: Vim has no bias on in_proj and out_proj; set bias: false in the mixer config',
+      );
     const { dModel, dInner } = config;
     const g = options.generator ?? defaultGenerator;
     const owner: ParameterRegistrar = { module: (n, m) => this.module(n, m), param: (n, t, o) => this.param(n, t, o) };

@@ -51,7 +51,13 @@ export interface MambaBranchNames {
   D: string;
 }
 
-export const MAMBA_BRANCH_NAMES: MambaBranchNames = { conv1d: 'conv1d', xProj: 'x_proj', dtProj: 'dt_proj', ALog: 'A_log', D: 'D' };
+export const MAMBA_BRANCH_NAMES: MambaBranchNames = {
+  conv1d: 'conv1d',
+  xProj: 'x_proj',
+  dtProj: 'dt_proj',
+  ALog: 'A_log',
+  D: 'D',
+};
 
 /** Module.module and Module.param of the module that owns a branch (both are protected). */
 export interface ParameterRegistrar {
@@ -64,7 +70,12 @@ export interface ParameterRegistrar {
  * and x_proj PyTorch's defaults, dt_proj the variance-preserving weight and the inverse-softplus
  * bias, A_log the S4D-real initialisation, D ones.
  */
-export function createMambaBranch(owner: ParameterRegistrar, names: MambaBranchNames, config: MambaMixerConfig, options: InitOptions = {}): MambaBranch {
+export function createMambaBranch(
+  owner: ParameterRegistrar,
+  names: MambaBranchNames,
+  config: MambaMixerConfig,
+  options: InitOptions = {},
+): MambaBranch {
   const { dInner, dState, dConv, dtRank } = config;
   const g = options.generator ?? defaultGenerator;
   const conv = owner.module(names.conv1d, new ConvParams(dInner, dConv, config.convBias, options));
@@ -74,7 +85,9 @@ export function createMambaBranch(owner: ParameterRegistrar, names: MambaBranchN
   // S4D-real initialisation: A[d, n] = n + 1, stored as its log; A = -exp(A_log) at run time.
   const aLog = new Float32Array(dInner * dState);
   for (let d = 0; d < dInner; d++) for (let n = 0; n < dState; n++) aLog[d * dState + n] = Math.log(n + 1);
-  const ALog = owner.param(names.ALog, fromArray(aLog, [dInner, dState], { dtype: defaultFloatDType() }), { noWeightDecay: true });
+  const ALog = owner.param(names.ALog, fromArray(aLog, [dInner, dState], { dtype: defaultFloatDType() }), {
+    noWeightDecay: true,
+  });
   const D = owner.param(names.D, full([dInner], 1), { noWeightDecay: true });
   return { conv1dWeight: conv.weight, conv1dBias: conv.bias, xProj, dtProj, ALog, D };
 }
@@ -85,7 +98,13 @@ export function createMambaBranch(owner: ParameterRegistrar, names: MambaBranchN
  * C, and the selective scan with the D skip and the silu(z) gate. x0 and z are [B, L, dInner].
  * With a state, the sequence continues from it and the state is updated.
  */
-export function mambaBranchForward(branch: MambaBranch, config: MambaMixerConfig, x0: Tensor, z: Tensor, state?: MambaLayerState): Tensor {
+export function mambaBranchForward(
+  branch: MambaBranch,
+  config: MambaMixerConfig,
+  x0: Tensor,
+  z: Tensor,
+  state?: MambaLayerState,
+): Tensor {
   const { dInner, dState, dConv, dtRank } = config;
   const len = x0.shape[1]!;
   // The conv sees the previous dConv-1 inputs first when continuing a sequence.
@@ -134,7 +153,12 @@ export class MambaMixer extends Module implements MambaBranch {
     const { dModel, dInner } = config;
     const g = options.generator ?? defaultGenerator;
     this.inProj = this.module('in_proj', new Linear(dModel, 2 * dInner, { bias: config.bias, generator: g }));
-    const branch = createMambaBranch({ module: (n, m) => this.module(n, m), param: (n, t, o) => this.param(n, t, o) }, MAMBA_BRANCH_NAMES, config, options);
+    const branch = createMambaBranch(
+      { module: (n, m) => this.module(n, m), param: (n, t, o) => this.param(n, t, o) },
+      MAMBA_BRANCH_NAMES,
+      config,
+      options,
+    );
     this.conv1dWeight = branch.conv1dWeight;
     this.conv1dBias = branch.conv1dBias;
     this.xProj = branch.xProj;

@@ -53,8 +53,10 @@ export function mambaMixerConfig<O extends MambaMixerConfigOptions>(options: O):
   };
   for (const key of ['dModel', 'dState', 'dConv', 'dInner', 'dtRank'] as const) {
     const v = config[key];
-    if (!Number.isInteger(v) || v < 1) throw new MambaError(`Mamba config: ${key} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new MambaError(`Mamba config: ${key} must be a positive integer, got ${v}`);
   }
-  if (!(config.dtMin > 0 && config.dtMax >= config.dtMin)) throw new MambaError(`Mamba config: need 0 < dtMin <= dtMax, got ${config.dtMin} and ${config.dtMax}`);
+  if (!(config.dtMin > 0 && config.dtMax >= config.dtMin))
+    throw new MambaError(`Mamba config: need 0 < dtMin <= dtMax, got ${config.dtMin} and ${config.dtMax}`);
   return config;
 }

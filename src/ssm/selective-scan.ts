@@ -94,7 +94,10 @@ function expectShape(name: string, t: Tensor | null | undefined, shape: number[]
  * per channel, and the backward recomputes states chunk by chunk from those saved at chunk starts.
  * Returns y [batch, length, dInner] and the final state [batch, dInner, dState].
  */
-export function selectiveScan(args: SelectiveScanArgs, options: SelectiveScanOptions = {}): { y: Tensor; lastState: Tensor } {
+export function selectiveScan(
+  args: SelectiveScanArgs,
+  options: SelectiveScanOptions = {},
+): { y: Tensor; lastState: Tensor } {
   const { u, delta, A, B, C } = args;
   const D = args.D ?? null;
   const z = args.z ?? null;
@@ -103,9 +106,11 @@ export function selectiveScan(args: SelectiveScanArgs, options: SelectiveScanOpt
   const softplus = args.deltaSoftplus ?? true;
   const chunk = options.chunk ?? 64;
   requireFloat('selectiveScan', u);
-  if (u.rank !== 3) throw new ShapeError(`selectiveScan: u must be [batch, length, dInner], got ${formatShape(u.shape)}`);
+  if (u.rank !== 3)
+    throw new ShapeError(`selectiveScan: u must be [batch, length, dInner], got ${formatShape(u.shape)}`);
   const [batch, len, dim] = u.shape as [number, number, number];
-  if (A.rank !== 2 || A.shape[0] !== dim) throw new ShapeError(`selectiveScan: A must be [${dim}, dState], got ${formatShape(A.shape)}`);
+  if (A.rank !== 2 || A.shape[0] !== dim)
+    throw new ShapeError(`selectiveScan: A must be [${dim}, dState], got ${formatShape(A.shape)}`);
   const n = A.shape[1]!;
   expectShape('delta', delta, [batch, len, dim]);
   expectShape('B', B, [batch, len, n]);
@@ -114,7 +119,8 @@ export function selectiveScan(args: SelectiveScanArgs, options: SelectiveScanOpt
   expectShape('z', z, [batch, len, dim]);
   expectShape('deltaBias', deltaBias, [dim]);
   expectShape('initialState', h0, [batch, dim, n]);
-  if (!Number.isInteger(chunk) || chunk < 1) throw new ShapeError(`selectiveScan: chunk must be a positive integer, got ${chunk}`);
+  if (!Number.isInteger(chunk) || chunk < 1)
+    throw new ShapeError(`selectiveScan: chunk must be a positive integer, got ${chunk}`);
   const optional = [D, z, deltaBias, h0];
   const present = optional.filter((t): t is Tensor => t !== null);
   const all = [u, delta, A, B, C, ...present];
@@ -130,7 +136,14 @@ export function selectiveScan(args: SelectiveScanArgs, options: SelectiveScanOpt
     const graphInputs = [u, delta, Ac, B, C, ...[Dc, zc, biasC, h0c].filter((t): t is Tensor => !!t)];
     const recording = isGradEnabled() && graphInputs.some((t) => t.requiresGrad);
     const chunkStates = recording ? empty([batch, Math.ceil(len / chunk), dim, n], u.dtype, backend) : null;
-    backend.selectiveScan(y.view(), lastState.view(), chunkStates?.view() ?? null, scanViews([u, delta, Ac, B, C, Dc, zc, biasC, h0c]), softplus, chunk);
+    backend.selectiveScan(
+      y.view(),
+      lastState.view(),
+      chunkStates?.view() ?? null,
+      scanViews([u, delta, Ac, B, C, Dc, zc, biasC, h0c]),
+      softplus,
+      chunk,
+    );
     if (chunkStates) {
       attach('selectiveScan', graphInputs, [y, lastState], [...graphInputs, chunkStates], ([gy, gLast], saved) => {
         const [su, sdelta, sA, sB, sC] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
@@ -153,7 +166,15 @@ export function selectiveScan(args: SelectiveScanArgs, options: SelectiveScanOpt
           dh0: dh0?.view() ?? null,
         };
         const gyc = gy ? contiguous(gy) : filled([batch, len, dim], u.dtype, backend, 0);
-        backend.selectiveScanGrad(grads, gyc.view(), gLast ? contiguous(gLast).view() : null, scanViews([su, sdelta, sA, sB, sC, sD, sz, sBias, sh0]), states.view(), softplus, chunk);
+        backend.selectiveScanGrad(
+          grads,
+          gyc.view(),
+          gLast ? contiguous(gLast).view() : null,
+          scanViews([su, sdelta, sA, sB, sC, sD, sz, sBias, sh0]),
+          states.view(),
+          softplus,
+          chunk,
+        );
         return out.filter((t, i) => i < 5 || t !== null);
       });
     }

@@ -30,10 +30,13 @@ export interface MoEConfig {
 }
 
 export function checkMoEConfig(c: MoEConfig): void {
-  if (!Number.isInteger(c.experts) || c.experts < 1) throw new MambaError(`MoE: experts must be a positive integer, got ${c.experts}`);
-  if (!Number.isInteger(c.topK) || c.topK < 1 || c.topK > c.experts) throw new MambaError(`MoE: top-k must be an integer in [1, ${c.experts}], got ${c.topK}`);
+  if (!Number.isInteger(c.experts) || c.experts < 1)
+    throw new MambaError(`MoE: experts must be a positive integer, got ${c.experts}`);
+  if (!Number.isInteger(c.topK) || c.topK < 1 || c.topK > c.experts)
+    throw new MambaError(`MoE: top-k must be an integer in [1, ${c.experts}], got ${c.topK}`);
   if (!(c.capacityFactor > 0)) throw new MambaError(`MoE: the capacity factor must be > 0, got ${c.capacityFactor}`);
-  if (!Number.isInteger(c.dExpert) || c.dExpert < 1) throw new MambaError(`MoE: the expert width must be a positive integer, got ${c.dExpert}`);
+  if (!Number.isInteger(c.dExpert) || c.dExpert < 1)
+    throw new MambaError(`MoE: the expert width must be a positive integer, got ${c.dExpert}`);
   if (!(c.auxLossWeight >= 0) || !(c.zLossWeight >= 0)) throw new MambaError('MoE: loss weights must be >= 0');
 }
 
@@ -102,7 +105,13 @@ export function routeTokens(probs: Tensor, topK: number, capacity: number): Rout
   const slotOf = add(rank, mul(arange(experts, undefined, 1, like), capacity));
   const overflow = experts * capacity;
   const slots = cast(where(gather(kept, 1, indices), gather(slotOf, 1, indices), overflow), 'int32');
-  return { experts: indices, slots: reshape(slots, [-1]), gates: reshape(gather(probs, 1, indices), [-1, 1]), chosen, kept };
+  return {
+    experts: indices,
+    slots: reshape(slots, [-1]),
+    gates: reshape(gather(probs, 1, indices), [-1, 1]),
+    chosen,
+    kept,
+  };
 }
 
 /**
@@ -128,7 +137,10 @@ export class SwitchMoE extends Module {
     checkMoEConfig(config);
     const generator = options.generator ?? defaultGenerator;
     this.router = this.module('router', new Linear(dModel, config.experts, { bias: false, generator }));
-    this.experts = this.module('experts', new ModuleList(Array.from({ length: config.experts }, () => new Expert(dModel, config.dExpert, { generator }))));
+    this.experts = this.module(
+      'experts',
+      new ModuleList(Array.from({ length: config.experts }, () => new Expert(dModel, config.dExpert, { generator }))),
+    );
   }
 
   capacity(tokens: number): number {
@@ -154,7 +166,9 @@ export class SwitchMoE extends Module {
     // One row per choice; the row past the last slot collects the dropped choices and is never read.
     const choices = reshape(expand(unsqueeze(flat, 1), [tokens, topK, this.dModel]), [tokens * topK, this.dModel]);
     const slots = indexAdd(zeros([experts * capacity + 1, this.dModel], like), 0, route.slots, choices);
-    const outputs = [...this.experts].map((expert, e) => expert.forward(slice(slots, 0, e * capacity, (e + 1) * capacity)));
+    const outputs = [...this.experts].map((expert, e) =>
+      expert.forward(slice(slots, 0, e * capacity, (e + 1) * capacity)),
+    );
     const results = concat([...outputs, zeros([1, this.dModel], like)], 0);
     const combined = mul(indexSelect(results, 0, route.slots), route.gates);
     const out = sum(reshape(combined, [tokens, topK, this.dModel]), 1);
@@ -165,7 +179,8 @@ export class SwitchMoE extends Module {
     // z-loss: mean squared log-sum-exp of the router logits keeps them small.
     const logSumExp = slice(sub(logits, logSoftmax(logits)), 1, 0, 1);
     const z = mean(square(logSumExp));
-    this.auxLoss = zLossWeight > 0 ? add(mul(balance, auxLossWeight), mul(z, zLossWeight)) : mul(balance, auxLossWeight);
+    this.auxLoss =
+      zLossWeight > 0 ? add(mul(balance, auxLossWeight), mul(z, zLossWeight)) : mul(balance, auxLossWeight);
     this.keepStats({ load: sum(route.kept, 0), kept: sum(route.kept), auxLoss: balance, zLoss: z }, tokens * topK);
     return reshape(out, x.shape);
   }
@@ -174,12 +189,19 @@ export class SwitchMoE extends Module {
   stats(): MoEStats | null {
     if (!this.lastStats) return null;
     const { tensors, slots } = this.lastStats;
-    return { load: Array.from(tensors.load.toArray()), dropped: 1 - tensors.kept.item() / slots, auxLoss: tensors.auxLoss.item(), zLoss: tensors.zLoss.item() };
+    return {
+      load: Array.from(tensors.load.toArray()),
+      dropped: 1 - tensors.kept.item() / slots,
+      auxLoss: tensors.auxLoss.item(),
+      zLoss: tensors.zLoss.item(),
+    };
   }
 
   private keepStats(tensors: MoEStatTensors, slots: number): void {
     this.disposeStats();
-    const kept = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, keep(detach(t))])) as unknown as MoEStatTensors;
+    const kept = Object.fromEntries(
+      Object.entries(tensors).map(([k, t]) => [k, keep(detach(t))]),
+    ) as unknown as MoEStatTensors;
     this.lastStats = { tensors: kept, slots };
   }
 

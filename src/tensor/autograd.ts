@@ -43,7 +43,13 @@ function saveHandle(t: Tensor): Tensor {
  * Records an op in the graph when grad mode is on and an input needs a gradient. `saved` are
  * the tensors its backward rule reads; they stay alive until the node is done with them.
  */
-export function attach(op: string, inputs: readonly Tensor[], outputs: readonly Tensor[], saved: readonly Tensor[], fn: BackwardFn): void {
+export function attach(
+  op: string,
+  inputs: readonly Tensor[],
+  outputs: readonly Tensor[],
+  saved: readonly Tensor[],
+  fn: BackwardFn,
+): void {
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return;
   const parents: Parent[] = inputs.map((t) => {
     if (!t.requiresGrad) return null;
@@ -141,13 +147,19 @@ export interface BackwardOptions {
  */
 export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
-    throw new MambaError('backward(): this tensor does not require grad; no input of the computation that made it had requiresGrad set');
+    throw new MambaError(
+      'backward(): this tensor does not require grad; no input of the computation that made it had requiresGrad set',
+    );
   }
   if (gradient === undefined && root.size !== 1) {
-    throw new MambaError(`backward(): a gradient can be implied only for a single-element tensor, this one has shape ${formatShape(root.shape)}; pass the gradient`);
+    throw new MambaError(
+      `backward(): a gradient can be implied only for a single-element tensor, this one has shape ${formatShape(root.shape)}; pass the gradient`,
+    );
   }
   if (gradient !== undefined && !shapesEqual(gradient.shape, root.shape)) {
-    throw new MambaError(`backward(): gradient shape ${formatShape(gradient.shape)} does not match the tensor's ${formatShape(root.shape)}`);
+    throw new MambaError(
+      `backward(): gradient shape ${formatShape(gradient.shape)} does not match the tensor's ${formatShape(root.shape)}`,
+    );
   }
   withGradMode(false, () => {
     const seed = gradient ? contiguousCopy(gradient) : filled(root, 1);

@@ -13,7 +13,12 @@ function formatNumber(v: number, dtype: DType): string {
 }
 
 /** PyTorch-like printing, summarising large tensors with '...'. */
-export function formatTensor(values: TypedArray, shape: readonly number[], dtype: DType, requiresGrad: boolean): string {
+export function formatTensor(
+  values: TypedArray,
+  shape: readonly number[],
+  dtype: DType,
+  requiresGrad: boolean,
+): string {
   const summarise = sizeOf(shape) > SUMMARISE_ABOVE;
   const cells: string[] = Array.from(values, (v) => formatNumber(v, dtype));
   const width = Math.max(0, ...cells.map((c) => c.length));
@@ -27,7 +32,8 @@ export function formatTensor(values: TypedArray, shape: readonly number[], dtype
         ? [...Array.from({ length: EDGE }, (_, i) => i), null, ...Array.from({ length: EDGE }, (_, i) => n - EDGE + i)]
         : Array.from({ length: n }, (_, i) => i);
     const parts = picks.map((i) => (i === null ? '...' : render(dim + 1, start + i * step, indent + ' ')));
-    const sep = dim === shape.length - 1 ? ', ' : ',\n' + '\n'.repeat(Math.max(0, shape.length - dim - 2)) + indent + ' ';
+    const sep =
+      dim === shape.length - 1 ? ', ' : ',\n' + '\n'.repeat(Math.max(0, shape.length - dim - 2)) + indent + ' ';
     return `[${parts.join(sep)}]`;
   };
   const body = render(0, 0, '       ');

@@ -22,7 +22,8 @@ function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
   }
   if (Array.isArray(value)) for (const v of value) collect(v, into, seen);
   else if (value instanceof Map) for (const v of value.values()) collect(v, into, seen);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype)
+    for (const v of Object.values(value)) collect(v, into, seen);
 }
 
 /**
@@ -42,7 +43,9 @@ export function scope<T>(fn: () => T): T {
   }
   scopes.pop();
   if (result instanceof Promise) {
-    throw new MambaError('scope(fn): fn returned a Promise; scopes are synchronous, so await outside and scope the synchronous parts');
+    throw new MambaError(
+      'scope(fn): fn returned a Promise; scopes are synchronous, so await outside and scope the synchronous parts',
+    );
   }
   const returned = new Set<unknown>();
   collect(result, returned, new Set());

@@ -82,7 +82,13 @@ export class Tensor {
 
   /** The descriptor kernels read. */
   view(): View {
-    return { handle: this.storage.handle, dtype: this.dtype, offset: this.offset, shape: this.shape, strides: this.strides };
+    return {
+      handle: this.storage.handle,
+      dtype: this.dtype,
+      offset: this.offset,
+      shape: this.shape,
+      strides: this.strides,
+    };
   }
 
   /** A tensor over the same storage with another shape/strides/offset (no copy, no autograd). */
@@ -93,7 +99,9 @@ export class Tensor {
   /** Overwrites every element with `values` (row-major) in place; the tensor must be contiguous. */
   write(values: ArrayLike<number>): void {
     if (!this.isContiguous || values.length !== this.size) {
-      throw new ShapeError(`write(): ${values.length} values for a ${this.isContiguous ? '' : 'non-contiguous '}tensor of shape ${formatShape(this.shape)}`);
+      throw new ShapeError(
+        `write(): ${values.length} values for a ${this.isContiguous ? '' : 'non-contiguous '}tensor of shape ${formatShape(this.shape)}`,
+      );
     }
     this.backend.write(this.storage.handle, this.dtype, this.offset, values);
   }
@@ -111,7 +119,10 @@ export class Tensor {
     }
     const handle = backend.alloc(this.dtype, this.size);
     try {
-      backend.copy({ handle, dtype: this.dtype, offset: 0, shape: this.shape, strides: contiguousStrides(this.shape) }, this.view());
+      backend.copy(
+        { handle, dtype: this.dtype, offset: 0, shape: this.shape, strides: contiguousStrides(this.shape) },
+        this.view(),
+      );
     } catch (error) {
       backend.free(handle);
       throw error;
@@ -168,7 +179,9 @@ export class Tensor {
 
   private assertSingle(method: string): void {
     if (this.size !== 1) {
-      throw new ShapeError(`${method}(): the tensor has ${this.size} elements (shape ${formatShape(this.shape)}); ${method}() needs exactly one`);
+      throw new ShapeError(
+        `${method}(): the tensor has ${this.size} elements (shape ${formatShape(this.shape)}); ${method}() needs exactly one`,
+      );
     }
   }
 

@@ -14,7 +14,9 @@ export class ByteBatches {
     readonly seed: number,
   ) {
     if (bytes.length < seqLen + 2) {
-      throw new MambaError(`the training text has ${bytes.length} bytes, fewer than one window of ${seqLen + 1}; use more text or a smaller --seq-len`);
+      throw new MambaError(
+        `the training text has ${bytes.length} bytes, fewer than one window of ${seqLen + 1}; use more text or a smaller --seq-len`,
+      );
     }
   }
 

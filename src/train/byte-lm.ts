@@ -26,7 +26,11 @@ export function byteLmTask(
   model: ByteLM,
   data: { train: Uint8Array; validation: Uint8Array },
   settings: ByteTaskSettings,
-  hooks: { bitsPerByte: (bytes: Uint8Array) => number; saveModel: (dir: string) => Promise<unknown>; settings: Record<string, unknown> },
+  hooks: {
+    bitsPerByte: (bytes: Uint8Array) => number;
+    saveModel: (dir: string) => Promise<unknown>;
+    settings: Record<string, unknown>;
+  },
 ): TrainTask {
   const batches = new ByteBatches(data.train, settings.seqLen, settings.batchSize, settings.seed);
   const heldOut = data.validation.subarray(0, settings.evalBytes);
@@ -41,6 +45,11 @@ export function byteLmTask(
     unit: 'bytes',
     evaluate: () => ({ val_bpb: hooks.bitsPerByte(heldOut) }),
     saveModel: hooks.saveModel,
-    settings: { ...hooks.settings, ...settings, trainBytes: data.train.length, validationBytes: data.validation.length },
+    settings: {
+      ...hooks.settings,
+      ...settings,
+      trainBytes: data.train.length,
+      validationBytes: data.validation.length,
+    },
   };
 }

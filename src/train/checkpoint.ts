@@ -51,8 +51,11 @@ export async function saveTrainingCheckpoint(
   );
   writeFileAtomic(join(dir, 'trainer_state.json'), JSON.stringify({ ...state, optimizerSteps: steps }, null, 2) + '\n');
   writeFileAtomic(join(out, 'latest'), name + '\n');
-  const all = readdirSync(join(out, 'checkpoints')).filter((d) => /^step-\d+$/.test(d)).sort();
-  for (const old of all.slice(0, Math.max(0, all.length - KEEP))) rmSync(join(out, 'checkpoints', old), { recursive: true, force: true });
+  const all = readdirSync(join(out, 'checkpoints'))
+    .filter((d) => /^step-\d+$/.test(d))
+    .sort();
+  for (const old of all.slice(0, Math.max(0, all.length - KEEP)))
+    rmSync(join(out, 'checkpoints', old), { recursive: true, force: true });
   return dir;
 }
 

@@ -24,7 +24,16 @@ export interface MambaByteSettings {
 }
 
 /** A recipe that trains well in about ten minutes on two cores (see README for its figures). */
-export const MAMBABYTE_DEFAULTS: MambaByteSettings = { dModel: 256, nLayer: 4, dState: 16, expand: 2, seqLen: 256, batchSize: 8, evalBytes: 32768, seed: 0 };
+export const MAMBABYTE_DEFAULTS: MambaByteSettings = {
+  dModel: 256,
+  nLayer: 4,
+  dState: 16,
+  expand: 2,
+  seqLen: 256,
+  batchSize: 8,
+  evalBytes: 32768,
+  seed: 0,
+};
 
 export const MAMBABYTE_TRAINER: TrainerConfig = {
   minutes: 10,
@@ -57,20 +66,41 @@ export async function trainMambaByte(
   trainer: TrainerConfig,
   run: { out: string; resume?: boolean; log?: (line: string) => void; progress?: ProgressLine },
 ): Promise<MambaByteResult> {
-  const model = new MambaLM(mambaConfig({ dModel: settings.dModel, nLayer: settings.nLayer, dState: settings.dState, expand: settings.expand, vocabSize: 256 }), {
-    generator: new Generator(settings.seed),
-  });
+  const model = new MambaLM(
+    mambaConfig({
+      dModel: settings.dModel,
+      nLayer: settings.nLayer,
+      dState: settings.dState,
+      expand: settings.expand,
+      vocabSize: 256,
+    }),
+    {
+      generator: new Generator(settings.seed),
+    },
+  );
   const task = byteLmTask(model, data, settings, {
     bitsPerByte: (bytes) => bitsPerByte(model, bytes, settings.seqLen),
     saveModel: (dir) => saveMambaLM(model, dir),
-    settings: { model: 'mambabyte', dModel: settings.dModel, nLayer: settings.nLayer, dState: settings.dState, expand: settings.expand },
+    settings: {
+      model: 'mambabyte',
+      dModel: settings.dModel,
+      nLayer: settings.nLayer,
+      dState: settings.dState,
+      expand: settings.expand,
+    },
   });
   const result = await train(task, trainer, run);
   return { ...result, model, parameters: model.numParameters() };
 }
 
 /** Text continued from a prompt by a byte model; invalid UTF-8 becomes U+FFFD. */
-export function sampleText<S extends LMState>(model: LanguageModel<S>, prompt: string, bytes: number, seed = 0, temperature = 0.8): string {
+export function sampleText<S extends LMState>(
+  model: LanguageModel<S>,
+  prompt: string,
+  bytes: number,
+  seed = 0,
+  temperature = 0.8,
+): string {
   const tokenizer = new ByteTokenizer();
   const { tokens } = generate(model, [tokenizer.encode(prompt)], { maxNewTokens: bytes, temperature, seed });
   return prompt + tokenizer.decode(tokens[0]!);

@@ -20,7 +20,14 @@ export interface MoEMambaByteSettings extends MambaByteSettings {
  * balancing weight 0.01.
  */
 export function defaultMoE(dModel: number, expand: number): MoEConfig {
-  return { experts: 8, dExpert: Math.round(1.5 * expand * dModel), topK: 1, capacityFactor: 1.25, auxLossWeight: 0.01, zLossWeight: 0 };
+  return {
+    experts: 8,
+    dExpert: Math.round(1.5 * expand * dModel),
+    topK: 1,
+    capacityFactor: 1.25,
+    auxLossWeight: 0.01,
+    zLossWeight: 0,
+  };
 }
 
 export function moeMambaByteConfig(s: MoEMambaByteSettings): MoEMambaConfig {
@@ -50,7 +57,14 @@ export async function trainMoEMambaByte(
   const base = byteLmTask(model, data, settings, {
     bitsPerByte: (bytes) => bitsPerByte(model, bytes, settings.seqLen),
     saveModel: (dir) => saveLanguageModel(model, dir),
-    settings: { model: 'moe-mamba', dModel: settings.dModel, nLayer: settings.nLayer, dState: settings.dState, expand: settings.expand, moe: settings.moe },
+    settings: {
+      model: 'moe-mamba',
+      dModel: settings.dModel,
+      nLayer: settings.nLayer,
+      dState: settings.dState,
+      expand: settings.expand,
+      moe: settings.moe,
+    },
   });
   let expertLoad: number[][] = [];
   const result = await train(
@@ -76,5 +90,11 @@ export async function trainMoEMambaByte(
     trainer,
     run,
   );
-  return { ...result, model, parameters: model.numParameters(), activeParameters: model.activeParameters(), expertLoad };
+  return {
+    ...result,
+    model,
+    parameters: model.numParameters(),
+    activeParameters: model.activeParameters(),
+    expertLoad,
+  };
 }

@@ -163,7 +163,11 @@ export class AdamW extends Optimizer {
   }
 
   /** Restores what exportState wrote; `read` gives the stored values of a state tensor. */
-  importState(params: ReadonlyMap<string, Tensor>, steps: Record<string, number>, read: (name: string) => ArrayLike<number>): void {
+  importState(
+    params: ReadonlyMap<string, Tensor>,
+    steps: Record<string, number>,
+    read: (name: string) => ArrayLike<number>,
+  ): void {
     this.dispose();
     for (const [name, step] of Object.entries(steps)) {
       const p = params.get(name);

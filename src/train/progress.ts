@@ -8,7 +8,15 @@ export class ProgressLine {
     private readonly plainEvery = 30,
   ) {}
 
-  update(o: { step: number; total: number; loss: number; unitsPerS: number; unit: string; etaSeconds: number; extra?: string }): void {
+  update(o: {
+    step: number;
+    total: number;
+    loss: number;
+    unitsPerS: number;
+    unit: string;
+    etaSeconds: number;
+    extra?: string;
+  }): void {
     const now = performance.now() / 1000;
     const tty = this.stream.isTTY ?? false;
     if (!tty && now - this.lastDraw < this.plainEvery && o.step < o.total) return;

@@ -1,5 +1,8 @@
 /** Linear warmup from 0 to `peak` over `warmup` steps, then a cosine down to `peak * minRatio` at `total`. */
-export function warmupCosine(step: number, o: { peak: number; warmup: number; total: number; minRatio?: number }): number {
+export function warmupCosine(
+  step: number,
+  o: { peak: number; warmup: number; total: number; minRatio?: number },
+): number {
   const minLr = o.peak * (o.minRatio ?? 0.1);
   if (step < o.warmup) return (o.peak * (step + 1)) / o.warmup;
   const span = Math.max(1, o.total - o.warmup);

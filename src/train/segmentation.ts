@@ -1,7 +1,19 @@
-import { assembleBatch, DEFAULT_AUGMENT, describeSpec, type AugmentOptions, type Frame, type SegmentationData, type SegmentationSample } from '../data/segmentation.js';
+import {
+  assembleBatch,
+  DEFAULT_AUGMENT,
+  describeSpec,
+  type AugmentOptions,
+  type Frame,
+  type SegmentationData,
+  type SegmentationSample,
+} from '../data/segmentation.js';
 import { resizeGray } from '../formats/rgba.js';
 import { saveSegmentationModel } from '../io/model-types/segmentation.js';
-import { buildSegmentationNetwork, type SegmentationModelInfo, type SegmentationNetworkSpec } from '../models/segmentation-schema.js';
+import {
+  buildSegmentationNetwork,
+  type SegmentationModelInfo,
+  type SegmentationNetworkSpec,
+} from '../models/segmentation-schema.js';
 import { umambaConfig, type UMambaVariant } from '../models/umamba.js';
 import { deepSupervisionWeights, unetConfigForParameters, type SegmentationNetwork } from '../models/unet.js';
 import { withoutInitialisation } from '../nn/init.js';
@@ -34,17 +46,25 @@ export interface DiceReport {
 }
 
 export function emptyCounts(classes: number): DiceCounts {
-  return { tp: new Array<number>(classes).fill(0), fp: new Array<number>(classes).fill(0), fn: new Array<number>(classes).fill(0) };
+  return {
+    tp: new Array<number>(classes).fill(0),
+    fp: new Array<number>(classes).fill(0),
+    fn: new Array<number>(classes).fill(0),
+  };
 }
 
 /** Adds one prediction/truth pair (label maps of one size) to the counts. */
 export function addCounts(counts: DiceCounts, predicted: ArrayLike<number>, truth: ArrayLike<number>): void {
-  if (predicted.length !== truth.length) throw new MambaError(`Dice: a prediction of ${predicted.length} pixels against a truth of ${truth.length}`);
+  if (predicted.length !== truth.length)
+    throw new MambaError(`Dice: a prediction of ${predicted.length} pixels against a truth of ${truth.length}`);
   const classes = counts.tp.length;
   for (let i = 0; i < predicted.length; i++) {
     const p = predicted[i]!;
     const t = truth[i]!;
-    if (!(p >= 0 && p < classes && t >= 0 && t < classes)) throw new MambaError(`Dice: label ${p >= 0 && p < classes ? t : p} at pixel ${i} is not a class in 0..${classes - 1}`);
+    if (!(p >= 0 && p < classes && t >= 0 && t < classes))
+      throw new MambaError(
+        `Dice: label ${p >= 0 && p < classes ? t : p} at pixel ${i} is not a class in 0..${classes - 1}`,
+      );
     if (p === t) counts.tp[p]!++;
     else {
       counts.fp[p]!++;
@@ -77,7 +97,8 @@ export function diceScores(predicted: ArrayLike<number>, truth: ArrayLike<number
 export function diceCeLoss(logits: Tensor, targets: Int32Array, smooth = 1e-5): Tensor {
   const [b, k, h, w] = logits.shape as [number, number, number, number];
   const n = b * h * w;
-  if (targets.length !== n) throw new MambaError(`diceCeLoss: ${targets.length} targets for logits [${logits.shape.join(', ')}]`);
+  if (targets.length !== n)
+    throw new MambaError(`diceCeLoss: ${targets.length} targets for logits [${logits.shape.join(', ')}]`);
   return scope(() => {
     const like = { backend: logits.backend };
     const rows = reshape(permute(logits, [0, 2, 3, 1]), [n, k]);
@@ -95,18 +116,33 @@ export function diceCeLoss(logits: Tensor, targets: Int32Array, smooth = 1e-5): 
 }
 
 /** Targets at 1/factor resolution: the pixel nearest each output pixel's centre (nnU-Net downsamples masks with order 0). */
-export function downsampleTargets(targets: Int32Array, batch: number, height: number, width: number, factor: number): Int32Array {
+export function downsampleTargets(
+  targets: Int32Array,
+  batch: number,
+  height: number,
+  width: number,
+  factor: number,
+): Int32Array {
   if (factor === 1) return targets;
   const h = height / factor;
   const w = width / factor;
   const out = new Int32Array(batch * h * w);
   const off = Math.floor(factor / 2);
-  for (let b = 0; b < batch; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[(b * h + y) * w + x] = targets[(b * height + y * factor + off) * width + x * factor + off]!;
+  for (let b = 0; b < batch; b++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        out[(b * h + y) * w + x] = targets[(b * height + y * factor + off) * width + x * factor + off]!;
   return out;
 }
 
 /** The deep-supervision loss: diceCeLoss of every head against targets at its resolution, weighted as nnU-Net weights them. */
-export function deepSupervisionLoss(outputs: Tensor[], targets: Int32Array, batch: number, height: number, width: number): Tensor {
+export function deepSupervisionLoss(
+  outputs: Tensor[],
+  targets: Int32Array,
+  batch: number,
+  height: number,
+  width: number,
+): Tensor {
   const weights = deepSupervisionWeights(outputs.length);
   return scope(() => {
     let total: Tensor | null = null;
@@ -124,7 +160,13 @@ export function deepSupervisionLoss(outputs: Tensor[], targets: Int32Array, batc
  * The class of every native pixel from one sample's logits [K, H, W] on the canvas: each class's
  * map cropped to the scaled slice and resized (bilinear) to the native size, then the argmax.
  */
-export function logitsToLabels(logits: Float32Array, classes: number, height: number, width: number, frame: Frame): Uint8Array {
+export function logitsToLabels(
+  logits: Float32Array,
+  classes: number,
+  height: number,
+  width: number,
+  frame: Frame,
+): Uint8Array {
   const { scaledHeight: sh, scaledWidth: sw, top, left } = frame;
   const pixels = frame.height * frame.width;
   const best = new Float32Array(pixels).fill(-Infinity);
@@ -132,7 +174,8 @@ export function logitsToLabels(logits: Float32Array, classes: number, height: nu
   const crop = new Float32Array(sh * sw);
   for (let k = 0; k < classes; k++) {
     const plane = logits.subarray(k * height * width, (k + 1) * height * width);
-    for (let y = 0; y < sh; y++) crop.set(plane.subarray((top + y) * width + left, (top + y) * width + left + sw), y * sw);
+    for (let y = 0; y < sh; y++)
+      crop.set(plane.subarray((top + y) * width + left, (top + y) * width + left + sw), y * sw);
     const native = resizeGray(crop, sw, sh, frame.width, frame.height);
     for (let p = 0; p < pixels; p++) {
       if (native[p]! > best[p]!) {
@@ -145,21 +188,43 @@ export function logitsToLabels(logits: Float32Array, classes: number, height: nu
 }
 
 /** Predicted classes at native resolution for samples on a height x width canvas, `batch` at a time. */
-export function predictSamples(net: SegmentationNetwork, samples: readonly SegmentationSample[], height: number, width: number, batch = 8): Uint8Array[] {
+export function predictSamples(
+  net: SegmentationNetwork,
+  samples: readonly SegmentationSample[],
+  height: number,
+  width: number,
+  batch = 8,
+): Uint8Array[] {
   const out: Uint8Array[] = [];
   const plane = height * width;
   for (let start = 0; start < samples.length; start += batch) {
     const chunk = samples.slice(start, start + batch);
     const images = new Float32Array(chunk.length * plane);
     chunk.forEach((s, i) => images.set(s.image, i * plane));
-    const logits = noGrad(() => scope(() => net.forward(fromArray(images, [chunk.length, 1, height, width])).toArray() as Float32Array));
-    chunk.forEach((s, i) => out.push(logitsToLabels(logits.subarray(i * net.classes * plane, (i + 1) * net.classes * plane), net.classes, height, width, s.frame)));
+    const logits = noGrad(() =>
+      scope(() => net.forward(fromArray(images, [chunk.length, 1, height, width])).toArray() as Float32Array),
+    );
+    chunk.forEach((s, i) =>
+      out.push(
+        logitsToLabels(
+          logits.subarray(i * net.classes * plane, (i + 1) * net.classes * plane),
+          net.classes,
+          height,
+          width,
+          s.frame,
+        ),
+      ),
+    );
   }
   return out;
 }
 
 /** Dice of the network on the held-out samples, counts pooled over all their native pixels (a 3D Dice over the held-out slab of a volume). */
-export function evaluateSegmentation(net: SegmentationNetwork, data: SegmentationData, samples: readonly SegmentationSample[] = data.test): DiceReport & { counts: DiceCounts; predictions: Uint8Array[] } {
+export function evaluateSegmentation(
+  net: SegmentationNetwork,
+  data: SegmentationData,
+  samples: readonly SegmentationSample[] = data.test,
+): DiceReport & { counts: DiceCounts; predictions: Uint8Array[] } {
   const predictions = predictSamples(net, samples, data.height, data.width);
   const counts = emptyCounts(net.classes);
   samples.forEach((s, i) => addCounts(counts, predictions[i]!, s.native));
@@ -212,7 +277,10 @@ export const SEGMENTATION_TRAINER: TrainerConfig = {
 };
 
 /** The network settings of an architecture for a number of classes; the U-Net is sized to U-Mamba_Bot's parameter count. */
-export function networkSpec(settings: Pick<SegmentationSettings, 'architecture' | 'features' | 'unetFeatures' | 'deepSupervision'>, classes: number): SegmentationNetworkSpec {
+export function networkSpec(
+  settings: Pick<SegmentationSettings, 'architecture' | 'features' | 'unetFeatures' | 'deepSupervision'>,
+  classes: number,
+): SegmentationNetworkSpec {
   const { architecture, features, deepSupervision } = settings;
   if (architecture !== 'unet') {
     const variant: UMambaVariant = architecture === 'umamba-bot' ? 'bot' : 'enc';
@@ -220,14 +288,21 @@ export function networkSpec(settings: Pick<SegmentationSettings, 'architecture' 
   }
   const base = { inChannels: 1, classes, convsPerStage: 2, deepSupervision };
   if (settings.unetFeatures) return { type: 'unet', config: { ...base, features: [...settings.unetFeatures] } };
-  const bot = withoutInitialisation(() => buildSegmentationNetwork(networkSpec({ ...settings, architecture: 'umamba-bot' }, classes)));
+  const bot = withoutInitialisation(() =>
+    buildSegmentationNetwork(networkSpec({ ...settings, architecture: 'umamba-bot' }, classes)),
+  );
   const target = bot.numParameters();
   bot.dispose();
   return { type: 'unet', config: unetConfigForParameters(target, { ...base, stages: features.length }) };
 }
 
 /** The trainer's task: Dice + CE with deep supervision on seeded, augmented batches of training slices; held-out mean Dice as the evaluation. */
-export function segmentationTask(net: SegmentationNetwork, data: SegmentationData, settings: SegmentationSettings, hooks: { saveModel: (dir: string) => Promise<unknown>; settings: Record<string, unknown> }): TrainTask {
+export function segmentationTask(
+  net: SegmentationNetwork,
+  data: SegmentationData,
+  settings: SegmentationSettings,
+  hooks: { saveModel: (dir: string) => Promise<unknown>; settings: Record<string, unknown> },
+): TrainTask {
   const { batchSize: batch, seed } = settings;
   const { height, width } = data;
   return {
@@ -236,13 +311,25 @@ export function segmentationTask(net: SegmentationNetwork, data: SegmentationDat
       const rng = new Generator((seed * 0x9e3779b1 + step * 4099 + micro * 65537) % 4294967296);
       const picks = Array.from({ length: batch }, () => data.train[rng.int(data.train.length)]!);
       const { images, labels } = assembleBatch(data, picks, rng, settings.augment);
-      return deepSupervisionLoss(net.forwardAll(fromArray(images, [batch, 1, height, width])), labels, batch, height, width);
+      return deepSupervisionLoss(
+        net.forwardAll(fromArray(images, [batch, 1, height, width])),
+        labels,
+        batch,
+        height,
+        width,
+      );
     },
     unitsPerMicroBatch: batch,
     unit: 'slices',
     evaluate: () => ({ val_dice: evaluateSegmentation(net, data).meanDice ?? NaN }),
     saveModel: hooks.saveModel,
-    settings: { ...hooks.settings, ...settings, data: describeSpec(data.spec), trainSlices: data.train.length, testSlices: data.test.length },
+    settings: {
+      ...hooks.settings,
+      ...settings,
+      data: describeSpec(data.spec),
+      trainSlices: data.train.length,
+      testSlices: data.test.length,
+    },
   };
 }
 
@@ -262,9 +349,20 @@ export async function trainSegmentation(
 ): Promise<SegmentationResult> {
   const spec = networkSpec(settings, data.classNames.length);
   const net = buildSegmentationNetwork(spec, { generator: new Generator(settings.seed) });
-  if (net.divisor !== data.preprocessing.divisor) throw new MambaError(`the data was padded for a divisor of ${data.preprocessing.divisor}, the network needs ${net.divisor}`);
-  const info: SegmentationModelInfo = { network: spec, classNames: data.classNames, preprocessing: data.preprocessing, data: data.spec };
-  const task = segmentationTask(net, data, settings, { saveModel: (dir) => saveSegmentationModel(net, info, dir), settings: { network: spec } });
+  if (net.divisor !== data.preprocessing.divisor)
+    throw new MambaError(
+      `the data was padded for a divisor of ${data.preprocessing.divisor}, the network needs ${net.divisor}`,
+    );
+  const info: SegmentationModelInfo = {
+    network: spec,
+    classNames: data.classNames,
+    preprocessing: data.preprocessing,
+    data: data.spec,
+  };
+  const task = segmentationTask(net, data, settings, {
+    saveModel: (dir) => saveSegmentationModel(net, info, dir),
+    settings: { network: spec },
+  });
   const result = await train(task, trainer, run);
   net.eval();
   return { ...result, net, info, parameters: net.numParameters(), evaluation: evaluateSegmentation(net, data) };

@@ -7,7 +7,13 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { latestCheckpoint, loadTrainingCheckpoint, readTrainerState, saveTrainingCheckpoint, type TrainerState } from './checkpoint.js';
+import {
+  latestCheckpoint,
+  loadTrainingCheckpoint,
+  readTrainerState,
+  saveTrainingCheckpoint,
+  type TrainerState,
+} from './checkpoint.js';
 import { clipGradNorm } from './clip.js';
 import { AdamW } from './optim.js';
 import { ProgressLine } from './progress.js';
@@ -97,8 +103,13 @@ function readHistory(path: string, upTo: number): MetricsRecord[] {
  * JSON lines, evaluates and checkpoints periodically and at the end, and can resume a run exactly:
  * batches depend on the step alone, and the checkpoint holds weights, moments and step.
  */
-export async function train(task: TrainTask, config: TrainerConfig, run: { out: string; resume?: boolean; progress?: ProgressLine; log?: (line: string) => void }): Promise<TrainResult> {
-  if (config.steps === undefined && config.minutes === undefined) throw new MambaError('give a number of steps or of minutes to train for');
+export async function train(
+  task: TrainTask,
+  config: TrainerConfig,
+  run: { out: string; resume?: boolean; progress?: ProgressLine; log?: (line: string) => void },
+): Promise<TrainResult> {
+  if (config.steps === undefined && config.minutes === undefined)
+    throw new MambaError('give a number of steps or of minutes to train for');
   const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
   mkdirSync(run.out, { recursive: true });
   const model = task.model;
@@ -113,16 +124,28 @@ export async function train(task: TrainTask, config: TrainerConfig, run: { out: 
   );
   const settings = { ...task.settings, trainer: config };
   const metricsPath = join(run.out, 'metrics.jsonl');
-  let state: TrainerState = { step: 0, plannedSteps: config.steps ?? 0, elapsedSeconds: 0, unitsSeen: 0, settings, optimizerSteps: {}, lastLoss: NaN };
+  let state: TrainerState = {
+    step: 0,
+    plannedSteps: config.steps ?? 0,
+    elapsedSeconds: 0,
+    unitsSeen: 0,
+    settings,
+    optimizerSteps: {},
+    lastLoss: NaN,
+  };
   let resumedFrom: number | null = null;
   const existing = latestCheckpoint(run.out);
   if (existing && !run.resume) {
-    throw new MambaError(`${run.out} already holds a training run (${existing}); pass --resume to continue it, or choose another --out`);
+    throw new MambaError(
+      `${run.out} already holds a training run (${existing}); pass --resume to continue it, or choose another --out`,
+    );
   }
   if (existing) {
     const differ = sameSettings(readTrainerState(existing).settings, settings);
     if (differ.length > 0) {
-      throw new MambaError(`the run in ${run.out} was started with other settings (${differ.join(', ')}); resume with the same flags, or choose another --out`);
+      throw new MambaError(
+        `the run in ${run.out} was started with other settings (${differ.join(', ')}); resume with the same flags, or choose another --out`,
+      );
     }
     state = await loadTrainingCheckpoint(existing, model, optimizer);
     resumedFrom = state.step;
@@ -147,7 +170,12 @@ export async function train(task: TrainTask, config: TrainerConfig, run: { out: 
   while (state.plannedSteps === 0 || state.step < state.plannedSteps) {
     const stepStart = performance.now();
     const total = state.plannedSteps || Number.MAX_SAFE_INTEGER;
-    optimizer.lr = warmupCosine(state.step, { peak: config.lr, warmup: config.warmup, total, minRatio: config.minLrRatio });
+    optimizer.lr = warmupCosine(state.step, {
+      peak: config.lr,
+      warmup: config.warmup,
+      total,
+      minRatio: config.minLrRatio,
+    });
     let loss = 0;
     for (let micro = 0; micro < config.accumulate; micro++) {
       loss += scope(() => {
@@ -181,12 +209,25 @@ export async function train(task: TrainTask, config: TrainerConfig, run: { out: 
         const perStep = calibrationSeconds / timed;
         // The steps up to the first timed one, then as many as the rest of the budget holds.
         const untimedSeconds = state.elapsedSeconds - calibrationSeconds;
-        state.plannedSteps = Math.max(state.step, firstStep + 1 + Math.floor((config.minutes! * 60 - untimedSeconds) / perStep));
-        log(`planned ${state.plannedSteps} steps to train for about ${config.minutes} minutes (${perStep.toFixed(3)} s per step)`);
+        state.plannedSteps = Math.max(
+          state.step,
+          firstStep + 1 + Math.floor((config.minutes! * 60 - untimedSeconds) / perStep),
+        );
+        log(
+          `planned ${state.plannedSteps} steps to train for about ${config.minutes} minutes (${perStep.toFixed(3)} s per step)`,
+        );
       }
     }
     const unitsPerS = (task.unitsPerMicroBatch * config.accumulate) / seconds;
-    const record: MetricsRecord = { step: state.step, loss, lr: optimizer.lr, grad_norm: gradNorm, units_per_s: unitsPerS, elapsed_s: state.elapsedSeconds, ...task.stepMetrics?.() };
+    const record: MetricsRecord = {
+      step: state.step,
+      loss,
+      lr: optimizer.lr,
+      grad_norm: gradNorm,
+      units_per_s: unitsPerS,
+      elapsed_s: state.elapsedSeconds,
+      ...task.stepMetrics?.(),
+    };
     const last = state.plannedSteps > 0 && state.step >= state.plannedSteps;
     const evaluated = task.evaluate !== undefined && (state.step % config.evalEvery === 0 || last);
     if (evaluated) Object.assign(record, task.evaluate!());
@@ -209,5 +250,12 @@ export async function train(task: TrainTask, config: TrainerConfig, run: { out: 
   progress.done();
   await checkpoint();
   optimizer.dispose();
-  return { steps: state.step, finalLoss: state.lastLoss, elapsedSeconds: state.elapsedSeconds, unitsSeen: state.unitsSeen, history, resumedFrom };
+  return {
+    steps: state.step,
+    finalLoss: state.lastLoss,
+    elapsedSeconds: state.elapsedSeconds,
+    unitsSeen: state.unitsSeen,
+    history,
+    resumedFrom,
+  };
 }

@@ -36,7 +36,10 @@ type Log = (line: string) => void;
  * (four files in the MNIST IDX layout) or `folder:<folder>` (one subfolder of images per class).
  * With `size`, every image is resized to size x size; `channels` asks for gray (1) or RGB (3).
  */
-export function resolveImageDataset(spec: string, options: { size?: number; channels?: 1 | 3; testFraction?: number; seed?: number; log?: Log } = {}): ImageDataset {
+export function resolveImageDataset(
+  spec: string,
+  options: { size?: number; channels?: 1 | 3; testFraction?: number; seed?: number; log?: Log } = {},
+): ImageDataset {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   let data: ImageDataset;
   if (spec === 'mnist') {
@@ -46,18 +49,32 @@ export function resolveImageDataset(spec: string, options: { size?: number; chan
     data = loadIdxFolder(spec.slice(4));
   } else if (spec.startsWith('folder:')) {
     const folder = spec.slice(7);
-    if (looksLikeIdxFolder(folder)) throw new MambaError(`${folder} holds IDX files, not class subfolders of images; use idx:${folder}`);
-    data = loadImageFolder(folder, { size: options.size, channels: options.channels, testFraction: options.testFraction, seed: options.seed });
+    if (looksLikeIdxFolder(folder))
+      throw new MambaError(`${folder} holds IDX files, not class subfolders of images; use idx:${folder}`);
+    data = loadImageFolder(folder, {
+      size: options.size,
+      channels: options.channels,
+      testFraction: options.testFraction,
+      seed: options.seed,
+    });
   } else {
-    const hint = existsSync(spec) && statSync(spec).isDirectory() ? `; for this folder write idx:${spec} or folder:${spec}` : '';
-    throw new MambaError(`unknown data set '${spec}': use mnist, idx:<folder> (the MNIST IDX layout) or folder:<folder> (one subfolder of images per class)${hint}`);
+    const hint =
+      existsSync(spec) && statSync(spec).isDirectory() ? `; for this folder write idx:${spec} or folder:${spec}` : '';
+    throw new MambaError(
+      `unknown data set '${spec}': use mnist, idx:<folder> (the MNIST IDX layout) or folder:<folder> (one subfolder of images per class)${hint}`,
+    );
   }
   if (options.channels !== undefined && data.train.channels !== options.channels) {
-    throw new MambaError(`${data.source} has ${data.train.channels}-channel images but ${options.channels} channels are needed`);
+    throw new MambaError(
+      `${data.source} has ${data.train.channels}-channel images but ${options.channels} channels are needed`,
+    );
   }
-  if (options.size !== undefined) data = { ...data, train: resizeImages(data.train, options.size), test: resizeImages(data.test, options.size) };
+  if (options.size !== undefined)
+    data = { ...data, train: resizeImages(data.train, options.size), test: resizeImages(data.test, options.size) };
   if (data.train.height !== data.train.width) {
-    throw new MambaError(`${data.source}: the images are ${data.train.width}x${data.train.height}; the models take square images, so give an image size to resize them`);
+    throw new MambaError(
+      `${data.source}: the images are ${data.train.width}x${data.train.height}; the models take square images, so give an image size to resize them`,
+    );
   }
   return data;
 }
@@ -97,7 +114,14 @@ export interface VisionTaskSettings {
   seed: number;
 }
 
-export const VISION_TASK_DEFAULTS: VisionTaskSettings = { batchSize: 64, accumulate: 1, labelSmoothing: 0, augmentation: NO_AUGMENTATION, evalImages: 2000, seed: 0 };
+export const VISION_TASK_DEFAULTS: VisionTaskSettings = {
+  batchSize: 64,
+  accumulate: 1,
+  labelSmoothing: 0,
+  augmentation: NO_AUGMENTATION,
+  evalImages: 2000,
+  seed: 0,
+};
 
 /** Cross-entropy against the labels, with label smoothing: (1 - e) CE + e x mean over classes of -log p. */
 export function classificationLoss(logits: Tensor, labels: Tensor, smoothing = 0): Tensor {
@@ -108,7 +132,12 @@ export function classificationLoss(logits: Tensor, labels: Tensor, smoothing = 0
 }
 
 /** Accuracy and mean cross-entropy of a classifier on the first `limit` images of a set, in eval mode and without gradients. */
-export function evaluateClassifier(model: ImageClassifier, set: ImageSet, normalisation: Normalisation, options: { limit?: number; batchSize?: number } = {}): { accuracy: number; loss: number; count: number } {
+export function evaluateClassifier(
+  model: ImageClassifier,
+  set: ImageSet,
+  normalisation: Normalisation,
+  options: { limit?: number; batchSize?: number } = {},
+): { accuracy: number; loss: number; count: number } {
   const count = Math.min(set.count, options.limit ?? set.count);
   const batchSize = options.batchSize ?? 250;
   const wasTraining = model.training;
@@ -120,7 +149,12 @@ export function evaluateClassifier(model: ImageClassifier, set: ImageSet, normal
       const n = Math.min(batchSize, count - start);
       noGrad(() =>
         scope(() => {
-          const images = fromArray(normalisedImages(set, start, n, normalisation), [n, set.channels, set.height, set.width]);
+          const images = fromArray(normalisedImages(set, start, n, normalisation), [
+            n,
+            set.channels,
+            set.height,
+            set.width,
+          ]);
           const labels = fromArray(set.labels.subarray(start, start + n), [n]);
           const logits = model.forward(images);
           lossSum += crossEntropy(logits, labels).item() * n;
@@ -155,7 +189,9 @@ export function imageClassificationTask(
     loss: (step: number, micro: number) => {
       const index = step * settings.accumulate + micro;
       const { images, labels } = batches.batch(index);
-      const logits = model.forward(fromArray(images, [settings.batchSize, channels, height, width]), { generator: batchGenerator(settings.seed, index, 3) });
+      const logits = model.forward(fromArray(images, [settings.batchSize, channels, height, width]), {
+        generator: batchGenerator(settings.seed, index, 3),
+      });
       return classificationLoss(logits, fromArray(labels, [settings.batchSize]), settings.labelSmoothing);
     },
     unitsPerMicroBatch: settings.batchSize,
@@ -165,7 +201,13 @@ export function imageClassificationTask(
       return { test_accuracy: r.accuracy, test_loss: r.loss };
     },
     saveModel: hooks.saveModel,
-    settings: { ...hooks.settings, ...settings, data: data.source, trainImages: data.train.count, testImages: data.test.count },
+    settings: {
+      ...hooks.settings,
+      ...settings,
+      data: data.source,
+      trainImages: data.train.count,
+      testImages: data.test.count,
+    },
   };
 }
 
@@ -181,7 +223,11 @@ export interface VisionTrainResult extends TrainResult {
 }
 
 /** The optimizer steps of `epochs` passes over the training split. */
-export function stepsForEpochs(epochs: number, trainImages: number, settings: Pick<VisionTaskSettings, 'batchSize' | 'accumulate'>): number {
+export function stepsForEpochs(
+  epochs: number,
+  trainImages: number,
+  settings: Pick<VisionTaskSettings, 'batchSize' | 'accumulate'>,
+): number {
   return Math.max(1, Math.ceil((epochs * trainImages) / (settings.batchSize * settings.accumulate)));
 }
 
@@ -200,10 +246,14 @@ export async function trainImageClassifier(
 ): Promise<VisionTrainResult> {
   const { channels, height } = data.train;
   if (model.config.channels !== channels || model.config.imageSize !== height) {
-    throw new MambaError(`the model takes ${model.config.channels}-channel ${model.config.imageSize}x${model.config.imageSize} images but ${data.source} has ${channels}-channel ${height}x${height} ones`);
+    throw new MambaError(
+      `the model takes ${model.config.channels}-channel ${model.config.imageSize}x${model.config.imageSize} images but ${data.source} has ${channels}-channel ${height}x${height} ones`,
+    );
   }
   if (model.config.numClasses !== data.classNames.length) {
-    throw new MambaError(`the model has ${model.config.numClasses} classes but ${data.source} has ${data.classNames.length}`);
+    throw new MambaError(
+      `the model has ${model.config.numClasses} classes but ${data.source} has ${data.classNames.length}`,
+    );
   }
   const normalisation = channelStats(data.train);
   const info = { classNames: data.classNames, normalisation };

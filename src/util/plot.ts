@@ -42,7 +42,18 @@ export interface Ticks {
   labels: string[];
 }
 
-const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
 const FONT = 12;
 /** A sans-serif character is about this wide, in units of the font size; used to make room for text. */
 const CHAR_WIDTH = 0.6;
@@ -119,7 +130,12 @@ export function logTicks(min: number, max: number): Ticks {
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 function num(v: number): string {
@@ -134,7 +150,8 @@ function textWidth(text: string, size = FONT): number {
 export function lineChartSvg(series: readonly PlotSeries[], options: LineChartOptions = {}): string {
   const width = options.width ?? 800;
   const height = options.height ?? 480;
-  if (!(width >= 200 && height >= 150)) throw new MambaError(`lineChartSvg: the chart must be at least 200 x 150, got ${width} x ${height}`);
+  if (!(width >= 200 && height >= 150))
+    throw new MambaError(`lineChartSvg: the chart must be at least 200 x 150, got ${width} x ${height}`);
   const log = options.yScale === 'log';
   const references = options.references ?? [];
   const plottable = (x: number, y: number) => Number.isFinite(x) && Number.isFinite(y) && (!log || y > 0);
@@ -168,7 +185,10 @@ export function lineChartSvg(series: readonly PlotSeries[], options: LineChartOp
   const x1 = width - right;
   const y0 = top;
   const y1 = height - bottom;
-  if (x1 - x0 < 40) throw new MambaError(`lineChartSvg: a width of ${width} leaves no room for the plot beside the legend; make the chart wider or the series names shorter`);
+  if (x1 - x0 < 40)
+    throw new MambaError(
+      `lineChartSvg: a width of ${width} leaves no room for the plot beside the legend; make the chart wider or the series names shorter`,
+    );
 
   const [xLo, xHi] = [xTicks.values[0]!, xTicks.values.at(-1)!];
   const [yLo, yHi] = [yTicks.values[0]!, yTicks.values.at(-1)!];
@@ -179,33 +199,53 @@ export function lineChartSvg(series: readonly PlotSeries[], options: LineChartOp
 
   const out: string[] = [];
   out.push('<?xml version="1.0" encoding="UTF-8"?>');
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${FONT}">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${FONT}">`,
+  );
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
-  if (options.title) out.push(`<text x="${num((x0 + x1) / 2)}" y="24" text-anchor="middle" font-size="${FONT + 3}" font-weight="bold">${escapeXml(options.title)}</text>`);
+  if (options.title)
+    out.push(
+      `<text x="${num((x0 + x1) / 2)}" y="24" text-anchor="middle" font-size="${FONT + 3}" font-weight="bold">${escapeXml(options.title)}</text>`,
+    );
 
   out.push('<g class="grid" stroke="#e5e5e5" stroke-width="1">');
-  for (const v of xTicks.values) out.push(`<line x1="${num(px(v))}" y1="${num(y0)}" x2="${num(px(v))}" y2="${num(y1)}"/>`);
-  for (const v of yTicks.values) out.push(`<line x1="${num(x0)}" y1="${num(py(v))}" x2="${num(x1)}" y2="${num(py(v))}"/>`);
+  for (const v of xTicks.values)
+    out.push(`<line x1="${num(px(v))}" y1="${num(y0)}" x2="${num(px(v))}" y2="${num(y1)}"/>`);
+  for (const v of yTicks.values)
+    out.push(`<line x1="${num(x0)}" y1="${num(py(v))}" x2="${num(x1)}" y2="${num(py(v))}"/>`);
   out.push('</g>');
 
   out.push('<g class="x-ticks" text-anchor="middle">');
-  xTicks.values.forEach((v, i) => out.push(`<text x="${num(px(v))}" y="${num(y1 + FONT + 6)}">${escapeXml(xTicks.labels[i]!)}</text>`));
+  xTicks.values.forEach((v, i) =>
+    out.push(`<text x="${num(px(v))}" y="${num(y1 + FONT + 6)}">${escapeXml(xTicks.labels[i]!)}</text>`),
+  );
   out.push('</g>');
   out.push('<g class="y-ticks" text-anchor="end">');
-  yTicks.values.forEach((v, i) => out.push(`<text x="${num(x0 - 6)}" y="${num(py(v) + FONT / 3)}">${escapeXml(yTicks.labels[i]!)}</text>`));
+  yTicks.values.forEach((v, i) =>
+    out.push(`<text x="${num(x0 - 6)}" y="${num(py(v) + FONT / 3)}">${escapeXml(yTicks.labels[i]!)}</text>`),
+  );
   out.push('</g>');
-  if (options.xLabel) out.push(`<text class="x-label" x="${num((x0 + x1) / 2)}" y="${num(height - 10)}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
+  if (options.xLabel)
+    out.push(
+      `<text class="x-label" x="${num((x0 + x1) / 2)}" y="${num(height - 10)}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
+    );
   if (options.yLabel) {
     const cy = num((y0 + y1) / 2);
-    out.push(`<text class="y-label" x="${FONT + 2}" y="${cy}" text-anchor="middle" transform="rotate(-90 ${FONT + 2} ${cy})">${escapeXml(options.yLabel)}</text>`);
+    out.push(
+      `<text class="y-label" x="${FONT + 2}" y="${cy}" text-anchor="middle" transform="rotate(-90 ${FONT + 2} ${cy})">${escapeXml(options.yLabel)}</text>`,
+    );
   }
 
   references.forEach((r) => {
     if (!plottable(0, r.y)) return;
     const color = escapeXml(r.color ?? '#555555');
     const y = num(py(r.y));
-    out.push(`<g class="reference"><line x1="${num(x0)}" y1="${y}" x2="${num(x1)}" y2="${y}" stroke="${color}" stroke-width="1" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${num(x1 - 4)}" y="${num(py(r.y) - 4)}" text-anchor="end" fill="${color}">${escapeXml(r.label)}</text></g>`);
+    out.push(
+      `<g class="reference"><line x1="${num(x0)}" y1="${y}" x2="${num(x1)}" y2="${y}" stroke="${color}" stroke-width="1" stroke-dasharray="6 4"/>`,
+    );
+    out.push(
+      `<text x="${num(x1 - 4)}" y="${num(py(r.y) - 4)}" text-anchor="end" fill="${color}">${escapeXml(r.label)}</text></g>`,
+    );
   });
 
   series.forEach((s, i) => {
@@ -223,19 +263,27 @@ export function lineChartSvg(series: readonly PlotSeries[], options: LineChartOp
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5" stroke-linejoin="round"/>`);
     }
     // A point with no neighbour on either side would draw nothing as a line.
-    for (const dot of dots) out.push(`<circle cx="${num(dot[0]![0])}" cy="${num(dot[0]![1])}" r="2.5" fill="${color}"/>`);
+    for (const dot of dots)
+      out.push(`<circle cx="${num(dot[0]![0])}" cy="${num(dot[0]![1])}" r="2.5" fill="${color}"/>`);
     out.push('</g>');
   });
 
-  out.push(`<rect x="${num(x0)}" y="${num(y0)}" width="${num(x1 - x0)}" height="${num(y1 - y0)}" fill="none" stroke="#333333" stroke-width="1"/>`);
-  if (!hasData) out.push(`<text x="${num((x0 + x1) / 2)}" y="${num((y0 + y1) / 2)}" text-anchor="middle" fill="#888888">no data</text>`);
+  out.push(
+    `<rect x="${num(x0)}" y="${num(y0)}" width="${num(x1 - x0)}" height="${num(y1 - y0)}" fill="none" stroke="#333333" stroke-width="1"/>`,
+  );
+  if (!hasData)
+    out.push(
+      `<text x="${num((x0 + x1) / 2)}" y="${num((y0 + y1) / 2)}" text-anchor="middle" fill="#888888">no data</text>`,
+    );
 
   if (series.length > 0) {
     out.push('<g class="legend">');
     series.forEach((s, i) => {
       const color = escapeXml(s.color ?? PALETTE[i % PALETTE.length]!);
       const ly = y0 + 8 + i * (FONT + 8);
-      out.push(`<line x1="${num(x1 + 12)}" y1="${num(ly)}" x2="${num(x1 + 32)}" y2="${num(ly)}" stroke="${color}" stroke-width="2"/>`);
+      out.push(
+        `<line x1="${num(x1 + 12)}" y1="${num(ly)}" x2="${num(x1 + 32)}" y2="${num(ly)}" stroke="${color}" stroke-width="2"/>`,
+      );
       out.push(`<text x="${num(x1 + 38)}" y="${num(ly + FONT / 3)}">${escapeXml(legendNames[i]!)}</text>`);
     });
     out.push('</g>');

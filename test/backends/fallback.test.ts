@@ -46,7 +46,11 @@ function onBoth<T>(fn: (backend: mt.Backend) => T, backend: mt.Backend = compose
 
 function floats(backend: mt.Backend, n: number, seed: number): mt.Tensor {
   const g = new mt.Generator(seed);
-  return mt.fromArray(Float32Array.from({ length: n }, () => g.uniform() * 4 - 2), [n], { backend });
+  return mt.fromArray(
+    Float32Array.from({ length: n }, () => g.uniform() * 4 - 2),
+    [n],
+    { backend },
+  );
 }
 
 /** An output for a kernel to write, filled with a value it never writes. */
@@ -61,7 +65,10 @@ function ints(backend: mt.Backend, values: number[]): mt.Tensor {
 describe('a partial backend completed by a fallback (withFallback)', () => {
   it('reports the kernels it takes from the fallback, and keeps its own name, dtypes and memory', () => {
     const { own, backend } = composed();
-    assert.deepEqual(backend.fallbackKernels, KERNEL_NAMES.filter((k) => !OWN.includes(k)));
+    assert.deepEqual(
+      backend.fallbackKernels,
+      KERNEL_NAMES.filter((k) => !OWN.includes(k)),
+    );
     assert.equal(backend.name, 'own-memory');
     assert.deepEqual(backend.dtypes, ['float32', 'int32']);
     const t = mt.fromArray(new Float32Array([1, 2, 3]), [3], { backend });
@@ -78,9 +85,14 @@ describe('a partial backend completed by a fallback (withFallback)', () => {
       const previous = mt.getBackend();
       mt.setBackend(b);
       try {
-        const model = new mt.MambaLM(mt.mambaConfig({ dModel: 16, nLayer: 2, vocabSize: 32 }), { generator: new mt.Generator(3) });
+        const model = new mt.MambaLM(mt.mambaConfig({ dModel: 16, nLayer: 2, vocabSize: 32 }), {
+          generator: new mt.Generator(3),
+        });
         const result = mt.scope(() => {
-          const input = mt.fromArray(new Int32Array([1, 5, 9, 30, 2, 2, 7, 31, 0, 4, 4, 8, 15, 16, 23, 11, 3, 6]), [2, 9]);
+          const input = mt.fromArray(
+            new Int32Array([1, 5, 9, 30, 2, 2, 7, 31, 0, 4, 4, 8, 15, 16, 23, 11, 3, 6]),
+            [2, 9],
+          );
           const logits = model.forward(input);
           const loss = mt.crossEntropy(mt.slice(logits, 1, 0, -1), mt.slice(input, 1, 1));
           loss.backward();
@@ -103,7 +115,8 @@ describe('a partial backend completed by a fallback (withFallback)', () => {
     assert.deepEqual(actual.grads, expected.grads);
     // Both sides did work: the double ran its own kernels, the fallback only the others.
     for (const k of OWN) assert.ok((own.calls.get(k) ?? 0) > 0, `${k} ran on the partial backend`);
-    for (const k of ['selectiveScan', 'selectiveScanGrad', 'indexSelect', 'causalConv1d'] as const) assert.ok(fallback.calls.has(k), `${k} ran on the fallback`);
+    for (const k of ['selectiveScan', 'selectiveScanGrad', 'indexSelect', 'causalConv1d'] as const)
+      assert.ok(fallback.calls.has(k), `${k} ran on the fallback`);
     for (const k of fallback.calls) assert.ok(backend.fallbackKernels.includes(k), `${k} is a fallback kernel`);
     // Nothing leaks: the model is disposed, and the bridge freed every temporary.
     assert.equal(own.bytesInUse(), 0);
@@ -132,9 +145,19 @@ describe('a partial backend completed by a fallback (withFallback)', () => {
       // x as [4, 3] transposed and flipped along its rows: strides [-1, 4] from the last element of a column.
       b.reduce('sum', sums.view(), x.restride([4, 3], [-1, 4], 3).view(), [1]);
       const picked = blank(b, [3, 4]);
-      b.where(picked.view(), cond.restride([3, 4], [0, 1]).view(), x.restride([3, 4], [4, -1], 3).view(), row.restride([3, 4], [0, 1]).view());
+      b.where(
+        picked.view(),
+        cond.restride([3, 4], [0, 1]).view(),
+        x.restride([3, 4], [4, -1], 3).view(),
+        row.restride([3, 4], [0, 1]).view(),
+      );
       const gathered = blank(b, [2, 3]);
-      b.gather(gathered.view(), x.restride([2, 6], [-6, 1], 6).view(), 1, ints(b, [5, 0, 1, 2, 3, 4]).restride([2, 3], [1, 2]).view());
+      b.gather(
+        gathered.view(),
+        x.restride([2, 6], [-6, 1], 6).view(),
+        1,
+        ints(b, [5, 0, 1, 2, 3, 4]).restride([2, 3], [1, 2]).view(),
+      );
       return [sums, picked, gathered].map((t) => Array.from(t.toArray()));
     });
     assert.deepEqual(actual, expected);
@@ -143,10 +166,20 @@ describe('a partial backend completed by a fallback (withFallback)', () => {
   it('accumulates in place (indexAdd into a slice at an offset, scatterAdd from strided views)', () => {
     const [expected, actual] = onBoth((b) => {
       const out = mt.full([4, 3], 0.5, { backend: b });
-      b.indexAdd(out.restride([2, 3], [3, 1], 3).view(), 0, ints(b, [1, 0, 1]).view(), floats(b, 9, 4).restride([3, 3], [3, 1]).view());
+      b.indexAdd(
+        out.restride([2, 3], [3, 1], 3).view(),
+        0,
+        ints(b, [1, 0, 1]).view(),
+        floats(b, 9, 4).restride([3, 3], [3, 1]).view(),
+      );
       const target = mt.full([3, 4], 1, { backend: b });
       const index = ints(b, [2, 0, 1, 1, 2, 0]);
-      b.scatterAdd(target.view(), 0, index.restride([2, 3], [1, 2]).view(), floats(b, 6, 5).restride([2, 3], [1, 2]).view());
+      b.scatterAdd(
+        target.view(),
+        0,
+        index.restride([2, 3], [1, 2]).view(),
+        floats(b, 6, 5).restride([2, 3], [1, 2]).view(),
+      );
       return [Array.from(out.toArray()), Array.from(target.toArray())];
     });
     assert.deepEqual(actual, expected);
@@ -164,15 +197,26 @@ describe('a partial backend completed by a fallback (withFallback)', () => {
     assert.deepEqual(actual, [3, 4, 0, 0, 1, 2]);
   });
 
-  it('keeps selectiveScan\'s lastState aliased to h0 (one fallback copy per storage), with null optional views', () => {
+  it("keeps selectiveScan's lastState aliased to h0 (one fallback copy per storage), with null optional views", () => {
     const { fallback, backend } = composed();
     const [batch, len, dim, n] = [2, 5, 3, 4];
     const [expected, actual] = onBoth((b) => {
-      const seq = (seed: number, size: number) => floats(b, batch * len * size, seed).restride([batch, len, size], [len * size, size, 1]);
+      const seq = (seed: number, size: number) =>
+        floats(b, batch * len * size, seed).restride([batch, len, size], [len * size, size, 1]);
       const A = mt.neg(mt.abs(floats(b, dim * n, 6))).restride([dim, n], [n, 1]);
       const state = floats(b, batch * dim * n, 7).restride([batch, dim, n], [dim * n, n, 1]);
       const y = blank(b, [batch, len, dim]);
-      const inputs = { u: seq(8, dim).view(), delta: seq(9, dim).view(), A: A.view(), B: seq(10, n).view(), C: seq(11, n).view(), D: null, z: null, deltaBias: null, h0: state.view() };
+      const inputs = {
+        u: seq(8, dim).view(),
+        delta: seq(9, dim).view(),
+        A: A.view(),
+        B: seq(10, n).view(),
+        C: seq(11, n).view(),
+        D: null,
+        z: null,
+        deltaBias: null,
+        h0: state.view(),
+      };
       const before = fallback.allocs();
       b.selectiveScan(y.view(), state.view(), null, inputs, true, 64);
       // y, the state (h0 and lastState), u, delta, A, B and C: seven storages.
@@ -201,7 +245,12 @@ describe('a partial backend completed by a fallback (withFallback)', () => {
     const x = mt.fromArray(new Float32Array([3, 1, 2]), [3], { backend });
     // copy runs on the fallback, which has memory of its own too.
     assert.deepEqual(Array.from(mt.contiguous(x.restride([3], [-1], 2)).toArray()), [2, 1, 3]);
-    assert.throws(() => mt.topk(x, 2), (e: Error) => e instanceof mt.MambaError && /the tiny backend has no 'topk' kernel, and neither has its fallback, the tinier backend/.test(e.message));
+    assert.throws(
+      () => mt.topk(x, 2),
+      (e: Error) =>
+        e instanceof mt.MambaError &&
+        /the tiny backend has no 'topk' kernel, and neither has its fallback, the tinier backend/.test(e.message),
+    );
   });
 
   it('registerBackend composes a partial backend with a named fallback, and refuses an incomplete one', () => {
@@ -211,7 +260,13 @@ describe('a partial backend completed by a fallback (withFallback)', () => {
     assert.deepEqual(Array.from(mt.sum(x, 1).toArray()), [3, 7]);
     // A JavaScript caller can hand over a partial backend without a fallback.
     mt.registerBackend('incomplete', () => new OwnMemoryBackend('incomplete', OWN) as unknown as mt.Backend);
-    assert.throws(() => mt.getBackend('incomplete'), /the incomplete backend lacks the kernels unaryGrad, where, .*register it with a fallback/);
-    assert.throws(() => mt.registerBackend('loop', () => new OwnMemoryBackend('loop', OWN), 'loop'), /cannot be its own fallback/);
+    assert.throws(
+      () => mt.getBackend('incomplete'),
+      /the incomplete backend lacks the kernels unaryGrad, where, .*register it with a fallback/,
+    );
+    assert.throws(
+      () => mt.registerBackend('loop', () => new OwnMemoryBackend('loop', OWN), 'loop'),
+      /cannot be its own fallback/,
+    );
   });
 });

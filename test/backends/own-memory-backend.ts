@@ -58,7 +58,8 @@ export class OwnMemoryBackend implements mt.PartialBackend {
   }
 
   read(handle: mt.StorageHandle, _dtype: mt.DType, offset: number, length: number): mt.TypedArray {
-    if (!this.syncRead) throw new mt.MambaError(`the ${this.name} backend cannot read synchronously; use await tensor.data()`);
+    if (!this.syncRead)
+      throw new mt.MambaError(`the ${this.name} backend cannot read synchronously; use await tensor.data()`);
     return this.array(handle).slice(offset, offset + length);
   }
 

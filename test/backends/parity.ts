@@ -69,7 +69,18 @@ export function checkParity(
       if (!forwardOnly && differentiable.length > 0) {
         const ug = new mt.Generator(seed + 1);
         const loss = differentiable
-          .map((o) => mt.sum(mt.mul(o, mt.fromArray(new Float32Array(o.size).map(() => ug.uniform() * 2 - 1), o.shape, { backend }))))
+          .map((o) =>
+            mt.sum(
+              mt.mul(
+                o,
+                mt.fromArray(
+                  new Float32Array(o.size).map(() => ug.uniform() * 2 - 1),
+                  o.shape,
+                  { backend },
+                ),
+              ),
+            ),
+          )
           .reduce((a, b) => mt.add(a, b));
         loss.backward();
         for (const t of inputs) grads.push(t.grad ? Array.from(t.grad.toArray()) : null);

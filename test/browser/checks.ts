@@ -29,27 +29,41 @@ const cases: [string, Case][] = [
   ['exp', (make) => [mt.exp(make(data([64, 1024], 1, -8, 8), [64, 1024]))]],
   ['silu', (make) => [mt.silu(make(data([64, 1024], 2, -10, 10), [64, 1024]))]],
   ['softplus', (make) => [mt.softplus(make(data([64, 1024], 3, -25, 25), [64, 1024]))]],
-  ['broadcast add and mul', (make) => {
-    const a = make(data([64, 1024], 4), [64, 1024]);
-    const b = make(data([1024], 5), [1024]);
-    const c = make(data([64, 1], 6), [64, 1]);
-    return [mt.mul(mt.add(a, b), c)];
-  }],
+  [
+    'broadcast add and mul',
+    (make) => {
+      const a = make(data([64, 1024], 4), [64, 1024]);
+      const b = make(data([1024], 5), [1024]);
+      const c = make(data([64, 1], 6), [64, 1]);
+      return [mt.mul(mt.add(a, b), c)];
+    },
+  ],
   ['matmul', (make) => [mt.matmul(make(data([96, 128], 7), [96, 128]), make(data([128, 80], 8), [128, 80]))]],
   ['softmax', (make) => [mt.softmax(make(data([256, 200], 9, -6, 6), [256, 200]))]],
-  ['sum', (make) => {
-    const x = make(data([64, 1024], 10), [64, 1024]);
-    return [mt.sum(x, 1), mt.sum(x)];
-  }],
-  ['layerNorm', (make) => [mt.layerNorm(make(data([256, 256], 11), [256, 256]), make(data([256], 12), [256]), make(data([256], 13), [256]))]],
-  ['backward through matmul, silu, layerNorm', (make) => {
-    const a = make(data([96, 128], 14), [96, 128], true);
-    const b = make(data([128, 256], 15), [128, 256], true);
-    const w = make(data([256], 16), [256], true);
-    const y = mt.layerNorm(mt.silu(mt.matmul(a, b)), w, null);
-    mt.sum(mt.mul(y, make(data([96, 256], 17), [96, 256]))).backward();
-    return [y, a.grad!, b.grad!, w.grad!];
-  }],
+  [
+    'sum',
+    (make) => {
+      const x = make(data([64, 1024], 10), [64, 1024]);
+      return [mt.sum(x, 1), mt.sum(x)];
+    },
+  ],
+  [
+    'layerNorm',
+    (make) => [
+      mt.layerNorm(make(data([256, 256], 11), [256, 256]), make(data([256], 12), [256]), make(data([256], 13), [256])),
+    ],
+  ],
+  [
+    'backward through matmul, silu, layerNorm',
+    (make) => {
+      const a = make(data([96, 128], 14), [96, 128], true);
+      const b = make(data([128, 256], 15), [128, 256], true);
+      const w = make(data([256], 16), [256], true);
+      const y = mt.layerNorm(mt.silu(mt.matmul(a, b)), w, null);
+      mt.sum(mt.mul(y, make(data([96, 256], 17), [96, 256]))).backward();
+      return [y, a.grad!, b.grad!, w.grad!];
+    },
+  ],
 ];
 
 function compare(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, report: PageReport): void {
@@ -84,7 +98,11 @@ export async function runChecks(threads: number): Promise<PageReport> {
   };
   for (const [name, run] of cases) {
     const results = (on: mt.Backend | undefined) =>
-      mt.scope(() => run((values, shape, requiresGrad = false) => mt.fromArray(values, shape, { requiresGrad, ...(on ? { backend: on } : {}) })).map((t) => t.toArray()));
+      mt.scope(() =>
+        run((values, shape, requiresGrad = false) =>
+          mt.fromArray(values, shape, { requiresGrad, ...(on ? { backend: on } : {}) }),
+        ).map((t) => t.toArray()),
+      );
     // No backend named: the tensors go to the default backend that init() set.
     const actual = results(undefined);
     const expected = results(mt.getBackend('reference'));

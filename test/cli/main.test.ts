@@ -18,7 +18,12 @@ describe('command line', () => {
   });
 
   it('rejects bad use with one clear line, the usage and no stack trace', () => {
-    for (const args of [['frobnicate'], ['demo', '--epochs', 'zero'], ['demo', '--nope'], ['data', 'install', 'nothing-here']]) {
+    for (const args of [
+      ['frobnicate'],
+      ['demo', '--epochs', 'zero'],
+      ['demo', '--nope'],
+      ['data', 'install', 'nothing-here'],
+    ]) {
       const r = cli(...args);
       assert.notEqual(r.status, 0, args.join(' '));
       assert.match(r.stderr, /^mamba-ts: /);

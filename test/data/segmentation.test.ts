@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ensureDataset } from '../../src/data/datasets.js';
-import { assembleBatch, axialSlice, loadSegmentationData, parseDatasetSpec, prepareSlice, resizeLabels, zscore, type SegmentationData } from '../../src/data/segmentation.js';
+import {
+  assembleBatch,
+  axialSlice,
+  loadSegmentationData,
+  parseDatasetSpec,
+  prepareSlice,
+  resizeLabels,
+  zscore,
+  type SegmentationData,
+} from '../../src/data/segmentation.js';
 import { fromGray } from '../../src/formats/rgba.js';
 import { writePng } from '../../src/io/image-files.js';
 import { readNifti } from '../../src/io/nifti-files.js';
@@ -15,11 +24,14 @@ import { MambaError } from '../../src/util/errors.js';
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-segdata-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 const hasApt = !spawnSync('apt-get', ['--version']).error;
-const noApt = hasApt ? false : 'apt-get is not available here: the mricron data set comes from the Debian package mricron-data';
+const noApt = hasApt
+  ? false
+  : 'apt-get is not available here: the mricron data set comes from the Debian package mricron-data';
 
 function check(error: unknown, ...parts: string[]): boolean {
   assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-  for (const p of parts) assert.ok(error.message.includes(p), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(p)}`);
+  for (const p of parts)
+    assert.ok(error.message.includes(p), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(p)}`);
   return true;
 }
 
@@ -30,55 +42,67 @@ function total(values: ArrayLike<number>): number {
 }
 
 describe('mricron data', () => {
-  it('installs mricron-data from Debian with apt, checks the files, and reads the volumes as published', { skip: noApt }, () => {
-    const before = process.env['MAMBA_TS_DATA_DIR'];
-    process.env['MAMBA_TS_DATA_DIR'] = join(scratch, 'data');
-    try {
-      const lines: string[] = [];
-      const folder = ensureDataset('mricron', (l) => lines.push(l));
-      assert.match(lines.join('\n'), /mricron-data 1\.2\.20211006\+dfsg-4/);
-      for (const f of ['ch2.nii.gz', 'ch2bet.nii.gz', 'aal.nii.gz', 'aal.nii.txt']) assert.ok(existsSync(join(folder, f)), f);
-      const t1 = readNifti(join(folder, 'ch2.nii.gz'));
-      assert.deepEqual(t1.shape, [181, 217, 181]);
-      assert.deepEqual([t1.header.datatype, t1.header.sformCode, t1.header.qformCode], [2, 4, 0]);
-      assert.deepEqual(t1.header.srowX, [1, 0, 0, -90]);
-      // Sums computed with numpy from the same files.
-      assert.equal(total(t1.data), 317151210);
-      assert.equal(total(readNifti(join(folder, 'ch2bet.nii.gz')).data.map((v) => (v > 0 ? 1 : 0))), 1737193);
-      const aal = readNifti(join(folder, 'aal.nii.gz'));
-      assert.equal(new Set(aal.data).size, 117);
-      // Stored orientation: voxel i grows from left to right, so Precentral_L (1) lies at i < 90 and Precentral_R (2) beyond.
-      const meanI = (label: number) => {
-        let n = 0;
-        let s = 0;
-        aal.data.forEach((v, p) => v === label && (n++, (s += p % 181)));
-        return s / n;
-      };
-      assert.ok(meanI(1) < 80 && meanI(2) > 100, `${meanI(1)} ${meanI(2)}`);
-    } finally {
-      if (before === undefined) delete process.env['MAMBA_TS_DATA_DIR'];
-      else process.env['MAMBA_TS_DATA_DIR'] = before;
-    }
-  });
+  it(
+    'installs mricron-data from Debian with apt, checks the files, and reads the volumes as published',
+    { skip: noApt },
+    () => {
+      const before = process.env['MAMBA_TS_DATA_DIR'];
+      process.env['MAMBA_TS_DATA_DIR'] = join(scratch, 'data');
+      try {
+        const lines: string[] = [];
+        const folder = ensureDataset('mricron', (l) => lines.push(l));
+        assert.match(lines.join('\n'), /mricron-data 1\.2\.20211006\+dfsg-4/);
+        for (const f of ['ch2.nii.gz', 'ch2bet.nii.gz', 'aal.nii.gz', 'aal.nii.txt'])
+          assert.ok(existsSync(join(folder, f)), f);
+        const t1 = readNifti(join(folder, 'ch2.nii.gz'));
+        assert.deepEqual(t1.shape, [181, 217, 181]);
+        assert.deepEqual([t1.header.datatype, t1.header.sformCode, t1.header.qformCode], [2, 4, 0]);
+        assert.deepEqual(t1.header.srowX, [1, 0, 0, -90]);
+        // Sums computed with numpy from the same files.
+        assert.equal(total(t1.data), 317151210);
+        assert.equal(total(readNifti(join(folder, 'ch2bet.nii.gz')).data.map((v) => (v > 0 ? 1 : 0))), 1737193);
+        const aal = readNifti(join(folder, 'aal.nii.gz'));
+        assert.equal(new Set(aal.data).size, 117);
+        // Stored orientation: voxel i grows from left to right, so Precentral_L (1) lies at i < 90 and Precentral_R (2) beyond.
+        const meanI = (label: number) => {
+          let n = 0;
+          let s = 0;
+          aal.data.forEach((v, p) => v === label && (n++, (s += p % 181)));
+          return s / n;
+        };
+        assert.ok(meanI(1) < 80 && meanI(2) > 100, `${meanI(1)} ${meanI(2)}`);
+      } finally {
+        if (before === undefined) delete process.env['MAMBA_TS_DATA_DIR'];
+        else process.env['MAMBA_TS_DATA_DIR'] = before;
+      }
+    },
+  );
 
-  it('brain slices: held out by slice range with a gap, z-scored, scaled and padded to the divisor', { skip: noApt }, () => {
-    const data = loadSegmentationData(parseDatasetSpec('mricron'), { scale: 0.5, divisor: 16 });
-    assert.deepEqual(data.classNames, ['background', 'brain']);
-    assert.deepEqual([data.height, data.width], [112, 96]);
-    const z = (id: string) => Number(id.slice(2));
-    assert.deepEqual(data.test.map((s) => z(s.id)), Array.from({ length: 25 }, (_, i) => 95 + i));
-    assert.ok(data.train.every((s) => z(s.id) < 90 || z(s.id) >= 125));
-    assert.ok(data.train.length > 130, `${data.train.length} training slices`);
-    const s = data.test[10]!;
-    assert.deepEqual(s.frame, { height: 217, width: 181, scaledHeight: 109, scaledWidth: 91, top: 1, left: 2 });
-    // The native labels are exactly ch2bet > 0 on that slice.
-    const bet = readNifti(join(ensureDataset('mricron'), 'ch2bet.nii.gz'));
-    const truth = axialSlice(bet.data, 181, 217, z(s.id));
-    assert.ok(s.native.every((v, p) => v === (truth[p]! > 0 ? 1 : 0)));
-    assert.equal(s.label[0], 0);
-    assert.equal(s.image[0], Math.fround(s.background));
-    assert.ok(s.background < -1, 'air is well below the mean of the head');
-  });
+  it(
+    'brain slices: held out by slice range with a gap, z-scored, scaled and padded to the divisor',
+    { skip: noApt },
+    () => {
+      const data = loadSegmentationData(parseDatasetSpec('mricron'), { scale: 0.5, divisor: 16 });
+      assert.deepEqual(data.classNames, ['background', 'brain']);
+      assert.deepEqual([data.height, data.width], [112, 96]);
+      const z = (id: string) => Number(id.slice(2));
+      assert.deepEqual(
+        data.test.map((s) => z(s.id)),
+        Array.from({ length: 25 }, (_, i) => 95 + i),
+      );
+      assert.ok(data.train.every((s) => z(s.id) < 90 || z(s.id) >= 125));
+      assert.ok(data.train.length > 130, `${data.train.length} training slices`);
+      const s = data.test[10]!;
+      assert.deepEqual(s.frame, { height: 217, width: 181, scaledHeight: 109, scaledWidth: 91, top: 1, left: 2 });
+      // The native labels are exactly ch2bet > 0 on that slice.
+      const bet = readNifti(join(ensureDataset('mricron'), 'ch2bet.nii.gz'));
+      const truth = axialSlice(bet.data, 181, 217, z(s.id));
+      assert.ok(s.native.every((v, p) => v === (truth[p]! > 0 ? 1 : 0)));
+      assert.equal(s.label[0], 0);
+      assert.equal(s.image[0], Math.fround(s.background));
+      assert.ok(s.background < -1, 'air is well below the mean of the head');
+    },
+  );
 
   it('the AAL tasks: 116 regions with left-right swaps for mirroring, and the 7-lobe grouping', { skip: noApt }, () => {
     const aal = loadSegmentationData(parseDatasetSpec('mricron:aal'), { scale: 0.5, divisor: 16 });
@@ -86,9 +110,21 @@ describe('mricron data', () => {
     assert.equal(aal.classNames[1], 'Precentral_L');
     const flip = aal.flipMap!;
     assert.deepEqual([flip[0], flip[1], flip[2], flip[116]], [0, 2, 1, 116]);
-    assert.ok(flip.every((c, k) => flip[c] === k), 'mirroring twice changes nothing');
+    assert.ok(
+      flip.every((c, k) => flip[c] === k),
+      'mirroring twice changes nothing',
+    );
     const lobes = loadSegmentationData(parseDatasetSpec('mricron:aal-lobes'), { scale: 0.5, divisor: 16 });
-    assert.deepEqual(lobes.classNames, ['background', 'frontal', 'insula and limbic', 'occipital', 'parietal', 'deep grey matter', 'temporal', 'cerebellum']);
+    assert.deepEqual(lobes.classNames, [
+      'background',
+      'frontal',
+      'insula and limbic',
+      'occipital',
+      'parietal',
+      'deep grey matter',
+      'temporal',
+      'cerebellum',
+    ]);
     const seen = new Set<number>();
     for (const s of lobes.train) for (const v of s.native) seen.add(v);
     assert.equal(seen.size, 8);
@@ -98,7 +134,10 @@ describe('mricron data', () => {
 describe('slice preparation and augmentation', () => {
   it('zscore over all or nonzero values, and where intensity 0 lands', () => {
     const all = zscore([1, 2, 3], false);
-    assert.deepEqual(Array.from(all.values).map((v) => +v.toFixed(5)), [-1.22474, 0, 1.22474]);
+    assert.deepEqual(
+      Array.from(all.values).map((v) => +v.toFixed(5)),
+      [-1.22474, 0, 1.22474],
+    );
     const nz = zscore([0, 0, 1, 3], true);
     assert.deepEqual(Array.from(nz.values), [-2, -2, -1, 1]);
     assert.equal(nz.background, -2);
@@ -133,8 +172,27 @@ describe('slice preparation and augmentation', () => {
     for (let y = 8; y < 24; y++) for (let x = 4; x < 14; x++) label[y * w + x] = 1;
     for (let y = 10; y < 20; y++) for (let x = 18; x < 28; x++) label[y * w + x] = 2;
     const image = Float32Array.from(label, (v) => v * 10);
-    const sample = { id: 's', image, label, native: label, nativeImage: image, frame: { height: h, width: w, scaledHeight: h, scaledWidth: w, top: 0, left: 0 }, background: 0 };
-    return { name: 'synthetic', classNames: ['background', 'left', 'right'], height: h, width: w, train: [sample], test: [], flipMap, displayFlipRows: false, preprocessing: { normalisation: 'zscore', scale: 1, divisor: 4 }, spec: { kind: 'folder', path: '/x', testFraction: 0.2 } };
+    const sample = {
+      id: 's',
+      image,
+      label,
+      native: label,
+      nativeImage: image,
+      frame: { height: h, width: w, scaledHeight: h, scaledWidth: w, top: 0, left: 0 },
+      background: 0,
+    };
+    return {
+      name: 'synthetic',
+      classNames: ['background', 'left', 'right'],
+      height: h,
+      width: w,
+      train: [sample],
+      test: [],
+      flipMap,
+      displayFlipRows: false,
+      preprocessing: { normalisation: 'zscore', scale: 1, divisor: 4 },
+      spec: { kind: 'folder', path: '/x', testFraction: 0.2 },
+    };
   }
 
   it('augmented batches depend on the generator alone, and labels move with the image', () => {
@@ -143,12 +201,19 @@ describe('slice preparation and augmentation', () => {
     const a = assembleBatch(data, [data.train[0]!, data.train[0]!], new Generator(5), augment);
     const b = assembleBatch(data, [data.train[0]!, data.train[0]!], new Generator(5), augment);
     assert.deepEqual(a, b);
-    assert.notDeepEqual(Array.from(a.labels.subarray(0, 1024)), Array.from(a.labels.subarray(1024)), 'each sample draws its own transform');
+    assert.notDeepEqual(
+      Array.from(a.labels.subarray(0, 1024)),
+      Array.from(a.labels.subarray(1024)),
+      'each sample draws its own transform',
+    );
     for (let seed = 0; seed < 10; seed++) {
       const { images, labels } = assembleBatch(data, [data.train[0]!], new Generator(seed), augment);
       let agree = 0;
       images.forEach((v, p) => (agree += (v > 5 ? 1 : 0) === (labels[p]! > 0 ? 1 : 0) ? 1 : 0));
-      assert.ok(agree / images.length > 0.95, `seed ${seed}: image and labels agree on ${agree} of ${images.length} pixels`);
+      assert.ok(
+        agree / images.length > 0.95,
+        `seed ${seed}: image and labels agree on ${agree} of ${images.length} pixels`,
+      );
     }
     const plain = assembleBatch(data, [data.train[0]!], null, null);
     assert.deepEqual(Array.from(plain.labels), Array.from(data.train[0]!.label));
@@ -158,7 +223,10 @@ describe('slice preparation and augmentation', () => {
     const mirrorOnly = { flip: true, shift: 0, rotate: 0, scale: 0, intensity: 0 };
     const data = synthetic(Uint8Array.from([0, 2, 1]));
     const source = data.train[0]!.label;
-    const mirrored = Array.from({ length: 32 * 32 }, (_, p) => [0, 2, 1][source[Math.floor(p / 32) * 32 + 31 - (p % 32)]!]!);
+    const mirrored = Array.from(
+      { length: 32 * 32 },
+      (_, p) => [0, 2, 1][source[Math.floor(p / 32) * 32 + 31 - (p % 32)]!]!,
+    );
     const outcomes = new Set<string>();
     for (let seed = 0; seed < 12; seed++) {
       const labels = Array.from(assembleBatch(data, [data.train[0]!], new Generator(seed), mirrorOnly).labels);
@@ -167,7 +235,11 @@ describe('slice preparation and augmentation', () => {
     }
     assert.equal(outcomes.size, 2);
     const noMap = synthetic(null);
-    for (let seed = 0; seed < 6; seed++) assert.deepEqual(Array.from(assembleBatch(noMap, [noMap.train[0]!], new Generator(seed), mirrorOnly).labels), Array.from(source));
+    for (let seed = 0; seed < 6; seed++)
+      assert.deepEqual(
+        Array.from(assembleBatch(noMap, [noMap.train[0]!], new Generator(seed), mirrorOnly).labels),
+        Array.from(source),
+      );
   });
 });
 
@@ -191,10 +263,19 @@ describe('folders of PNG image/mask pairs', () => {
     makeFolder(root, ['a', 'b', 'c', 'd', 'e'], () => 255);
     const data = loadSegmentationData(parseDatasetSpec(root, { testFraction: 0.4 }), { scale: 1, divisor: 8 });
     assert.deepEqual(data.classNames, ['background', 'foreground']);
-    assert.deepEqual(data.train.map((s) => s.id), ['a', 'b', 'c']);
-    assert.deepEqual(data.test.map((s) => s.id), ['d', 'e']);
+    assert.deepEqual(
+      data.train.map((s) => s.id),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(
+      data.test.map((s) => s.id),
+      ['d', 'e'],
+    );
     assert.deepEqual([data.height, data.width], [16, 24]);
-    assert.equal(data.test[0]!.native.reduce((a, b) => a + b, 0), 8 * 4);
+    assert.equal(
+      data.test[0]!.native.reduce((a, b) => a + b, 0),
+      8 * 4,
+    );
     assert.equal(data.flipMap, null);
     assert.equal(data.preprocessing.normalisation, 'zscore');
   });
@@ -215,13 +296,28 @@ describe('folders of PNG image/mask pairs', () => {
     const missing = join(scratch, 'missing');
     makeFolder(missing, ['a', 'b'], () => 255);
     rmSync(join(missing, 'masks', 'b.png'));
-    assert.throws(() => loadSegmentationData(parseDatasetSpec(missing), { scale: 1, divisor: 4 }), (e) => check(e, join(missing, 'images', 'b.png'), 'no mask'));
+    assert.throws(
+      () => loadSegmentationData(parseDatasetSpec(missing), { scale: 1, divisor: 4 }),
+      (e) => check(e, join(missing, 'images', 'b.png'), 'no mask'),
+    );
     const sized = join(scratch, 'sized');
     makeFolder(sized, ['a', 'b'], () => 255);
     writePng(join(sized, 'masks', 'a.png'), square(10, 10, 2, 255));
-    assert.throws(() => loadSegmentationData(parseDatasetSpec(sized), { scale: 1, divisor: 4 }), (e) => check(e, join(sized, 'masks', 'a.png'), '10x10', '20x12'));
-    assert.throws(() => loadSegmentationData(parseDatasetSpec(scratch), { scale: 1, divisor: 4 }), (e) => check(e, 'images/ and a masks/'));
-    assert.throws(() => parseDatasetSpec(join(scratch, 'nothing-here')), (e) => check(e, 'nothing-here', 'folder of PNG pairs'));
-    assert.throws(() => parseDatasetSpec('mricron:lungs'), (e) => check(e, 'lungs', 'brain, aal, aal-lobes'));
+    assert.throws(
+      () => loadSegmentationData(parseDatasetSpec(sized), { scale: 1, divisor: 4 }),
+      (e) => check(e, join(sized, 'masks', 'a.png'), '10x10', '20x12'),
+    );
+    assert.throws(
+      () => loadSegmentationData(parseDatasetSpec(scratch), { scale: 1, divisor: 4 }),
+      (e) => check(e, 'images/ and a masks/'),
+    );
+    assert.throws(
+      () => parseDatasetSpec(join(scratch, 'nothing-here')),
+      (e) => check(e, 'nothing-here', 'folder of PNG pairs'),
+    );
+    assert.throws(
+      () => parseDatasetSpec('mricron:lungs'),
+      (e) => check(e, 'lungs', 'brain, aal, aal-lobes'),
+    );
   });
 });

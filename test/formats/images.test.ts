@@ -20,8 +20,14 @@ describe('images', () => {
     const jpg = jpeg.encode({ width: 8, height: 8, data }, 95).data;
     const img = decodeImage(new Uint8Array(jpg), 'x.jpg');
     assert.ok(Math.abs(toGray(img)[0]! - 200) < 3);
-    assert.throws(() => decodeImage(new Uint8Array([1, 2, 3, 4]), 'notes.txt'), /notes\.txt is neither a PNG nor a JPEG/);
-    assert.throws(() => decodeImage(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0]), 'broken.png'), /broken\.png could not be decoded/);
+    assert.throws(
+      () => decodeImage(new Uint8Array([1, 2, 3, 4]), 'notes.txt'),
+      /notes\.txt is neither a PNG nor a JPEG/,
+    );
+    assert.throws(
+      () => decodeImage(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0]), 'broken.png'),
+      /broken\.png could not be decoded/,
+    );
   });
 
   it('bilinear resize keeps constants and corners', () => {

@@ -9,7 +9,8 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const fails = (run: () => unknown, ...parts: string[]): void =>
   assert.throws(run, (error: unknown) => {
     assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-    for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
+    for (const part of parts)
+      assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
     return true;
   });
 
@@ -26,7 +27,11 @@ describe('inflate: bounded, checked decompression', () => {
   const content = text('mamba '.repeat(5000));
 
   it('inflates what zlib writes, in each wrapper', () => {
-    for (const [format, packed] of [['deflate', deflateRawSync(content)], ['zlib', deflateSync(content)], ['gzip', gzipSync(content)]] as const) {
+    for (const [format, packed] of [
+      ['deflate', deflateRawSync(content)],
+      ['zlib', deflateSync(content)],
+      ['gzip', gzipSync(content)],
+    ] as const) {
       const { bytes, overflowed } = inflate(format, packed, content.length, format);
       assert.equal(overflowed, false, format);
       assert.deepEqual(bytes, content, format);
@@ -45,17 +50,30 @@ describe('inflate: bounded, checked decompression', () => {
     const packed = gzipSync(content);
     const crc = Buffer.from(packed);
     crc[crc.length - 6] ^= 1;
-    fails(() => inflate('gzip', crc, Infinity, 'crc.gz'), 'crc.gz is not a valid gzip stream', 'CRC-32', 'truncated or damaged');
+    fails(
+      () => inflate('gzip', crc, Infinity, 'crc.gz'),
+      'crc.gz is not a valid gzip stream',
+      'CRC-32',
+      'truncated or damaged',
+    );
     const size = Buffer.from(packed);
     size[size.length - 1] ^= 1;
     fails(() => inflate('gzip', size, Infinity, 'size.gz'), 'size its trailer records');
-    fails(() => inflate('gzip', packed.subarray(0, packed.length - 8), Infinity, 'cut.gz'), 'cut.gz', 'truncated or damaged');
+    fails(
+      () => inflate('gzip', packed.subarray(0, packed.length - 8), Infinity, 'cut.gz'),
+      'cut.gz',
+      'truncated or damaged',
+    );
     fails(() => inflate('gzip', new Uint8Array(0), Infinity, 'empty.gz'), 'empty.gz', 'before its trailer');
   });
 
   it('refuses a stream cut in the middle, or damaged', () => {
     const packed = deflateRawSync(content);
-    fails(() => inflate('deflate', packed.subarray(0, packed.length >> 1), Infinity, 'half'), 'half is not a valid deflate stream', 'truncated or damaged');
+    fails(
+      () => inflate('deflate', packed.subarray(0, packed.length >> 1), Infinity, 'half'),
+      'half is not a valid deflate stream',
+      'truncated or damaged',
+    );
     fails(() => inflate('deflate', Uint8Array.of(0xff, 0xff, 0xff), Infinity, 'noise'), 'noise', 'deflate');
   });
 

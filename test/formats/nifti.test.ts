@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { decodeNifti, encodeNifti, niftiDataTypeCode, niftiLike, volumeShape, type NiftiDataType, type NiftiHeader, type NiftiImage } from '../../src/formats/nifti.js';
+import {
+  decodeNifti,
+  encodeNifti,
+  niftiDataTypeCode,
+  niftiLike,
+  volumeShape,
+  type NiftiDataType,
+  type NiftiHeader,
+  type NiftiImage,
+} from '../../src/formats/nifti.js';
 import { readNifti, writeNifti } from '../../src/io/nifti-files.js';
 import { MambaError } from '../../src/util/errors.js';
 
@@ -69,7 +78,8 @@ const SAMPLES: Record<NiftiDataType, number[]> = {
 
 function check(error: unknown, ...parts: string[]): boolean {
   assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-  for (const p of parts) assert.ok(error.message.includes(p), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(p)}`);
+  for (const p of parts)
+    assert.ok(error.message.includes(p), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(p)}`);
   return true;
 }
 
@@ -79,7 +89,9 @@ describe('NIfTI-1 reading and writing', () => {
       for (const littleEndian of [true, false]) {
         for (const gz of [false, true]) {
           const h = header(type, [3, 2, 1], { littleEndian });
-          const data = ['int32', 'uint32', 'float64'].includes(type) ? Float64Array.from(values) : Float32Array.from(values);
+          const data = ['int32', 'uint32', 'float64'].includes(type)
+            ? Float64Array.from(values)
+            : Float32Array.from(values);
           const path = join(scratch, `${type}-${littleEndian ? 'le' : 'be'}.nii${gz ? '.gz' : ''}`);
           writeNifti(path, { header: h, shape: [3, 2, 1], data });
           const bytes = readFileSync(path);
@@ -99,12 +111,18 @@ describe('NIfTI-1 reading and writing', () => {
     const data = Float32Array.from([-3, 0.5, -20.5, 1000]);
     const bytes = encodeNifti({ header: h, shape: [4], data });
     const view = new DataView(bytes.buffer, bytes.byteOffset);
-    assert.deepEqual([0, 1, 2, 3].map((i) => view.getInt16(352 + 2 * i, true)), [0, 7, -35, 2006]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => view.getInt16(352 + 2 * i, true)),
+      [0, 7, -35, 2006],
+    );
     const back = decodeNifti(bytes, 'scaled');
     assert.deepEqual(Array.from(back.data), Array.from(data));
     assert.equal(back.header.sclSlope, 0.5);
     // A slope of 0 means no scaling at all.
-    const unscaled = decodeNifti(encodeNifti({ header: { ...h, sclSlope: 0, sclInter: 9 }, shape: [4], data: Float32Array.from([1, 2, 3, 4]) }), 'slope 0');
+    const unscaled = decodeNifti(
+      encodeNifti({ header: { ...h, sclSlope: 0, sclInter: 9 }, shape: [4], data: Float32Array.from([1, 2, 3, 4]) }),
+      'slope 0',
+    );
     assert.deepEqual(Array.from(unscaled.data), [1, 2, 3, 4]);
   });
 
@@ -123,27 +141,69 @@ describe('NIfTI-1 reading and writing', () => {
     assert.deepEqual(le.shape, [2, 2, 1, 1]);
     assert.deepEqual(volumeShape(le, 'le'), [2, 2, 1]);
     assert.deepEqual(Array.from(le.data), [0.25, -1.5, 3e6, -0]);
-    assert.deepEqual(le.header.srowX.map((v) => Math.round(v * 1e6) / 1e6), [0.8, 0, 0, -1]);
+    assert.deepEqual(
+      le.header.srowX.map((v) => Math.round(v * 1e6) / 1e6),
+      [0.8, 0, 0, -1],
+    );
   });
 
   it('writes a prediction on the grid of its image: geometry copied, uint8 labels, no scaling', () => {
-    const like: NiftiImage = { header: header('int16', [2, 2, 2], { sclSlope: 2, sclInter: 1, littleEndian: false }), shape: [2, 2, 2], data: new Float32Array(8).fill(5) };
+    const like: NiftiImage = {
+      header: header('int16', [2, 2, 2], { sclSlope: 2, sclInter: 1, littleEndian: false }),
+      shape: [2, 2, 2],
+      data: new Float32Array(8).fill(5),
+    };
     const labels = Float32Array.from([0, 1, 2, 3, 0, 1, 2, 3]);
     const path = join(scratch, 'labels.nii.gz');
     writeNifti(path, niftiLike(like, labels, 'uint8', { intentCode: 1002, calMax: 3 }));
     const back = readNifti(path);
-    for (const key of ['dim', 'pixdim', 'qformCode', 'sformCode', 'quaternB', 'quaternC', 'quaternD', 'qoffsetX', 'qoffsetY', 'qoffsetZ', 'srowX', 'srowY', 'srowZ', 'xyztUnits', 'littleEndian'] as const) {
+    for (const key of [
+      'dim',
+      'pixdim',
+      'qformCode',
+      'sformCode',
+      'quaternB',
+      'quaternC',
+      'quaternD',
+      'qoffsetX',
+      'qoffsetY',
+      'qoffsetZ',
+      'srowX',
+      'srowY',
+      'srowZ',
+      'xyztUnits',
+      'littleEndian',
+    ] as const) {
       assert.deepEqual(back.header[key], like.header[key], key);
     }
-    assert.deepEqual([back.header.datatype, back.header.bitpix, back.header.sclSlope, back.header.sclInter, back.header.intentCode], [2, 8, 1, 0, 1002]);
+    assert.deepEqual(
+      [back.header.datatype, back.header.bitpix, back.header.sclSlope, back.header.sclInter, back.header.intentCode],
+      [2, 8, 1, 0, 1002],
+    );
     assert.deepEqual(Array.from(back.data), Array.from(labels));
   });
 
   it('refuses values the datatype cannot hold, and bad names, with the reason', () => {
-    assert.throws(() => encodeNifti({ header: header('uint8', [2]), shape: [2], data: Float32Array.from([3, 256]) }, { source: 'too-big.nii' }), (e) => check(e, 'too-big.nii', 'voxel 1', 'uint8'));
-    assert.throws(() => encodeNifti({ header: header('int16', [1]), shape: [1], data: Float32Array.from([NaN]) }), (e) => check(e, 'NaN', 'int16'));
-    assert.throws(() => encodeNifti({ header: header('uint8', [3]), shape: [3], data: new Float32Array(2) }), (e) => check(e, 'hold 3 voxels', 'has 2'));
-    assert.throws(() => writeNifti(join(scratch, 'x.img'), { header: header('uint8', [1]), shape: [1], data: new Float32Array(1) }), (e) => check(e, 'x.img', '.nii'));
+    assert.throws(
+      () =>
+        encodeNifti(
+          { header: header('uint8', [2]), shape: [2], data: Float32Array.from([3, 256]) },
+          { source: 'too-big.nii' },
+        ),
+      (e) => check(e, 'too-big.nii', 'voxel 1', 'uint8'),
+    );
+    assert.throws(
+      () => encodeNifti({ header: header('int16', [1]), shape: [1], data: Float32Array.from([NaN]) }),
+      (e) => check(e, 'NaN', 'int16'),
+    );
+    assert.throws(
+      () => encodeNifti({ header: header('uint8', [3]), shape: [3], data: new Float32Array(2) }),
+      (e) => check(e, 'hold 3 voxels', 'has 2'),
+    );
+    assert.throws(
+      () => writeNifti(join(scratch, 'x.img'), { header: header('uint8', [1]), shape: [1], data: new Float32Array(1) }),
+      (e) => check(e, 'x.img', '.nii'),
+    );
   });
 
   it('rejects hostile and damaged files with an error that names the file and the problem', () => {
@@ -159,14 +219,26 @@ describe('NIfTI-1 reading and writing', () => {
       ['short-data.nii', good.subarray(0, good.length - 5), ['truncated', `need ${good.length}`]],
       ['short-data.nii.gz', gzipSync(good.subarray(0, good.length - 20)), ['truncated', 'uncompressed']],
       ['cut.nii.gz', gzipSync(good).subarray(0, 60), ['gzip', 'truncated or damaged']],
-      ['text.nii', new TextEncoder().encode('hello world, this is not an image at all'.repeat(10)), ['not a NIfTI-1 image', 'sizeof_hdr']],
+      [
+        'text.nii',
+        new TextEncoder().encode('hello world, this is not an image at all'.repeat(10)),
+        ['not a NIfTI-1 image', 'sizeof_hdr'],
+      ],
       ['nifti2.nii', patched((v) => v.setInt32(0, 540, true)), ['NIfTI-2']],
       ['pair.nii', patched((_, b) => b.set([0x6e, 0x69, 0x31, 0], 344)), ['.hdr/.img']],
       ['analyze.nii', patched((_, b) => b.set([0, 0, 0, 0], 344)), ['magic']],
       ['rank.nii', patched((v) => v.setInt16(40, 9, true)), ['dim[0] is 9']],
       ['negative.nii', patched((v) => v.setInt16(44, -3, true)), ['dimensions', 'at least 1']],
-      ['huge.nii', patched((v) => [42, 44, 46].forEach((o) => v.setInt16(o, 32767, true))), ['voxels', 'more than one array']],
-      ['rgb.nii', patched((v) => (v.setInt16(70, 128, true), v.setInt16(72, 24, true))), ['datatype 128 is not supported', 'uint8 (2)']],
+      [
+        'huge.nii',
+        patched((v) => [42, 44, 46].forEach((o) => v.setInt16(o, 32767, true))),
+        ['voxels', 'more than one array'],
+      ],
+      [
+        'rgb.nii',
+        patched((v) => (v.setInt16(70, 128, true), v.setInt16(72, 24, true))),
+        ['datatype 128 is not supported', 'uint8 (2)'],
+      ],
       ['bitpix.nii', patched((v) => v.setInt16(72, 8, true)), ['bitpix is 8', 'int16']],
       ['offset.nii', patched((v) => v.setFloat32(108, 100, true)), ['vox_offset is 100']],
       ['nan-offset.nii', patched((v) => v.setFloat32(108, NaN, true)), ['vox_offset is NaN']],
@@ -174,17 +246,32 @@ describe('NIfTI-1 reading and writing', () => {
     for (const [name, bytes, parts] of cases) {
       const path = join(scratch, name);
       writeFileSync(path, bytes);
-      assert.throws(() => readNifti(path), (e) => check(e, path, ...parts), name);
+      assert.throws(
+        () => readNifti(path),
+        (e) => check(e, path, ...parts),
+        name,
+      );
     }
-    assert.throws(() => readNifti(join(scratch, 'missing.nii')), (e) => check(e, 'missing.nii', 'no such file'));
+    assert.throws(
+      () => readNifti(join(scratch, 'missing.nii')),
+      (e) => check(e, 'missing.nii', 'no such file'),
+    );
   });
 
   it('decodes a .nii.gz from bytes in memory, in one gzip member or several, inflating no further than its header describes', () => {
-    const image: NiftiImage = { header: header('int16', [4, 3, 2]), shape: [4, 3, 2], data: Float32Array.from({ length: 24 }, (_, i) => 100 * i - 1200) };
+    const image: NiftiImage = {
+      header: header('int16', [4, 3, 2]),
+      shape: [4, 3, 2],
+      data: Float32Array.from({ length: 24 }, (_, i) => 100 * i - 1200),
+    };
     const plain = encodeNifti(image);
     assert.deepEqual(decodeNifti(encodeNifti(image, { gzip: true }), 'memory.nii.gz'), image);
     // bgzip and pigz --independent write a file as several gzip members.
-    const members = Buffer.concat([gzipSync(plain.subarray(0, 100)), gzipSync(plain.subarray(100, 360)), gzipSync(plain.subarray(360))]);
+    const members = Buffer.concat([
+      gzipSync(plain.subarray(0, 100)),
+      gzipSync(plain.subarray(100, 360)),
+      gzipSync(plain.subarray(360)),
+    ]);
     assert.deepEqual(decodeNifti(members, 'members.nii.gz'), image);
     // 128 MiB of zeros after the voxels, and a damaged end: reaching it would be an error.
     const padded = gzipSync(Buffer.concat([plain, Buffer.alloc(128 << 20)]));
@@ -192,7 +279,10 @@ describe('NIfTI-1 reading and writing', () => {
     assert.deepEqual(decodeNifti(padded, 'padded.nii.gz'), image);
     const damaged = gzipSync(plain);
     damaged[damaged.length - 7] ^= 1;
-    assert.throws(() => decodeNifti(damaged, 'damaged.nii.gz'), (e) => check(e, 'damaged.nii.gz', 'gzip', 'CRC-32'));
+    assert.throws(
+      () => decodeNifti(damaged, 'damaged.nii.gz'),
+      (e) => check(e, 'damaged.nii.gz', 'gzip', 'CRC-32'),
+    );
   });
 
   it('reads data past extensions at a larger vox_offset', () => {
@@ -207,9 +297,16 @@ describe('NIfTI-1 reading and writing', () => {
   });
 
   it('volumeShape accepts 2D and 3D images and names a 4D series', () => {
-    const make = (dims: number[]): NiftiImage => ({ header: header('uint8', dims), shape: dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)) });
+    const make = (dims: number[]): NiftiImage => ({
+      header: header('uint8', dims),
+      shape: dims,
+      data: new Float32Array(dims.reduce((a, b) => a * b, 1)),
+    });
     assert.deepEqual(volumeShape(make([5, 4]), 'a'), [5, 4, 1]);
     assert.deepEqual(volumeShape(make([5, 4, 3, 1]), 'b'), [5, 4, 3]);
-    assert.throws(() => volumeShape(make([5, 4, 3, 2]), 'series.nii'), (e) => check(e, 'series.nii', '4D'));
+    assert.throws(
+      () => volumeShape(make([5, 4, 3, 2]), 'series.nii'),
+      (e) => check(e, 'series.nii', '4D'),
+    );
   });
 });

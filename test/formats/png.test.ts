@@ -38,13 +38,21 @@ describe('PNG decoding of files other encoders wrote', () => {
 
   it('the files cover every colour type at every bit depth, tRNS, and Adam7 at low and high depths', () => {
     const seen = new Set(Object.values(expected).map((e) => `${e.colourType}/${e.depth}`));
-    for (const [type, depths] of Object.entries(ALLOWED)) for (const depth of depths) assert.ok(seen.has(`${type}/${depth}`), `colour type ${type} at depth ${depth}`);
+    for (const [type, depths] of Object.entries(ALLOWED))
+      for (const depth of depths) assert.ok(seen.has(`${type}/${depth}`), `colour type ${type} at depth ${depth}`);
     const interlaced = Object.values(expected).filter((e) => e.interlaced);
     assert.deepEqual(new Set(interlaced.map((e) => e.depth)), new Set([1, 8, 16]));
-    for (const name of ['gray8-trns.png', 'rgb8-trns.png', 'palette8.png']) assert.ok(Buffer.from(fixture(name)).includes(Buffer.from('tRNS')), name);
+    for (const name of ['gray8-trns.png', 'rgb8-trns.png', 'palette8.png'])
+      assert.ok(Buffer.from(fixture(name)).includes(Buffer.from('tRNS')), name);
     assert.deepEqual(
-      Object.keys(expected).filter((name) => name.startsWith('filters-')).map((name) => filterTypes(fixture(name))),
-      [[0, 1, 2, 3, 4, 0, 1], [0, 1, 2, 3, 4, 0, 1], [0, 1, 2, 3, 4, 0, 1]],
+      Object.keys(expected)
+        .filter((name) => name.startsWith('filters-'))
+        .map((name) => filterTypes(fixture(name))),
+      [
+        [0, 1, 2, 3, 4, 0, 1],
+        [0, 1, 2, 3, 4, 0, 1],
+        [0, 1, 2, 3, 4, 0, 1],
+      ],
       'the hand-written files use every row filter',
     );
   });
@@ -74,7 +82,7 @@ function parse(png: Uint8Array): { width: number; channels: number; depth: numbe
   const buffer = Buffer.from(png);
   const idat: Buffer[] = [];
   let ihdr = Buffer.alloc(0);
-  for (let at = 8; at < buffer.length; ) {
+  for (let at = 8; at < buffer.length;) {
     const length = buffer.readUInt32BE(at);
     const type = buffer.toString('latin1', at + 4, at + 8);
     const data = buffer.subarray(at + 8, at + 8 + length);
@@ -82,18 +90,31 @@ function parse(png: Uint8Array): { width: number; channels: number; depth: numbe
     if (type === 'IDAT') idat.push(data);
     at += 12 + length;
   }
-  return { width: ihdr.readUInt32BE(0), depth: ihdr[8]!, channels: { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[ihdr[9]!]!, idat: Buffer.concat(idat) };
+  return {
+    width: ihdr.readUInt32BE(0),
+    depth: ihdr[8]!,
+    channels: { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[ihdr[9]!]!,
+    idat: Buffer.concat(idat),
+  };
 }
 
 describe('PNG encoding', () => {
   const colourType = (png: Uint8Array): number => png[25]!;
 
   it('writes opaque gray as 8-bit gray, anything else as 8-bit RGBA, and reads both back exactly', () => {
-    const gray = fromGray(Float32Array.from({ length: 35 }, (_, i) => (i * 37) % 256), 7, 5);
+    const gray = fromGray(
+      Float32Array.from({ length: 35 }, (_, i) => (i * 37) % 256),
+      7,
+      5,
+    );
     const grayPng = encodePng(gray);
     assert.deepEqual([colourType(grayPng), grayPng[24]], [0, 8]);
     assert.deepEqual(decodePng(grayPng, 'gray'), gray);
-    const colour: RgbaImage = { width: 5, height: 3, data: Uint8Array.from({ length: 60 }, (_, i) => (i * 101 + 7) % 256) };
+    const colour: RgbaImage = {
+      width: 5,
+      height: 3,
+      data: Uint8Array.from({ length: 60 }, (_, i) => (i * 101 + 7) % 256),
+    };
     const colourPng = encodePng(colour);
     assert.deepEqual([colourType(colourPng), colourPng[24]], [6, 8]);
     assert.deepEqual(decodePng(colourPng, 'colour'), colour);
@@ -102,21 +123,35 @@ describe('PNG encoding', () => {
   });
 
   it('filters rows where it pays, so smooth images compress well', () => {
-    const ramp: RgbaImage = { width: 64, height: 64, data: Uint8Array.from({ length: 64 * 64 * 4 }, (_, i) => ((i >> 2) % 64) * 3 + (i % 4) * 40 + (i >> 8)) };
+    const ramp: RgbaImage = {
+      width: 64,
+      height: 64,
+      data: Uint8Array.from({ length: 64 * 64 * 4 }, (_, i) => ((i >> 2) % 64) * 3 + (i % 4) * 40 + (i >> 8)),
+    };
     const png = encodePng(ramp);
-    assert.ok(filterTypes(png).some((f) => f !== 0), 'some row is filtered');
+    assert.ok(
+      filterTypes(png).some((f) => f !== 0),
+      'some row is filtered',
+    );
     assert.deepEqual(decodePng(png, 'ramp'), ramp);
   });
 
   it('refuses data that is not width x height RGBA pixels', () => {
-    assert.throws(() => encodePng({ width: 2, height: 2, data: new Uint8Array(15) }), (e) => isMambaError(e, '2x2', '16 bytes', 'not 15'));
-    assert.throws(() => encodePng({ width: 0, height: 2, data: new Uint8Array(0) }), (e) => isMambaError(e, '0x2'));
+    assert.throws(
+      () => encodePng({ width: 2, height: 2, data: new Uint8Array(15) }),
+      (e) => isMambaError(e, '2x2', '16 bytes', 'not 15'),
+    );
+    assert.throws(
+      () => encodePng({ width: 0, height: 2, data: new Uint8Array(0) }),
+      (e) => isMambaError(e, '0x2'),
+    );
   });
 });
 
 function isMambaError(error: unknown, ...parts: string[]): boolean {
   assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-  for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
+  for (const part of parts)
+    assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
   return true;
 }
 
@@ -149,11 +184,18 @@ const gray2x2 = [ihdr(2, 2, 8, 0), idat([0, 10, 20, 0, 30, 40])];
 
 describe('PNG: damaged and hostile files give one clear MambaError', () => {
   const refuses = (bytes: Uint8Array, ...parts: string[]): void => {
-    for (const decode of [decodePng, decodeImage]) assert.throws(() => decode(bytes, 'x.png'), (e) => isMambaError(e, 'x.png could not be decoded as a PNG image', ...parts));
+    for (const decode of [decodePng, decodeImage])
+      assert.throws(
+        () => decode(bytes, 'x.png'),
+        (e) => isMambaError(e, 'x.png could not be decoded as a PNG image', ...parts),
+      );
   };
 
   it('the valid base case decodes', () => {
-    assert.deepEqual([...decodePng(png(...gray2x2, IEND), 'ok').data], [10, 10, 10, 255, 20, 20, 20, 255, 30, 30, 30, 255, 40, 40, 40, 255]);
+    assert.deepEqual(
+      [...decodePng(png(...gray2x2, IEND), 'ok').data],
+      [10, 10, 10, 255, 20, 20, 20, 255, 30, 30, 30, 255, 40, 40, 40, 255],
+    );
   });
 
   it('a bad CRC, anywhere', () => {
@@ -177,7 +219,11 @@ describe('PNG: damaged and hostile files give one clear MambaError', () => {
   });
 
   it('more pixel data than the header describes, up to a zlib bomb', () => {
-    refuses(png(gray2x2[0]!, idat([0, 10, 20, 0, 30, 40, 0, 50, 60]), IEND), 'inflates to more than the 6 bytes', '2x2 gray image of bit depth 8');
+    refuses(
+      png(gray2x2[0]!, idat([0, 10, 20, 0, 30, 40, 0, 50, 60]), IEND),
+      'inflates to more than the 6 bytes',
+      '2x2 gray image of bit depth 8',
+    );
     const bomb = chunk('IDAT', deflateSync(new Uint8Array(64 << 20)));
     refuses(png(ihdr(1, 1, 8, 0), bomb, IEND), 'inflates to more than the 2 bytes');
   });
@@ -189,10 +235,20 @@ describe('PNG: damaged and hostile files give one clear MambaError', () => {
 
   it('a palette index past the palette, and a palette image with no palette', () => {
     const palette = chunk('PLTE', Uint8Array.of(255, 0, 0, 0, 0, 255));
-    refuses(png(ihdr(2, 1, 8, 3), palette, idat([0, 1, 5]), IEND), 'pixel (1, 0) is palette entry 5', 'palette has 2 entries');
+    refuses(
+      png(ihdr(2, 1, 8, 3), palette, idat([0, 1, 5]), IEND),
+      'pixel (1, 0) is palette entry 5',
+      'palette has 2 entries',
+    );
     refuses(png(ihdr(2, 1, 8, 3), idat([0, 1, 0]), IEND), 'no PLTE chunk');
-    refuses(png(ihdr(2, 1, 8, 3), chunk('PLTE', Uint8Array.of(1, 2)), idat([0, 0, 0]), IEND), 'PLTE chunk holds 2 bytes');
-    refuses(png(ihdr(2, 1, 8, 3), palette, chunk('tRNS', Uint8Array.of(1, 2, 3)), idat([0, 0, 0]), IEND), '3 alphas for a palette of 2');
+    refuses(
+      png(ihdr(2, 1, 8, 3), chunk('PLTE', Uint8Array.of(1, 2)), idat([0, 0, 0]), IEND),
+      'PLTE chunk holds 2 bytes',
+    );
+    refuses(
+      png(ihdr(2, 1, 8, 3), palette, chunk('tRNS', Uint8Array.of(1, 2, 3)), idat([0, 0, 0]), IEND),
+      '3 alphas for a palette of 2',
+    );
   });
 
   it('headers and chunks PNG does not allow', () => {

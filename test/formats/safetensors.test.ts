@@ -19,7 +19,11 @@ function rawFile(name: string, header: object | string, data: Uint8Array, header
 }
 
 /** What writeSafetensors writes, as bytes. */
-async function written(name: string, inputs: readonly SafetensorsInput[], options?: Parameters<typeof writeSafetensors>[2]): Promise<Uint8Array> {
+async function written(
+  name: string,
+  inputs: readonly SafetensorsInput[],
+  options?: Parameters<typeof writeSafetensors>[2],
+): Promise<Uint8Array> {
   const sink = new MemorySink(name);
   await writeSafetensors(sink, inputs, options);
   return sink.bytes();
@@ -35,15 +39,21 @@ describe('safetensors: reading what the reference writes', () => {
     const file = await openSafetensors(await fileSource(fixture('mamba-tiny-hf/model.safetensors')));
     assert.deepEqual(file.metadata, expected.metadata);
     assert.deepEqual([...file.tensors.keys()].sort(), expected.names);
-    for (const [name, want] of Object.entries<{ shape: number[]; picks: Record<string, number>; sum: number }>(expected.tensors)) {
+    for (const [name, want] of Object.entries<{ shape: number[]; picks: Record<string, number>; sum: number }>(
+      expected.tensors,
+    )) {
       const entry = file.tensors.get(name)!;
       assert.equal(entry.dtype, 'F32');
       assert.deepEqual(entry.shape, want.shape);
       const values = await entry.read();
       assert.ok(values instanceof Float32Array);
-      for (const [index, value] of Object.entries(want.picks)) assert.equal(values[Number(index)], value, `${name}[${index}]`);
+      for (const [index, value] of Object.entries(want.picks))
+        assert.equal(values[Number(index)], value, `${name}[${index}]`);
       const sum = values.reduce((s, v) => s + v, 0);
-      assert.ok(Math.abs(sum - want.sum) <= 1e-9 * Math.max(1, Math.abs(want.sum)), `${name} sum ${sum} vs ${want.sum}`);
+      assert.ok(
+        Math.abs(sum - want.sum) <= 1e-9 * Math.max(1, Math.abs(want.sum)),
+        `${name} sum ${sum} vs ${want.sum}`,
+      );
     }
   });
 
@@ -55,7 +65,11 @@ describe('safetensors: reading what the reference writes', () => {
     for (const entry of tensors.values()) {
       const before = source.bytesRead;
       await entry.read();
-      assert.equal(source.bytesRead - before, entry.shape.reduce((a, b) => a * b, 1) * dtypeSize(entry.dtype), entry.name);
+      assert.equal(
+        source.bytesRead - before,
+        entry.shape.reduce((a, b) => a * b, 1) * dtypeSize(entry.dtype),
+        entry.name,
+      );
     }
   });
 
@@ -120,11 +134,30 @@ describe('safetensors: writing', () => {
   it('refuses inputs it cannot write, naming the tensor, before writing anything', async () => {
     const path = 'bad-input.safetensors';
     const sink = new MemorySink(path);
-    await rejectsWith(writeSafetensors(sink, [{ name: 'w', shape: [2, 2], data: new Float32Array(3) }]), path, '"w"', '4 elements');
-    await rejectsWith(writeSafetensors(sink, [{ name: 'w', shape: [1], data: new Float32Array(1) }, { name: 'w', shape: [1], data: new Float32Array(1) }]), '"w" is given twice');
-    await rejectsWith(writeSafetensors(sink, [{ name: 'i', shape: [1], data: new Int32Array(1), dtype: 'F16' }]), '"i"', 'I32');
+    await rejectsWith(
+      writeSafetensors(sink, [{ name: 'w', shape: [2, 2], data: new Float32Array(3) }]),
+      path,
+      '"w"',
+      '4 elements',
+    );
+    await rejectsWith(
+      writeSafetensors(sink, [
+        { name: 'w', shape: [1], data: new Float32Array(1) },
+        { name: 'w', shape: [1], data: new Float32Array(1) },
+      ]),
+      '"w" is given twice',
+    );
+    await rejectsWith(
+      writeSafetensors(sink, [{ name: 'i', shape: [1], data: new Int32Array(1), dtype: 'F16' }]),
+      '"i"',
+      'I32',
+    );
     const notString = { step: 1 } as unknown as Record<string, string>;
-    await rejectsWith(writeSafetensors(sink, [{ name: 'w', shape: [1], data: new Float32Array(1) }], { metadata: notString }), path, 'metadata "step" must be a string');
+    await rejectsWith(
+      writeSafetensors(sink, [{ name: 'w', shape: [1], data: new Float32Array(1) }], { metadata: notString }),
+      path,
+      'metadata "step" must be a string',
+    );
     assert.equal(sink.bytes().length, 0);
   });
 });
@@ -138,7 +171,12 @@ describe('safetensors: hostile or damaged files give one clear MambaError', () =
       { name: 'b', shape: [4], data: new Float32Array(4) },
     ]);
     const path = 'truncated.safetensors';
-    await rejectsWith(openSafetensors(bytesSource(bytes.subarray(0, bytes.length - 3), path)), path, 'tensor "b"', 'truncated');
+    await rejectsWith(
+      openSafetensors(bytesSource(bytes.subarray(0, bytes.length - 3), path)),
+      path,
+      'tensor "b"',
+      'truncated',
+    );
   });
 
   it('a header length past the end of the file, or over the format limit', async () => {
@@ -187,7 +225,11 @@ describe('safetensors: hostile or damaged files give one clear MambaError', () =
   });
 
   it('a dtype it can describe but not read', async () => {
-    const fp8 = rawFile('fp8.safetensors', { q: { dtype: 'F8_E4M3', shape: [4], data_offsets: [0, 4] } }, new Uint8Array(4));
+    const fp8 = rawFile(
+      'fp8.safetensors',
+      { q: { dtype: 'F8_E4M3', shape: [4], data_offsets: [0, 4] } },
+      new Uint8Array(4),
+    );
     const { tensors } = await openSafetensors(fp8);
     assert.equal(tensors.get('q')!.dtype, 'F8_E4M3');
     await rejectsWith(tensors.get('q')!.read(), fp8.name, 'tensor "q"', 'cannot read dtype F8_E4M3');

@@ -14,7 +14,11 @@ const fixture = (path: string): string => fileURLToPath(new URL(`../../../test/f
 const fromFile = async (path: string) => openTorchCheckpoint(await fileSource(fixture(path)));
 
 /** Compares every tensor with expected.safetensors, which the fixture script wrote from torch.load's result. */
-async function assertMatchesTorch(tensors: Map<string, TensorEntry>, expectedPath: string, dtype: string): Promise<void> {
+async function assertMatchesTorch(
+  tensors: Map<string, TensorEntry>,
+  expectedPath: string,
+  dtype: string,
+): Promise<void> {
   const expected = await openSafetensors(await fileSource(expectedPath));
   assert.deepEqual([...tensors.keys()], JSON.parse(expected.metadata!.order), 'the state dict order');
   for (const [name, want] of expected.tensors) {
@@ -33,7 +37,10 @@ describe('torch.save checkpoints in the original layout', () => {
     // storage offset 5; layer 1's D and A_log are cut from one storage; lm_head is tied.
     assert.deepEqual(tensors.get('backbone.layers.0.mixer.dt_proj.weight')!.shape, [16, 2]);
     assert.deepEqual(tensors.get('backbone.layers.0.mixer.A_log')!.shape, [16, 4]);
-    assert.deepEqual(await tensors.get('lm_head.weight')!.read(), await tensors.get('backbone.embedding.weight')!.read());
+    assert.deepEqual(
+      await tensors.get('lm_head.weight')!.read(),
+      await tensors.get('backbone.embedding.weight')!.read(),
+    );
   });
 
   it('reads a float16 one saved with pickle protocol 4 and Parameters', async () => {
@@ -108,7 +115,9 @@ function zip(entries: [string, Uint8Array, EntryOptions?][]): Buffer {
 }
 
 const bytes = (...parts: (number | string | Buffer)[]): Buffer =>
-  Buffer.concat(parts.map((p) => (typeof p === 'number' ? Buffer.from([p]) : typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+  Buffer.concat(
+    parts.map((p) => (typeof p === 'number' ? Buffer.from([p]) : typeof p === 'string' ? Buffer.from(p, 'latin1') : p)),
+  );
 const u32 = (n: number): Buffer => {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n);
@@ -136,7 +145,16 @@ interface TensorSpec {
 /** The pickle torch.save writes for {"w": tensor}, with each part replaceable. */
 function statePickle(spec: TensorSpec = {}): Buffer {
   const tuple = (items: number[]): Buffer => bytes('(', ...items.map(int), 't');
-  const storage = bytes('(', str('storage'), global('torch', spec.storage ?? 'FloatStorage'), str(spec.key ?? '0'), str('cpu'), int(spec.numel ?? 8), 't', 'Q');
+  const storage = bytes(
+    '(',
+    str('storage'),
+    global('torch', spec.storage ?? 'FloatStorage'),
+    str(spec.key ?? '0'),
+    str('cpu'),
+    int(spec.numel ?? 8),
+    't',
+    'Q',
+  );
   const tensor = bytes(
     global('torch._utils', '_rebuild_tensor_v2'),
     '(',
@@ -170,7 +188,8 @@ function archiveBytes(pickle: Buffer, options: ArchiveOptions = {}): Buffer {
 }
 
 /** A torch.save-shaped archive in memory, named `name`. */
-const archive = (name: string, pickle: Buffer, options: ArchiveOptions = {}): ByteSource => bytesSource(archiveBytes(pickle, options), name);
+const archive = (name: string, pickle: Buffer, options: ArchiveOptions = {}): ByteSource =>
+  bytesSource(archiveBytes(pickle, options), name);
 
 describe('torch.save pickles: read without executing anything', () => {
   it('reads a hand-built archive, including a LONG1 storage offset', async () => {
@@ -178,15 +197,21 @@ describe('torch.save pickles: read without executing anything', () => {
     assert.deepEqual([...(await plain.tensors.get('w')!.read())], [0, 1, 2, 3, 4, 5]);
     const shifted = await openTorchCheckpoint(archive('long1.bin', statePickle({ offset: bytes(0x8a, 1, 2) })));
     assert.deepEqual([...(await shifted.tensors.get('w')!.read())], [2, 3, 4, 5, 6, 7]);
-    const transposed = await openTorchCheckpoint(archive('transposed.bin', statePickle({ size: [3, 2], stride: [1, 3] })));
+    const transposed = await openTorchCheckpoint(
+      archive('transposed.bin', statePickle({ size: [3, 2], stride: [1, 3] })),
+    );
     assert.deepEqual([...(await transposed.tensors.get('w')!.read())], [0, 3, 1, 4, 2, 5]);
-    const broadcast = await openTorchCheckpoint(archive('broadcast.bin', statePickle({ size: [2, 3], stride: [0, 1] })));
+    const broadcast = await openTorchCheckpoint(
+      archive('broadcast.bin', statePickle({ size: [2, 3], stride: [0, 1] })),
+    );
     assert.deepEqual([...(await broadcast.tensors.get('w')!.read())], [0, 1, 2, 0, 1, 2]);
   });
 
   it('opening reads the directory and the pickle, not the storages; a tensor reads its own bytes', async () => {
     const storage = new Uint8Array(Float32Array.from({ length: 1 << 18 }, (_, i) => i).buffer);
-    const source = countingSource(archive('large.bin', statePickle({ numel: 1 << 18, size: [512, 512], stride: [512, 1] }), { storage }));
+    const source = countingSource(
+      archive('large.bin', statePickle({ numel: 1 << 18, size: [512, 512], stride: [512, 1] }), { storage }),
+    );
     const { tensors } = await openTorchCheckpoint(source);
     const opened = source.bytesRead;
     assert.ok(opened < 22 + 0xffff + 1024, `opening read ${opened} of ${source.size} bytes`);
@@ -248,10 +273,25 @@ describe('torch.save pickles: read without executing anything', () => {
   });
 
   it('refuses a DEFLATE record that inflates past its recorded size (a zip bomb), or short of it', async () => {
-    const bomb = archive('bomb.bin', statePickle({ size: [2, 4], stride: [4, 1] }), { storage: new Uint8Array(16 << 20), storageEntry: { deflate: true, recordedSize: 32 } });
+    const bomb = archive('bomb.bin', statePickle({ size: [2, 4], stride: [4, 1] }), {
+      storage: new Uint8Array(16 << 20),
+      storageEntry: { deflate: true, recordedSize: 32 },
+    });
     const { tensors } = await openTorchCheckpoint(bomb);
-    await rejectsWith(tensors.get('w')!.read(), 'bomb.bin', 'tensor "w"', 'inflates to more than its recorded 32 bytes');
-    const short = archive('short-deflate.bin', statePickle({ size: [2, 4], stride: [4, 1] }), { storage: new Uint8Array(16), storageEntry: { deflate: true, recordedSize: 32 } });
-    await rejectsWith((await openTorchCheckpoint(short)).tensors.get('w')!.read(), 'short-deflate.bin', 'inflates to 16 bytes, not the recorded 32');
+    await rejectsWith(
+      tensors.get('w')!.read(),
+      'bomb.bin',
+      'tensor "w"',
+      'inflates to more than its recorded 32 bytes',
+    );
+    const short = archive('short-deflate.bin', statePickle({ size: [2, 4], stride: [4, 1] }), {
+      storage: new Uint8Array(16),
+      storageEntry: { deflate: true, recordedSize: 32 },
+    });
+    await rejectsWith(
+      (await openTorchCheckpoint(short)).tensors.get('w')!.read(),
+      'short-deflate.bin',
+      'inflates to 16 bytes, not the recorded 32',
+    );
   });
 });

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -77,14 +87,29 @@ class FakeHub {
     // The hub answers 401 rather than 404 for a repository it will not show, so as not to
     // reveal whether a private one exists.
     if (!repo || (repo.token !== undefined && req.headers.authorization !== `Bearer ${repo.token}`)) {
-      return end(res, 401, { 'X-Error-Code': 'RepoNotFound', 'Content-Type': 'application/json' }, '{"error":"Repository not found"}');
+      return end(
+        res,
+        401,
+        { 'X-Error-Code': 'RepoNotFound', 'Content-Type': 'application/json' },
+        '{"error":"Repository not found"}',
+      );
     }
     const revision = decodeURIComponent(match[2]!);
     if (![repo.commit, 'main', ...(repo.tags ?? [])].includes(revision)) {
-      return end(res, 404, { 'X-Error-Code': 'RevisionNotFound', 'Content-Type': 'application/json' }, `{"error":"Invalid rev id: ${revision}"}`);
+      return end(
+        res,
+        404,
+        { 'X-Error-Code': 'RevisionNotFound', 'Content-Type': 'application/json' },
+        `{"error":"Invalid rev id: ${revision}"}`,
+      );
     }
     if (info) {
-      const body = JSON.stringify({ _id: 'x', id: match[1], sha: repo.commit, siblings: Object.keys(repo.files).map((rfilename) => ({ rfilename })) });
+      const body = JSON.stringify({
+        _id: 'x',
+        id: match[1],
+        sha: repo.commit,
+        siblings: Object.keys(repo.files).map((rfilename) => ({ rfilename })),
+      });
       return end(res, 200, { 'Content-Type': 'application/json' }, body);
     }
     const path = match[3]!.split('/').map(decodeURIComponent).join('/');
@@ -92,18 +117,33 @@ class FakeHub {
     if (!file) return end(res, 404, { 'X-Error-Code': 'EntryNotFound', 'X-Error-Message': 'Entry not found' }, '');
     const common = { 'X-Repo-Commit': repo.commit };
     if (file.lfs) {
-      return end(res, 302, {
-        ...common,
-        Location: `${this.cdnUrl}/repos/${sha256(file.data)}?expires=soon`,
-        'X-Linked-Etag': `"${sha256(file.data)}"`,
-        'X-Linked-Size': String(file.data.length),
-        ETag: '"not-the-content-hash"',
-      }, '');
+      return end(
+        res,
+        302,
+        {
+          ...common,
+          Location: `${this.cdnUrl}/repos/${sha256(file.data)}?expires=soon`,
+          'X-Linked-Etag': `"${sha256(file.data)}"`,
+          'X-Linked-Size': String(file.data.length),
+          ETag: '"not-the-content-hash"',
+        },
+        '',
+      );
     }
     if (resolve) {
-      return end(res, 307, { ...common, Location: `/api/resolve-cache/models/${match[1]}/${repo.commit}/${match[3]}` }, '');
+      return end(
+        res,
+        307,
+        { ...common, Location: `/api/resolve-cache/models/${match[1]}/${repo.commit}/${match[3]}` },
+        '',
+      );
     }
-    end(res, 200, { ...common, ETag: `"${gitSha1(file.data)}"`, 'Content-Length': String(file.data.length) }, req.method === 'HEAD' ? '' : file.data);
+    end(
+      res,
+      200,
+      { ...common, ETag: `"${gitSha1(file.data)}"`, 'Content-Length': String(file.data.length) },
+      req.method === 'HEAD' ? '' : file.data,
+    );
   }
 
   private serveCdn(req: IncomingMessage, res: ServerResponse): void {
@@ -112,8 +152,15 @@ class FakeHub {
     for (const repo of Object.values(this.repos)) {
       for (const file of Object.values(repo.files)) {
         if (file.lfs && url.pathname === `/repos/${sha256(file.data)}`) {
-          const data = repo.corrupt ? Buffer.concat([Buffer.from([file.data[0]! ^ 1]), file.data.subarray(1)]) : file.data;
-          return end(res, 200, { 'Content-Length': String(data.length), ETag: '"s3-etag"' }, req.method === 'HEAD' ? '' : data);
+          const data = repo.corrupt
+            ? Buffer.concat([Buffer.from([file.data[0]! ^ 1]), file.data.subarray(1)])
+            : file.data;
+          return end(
+            res,
+            200,
+            { 'Content-Length': String(data.length), ETag: '"s3-etag"' },
+            req.method === 'HEAD' ? '' : data,
+          );
         }
       }
     }
@@ -127,7 +174,9 @@ function end(res: ServerResponse, status: number, headers: Record<string, string
 }
 
 function listen(server: Server): Promise<string> {
-  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((done) =>
+    server.listen(0, '127.0.0.1', () => done(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 /** Collects what resolveModel reports, as a non-terminal stderr would receive it. */
@@ -141,7 +190,9 @@ function collector(isTTY = false): { write(text: string): void; isTTY: boolean; 
   };
 }
 
-const tokenizerJson = gunzipSync(readFileSync(new URL('../../../test/fixtures/gpt-neox-20b/tokenizer.json.gz', import.meta.url)));
+const tokenizerJson = gunzipSync(
+  readFileSync(new URL('../../../test/fixtures/gpt-neox-20b/tokenizer.json.gz', import.meta.url)),
+);
 const json = (value: unknown) => ({ data: Buffer.from(JSON.stringify(value)) });
 const config = json({ d_model: 8, n_layer: 1, vocab_size: 16 });
 
@@ -173,7 +224,9 @@ const neox = (): Repo => ({
     'config.json': config,
     'pytorch_model-00001-of-00002.bin': { data: randomBytes(2000), lfs: true },
     'pytorch_model-00002-of-00002.bin': { data: randomBytes(2000), lfs: true },
-    'pytorch_model.bin.index.json': json({ weight_map: { a: 'pytorch_model-00001-of-00002.bin', b: 'pytorch_model-00002-of-00002.bin' } }),
+    'pytorch_model.bin.index.json': json({
+      weight_map: { a: 'pytorch_model-00001-of-00002.bin', b: 'pytorch_model-00002-of-00002.bin' },
+    }),
     'tokenizer.json': { data: tokenizerJson },
     'special_tokens_map.json': json({ eos_token: '<|endoftext|>' }),
   },
@@ -183,7 +236,14 @@ const sharded = (): Repo => ({
   commit: commitHash('sharded'),
   files: {
     'config.json': config,
-    'model.safetensors.index.json': json({ metadata: {}, weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors', c: 'model-00001-of-00002.safetensors' } }),
+    'model.safetensors.index.json': json({
+      metadata: {},
+      weight_map: {
+        a: 'model-00001-of-00002.safetensors',
+        b: 'model-00002-of-00002.safetensors',
+        c: 'model-00001-of-00002.safetensors',
+      },
+    }),
     'model-00001-of-00002.safetensors': { data: randomBytes(4000), lfs: true },
     'model-00002-of-00002.safetensors': { data: randomBytes(4000), lfs: true },
     'pytorch_model.bin': { data: randomBytes(1000), lfs: true },
@@ -202,7 +262,13 @@ const freshFolder = () => {
 
 /** Options that keep a test away from the real hub, the user's cache and the environment. */
 function isolated(hub: FakeHub | string, extra: ResolveModelOptions = {}): ResolveModelOptions {
-  return { hubUrl: typeof hub === 'string' ? hub : hub.url, cacheDir: freshFolder(), env: {}, progress: null, ...extra };
+  return {
+    hubUrl: typeof hub === 'string' ? hub : hub.url,
+    cacheDir: freshFolder(),
+    env: {},
+    progress: null,
+    ...extra,
+  };
 }
 
 async function closedPort(): Promise<string> {
@@ -227,22 +293,44 @@ describe('resolveModel', () => {
       const options = isolated(hub, { progress });
       const result = await resolveModel('org/tiny', options);
       const root = join(options.cacheDir!, 'models--org--tiny');
-      assert.deepEqual(result, { folder: join(root, 'snapshots', repo.commit), tokenizerFolder: result.folder, source: 'hub', commit: repo.commit });
-      assert.deepEqual(readdirSync(result.folder).sort(), ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+      assert.deepEqual(result, {
+        folder: join(root, 'snapshots', repo.commit),
+        tokenizerFolder: result.folder,
+        source: 'hub',
+        commit: repo.commit,
+      });
+      assert.deepEqual(readdirSync(result.folder).sort(), [
+        'config.json',
+        'model.safetensors',
+        'tokenizer.json',
+        'tokenizer_config.json',
+      ]);
       for (const name of readdirSync(result.folder)) {
         const file = repo.files[name]!;
         assert.deepEqual(readFileSync(join(result.folder, name)), file.data, name);
         assert.ok(lstatSync(join(result.folder, name)).isSymbolicLink());
-        assert.equal(readlinkSync(join(result.folder, name)), join('..', '..', 'blobs', etagOf(file)), `${name} links to its blob by a relative path`);
+        assert.equal(
+          readlinkSync(join(result.folder, name)),
+          join('..', '..', 'blobs', etagOf(file)),
+          `${name} links to its blob by a relative path`,
+        );
       }
       assert.equal(readFileSync(join(root, 'refs', 'main'), 'utf8'), repo.commit);
-      assert.deepEqual(readdirSync(join(root, 'blobs')).sort(), ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((n) => etagOf(repo.files[n]!)).sort());
+      assert.deepEqual(
+        readdirSync(join(root, 'blobs')).sort(),
+        ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']
+          .map((n) => etagOf(repo.files[n]!))
+          .sort(),
+      );
       assert.equal(progress.text.trim().split('\n').length, 4, `one line per downloaded file:\n${progress.text}`);
       assert.match(progress.text, /org\/tiny\/model\.safetensors {2}300\.0 kB \/ 300\.0 kB {2}[\d.]+ [kMG]?B\/s\n/);
       assert.equal(loadTokenizer(result.tokenizerFolder).eosTokenId, 0);
       const scan = await scanCacheDir(options.cacheDir);
       assert.deepEqual(
-        scan.repos.map((r) => ({ name: r.id.name, revisions: r.revisions.map((v) => ({ commit: v.commitOid, refs: v.refs, files: v.files.length })) })),
+        scan.repos.map((r) => ({
+          name: r.id.name,
+          revisions: r.revisions.map((v) => ({ commit: v.commitOid, refs: v.refs, files: v.files.length })),
+        })),
         [{ name: 'org/tiny', revisions: [{ commit: repo.commit, refs: ['main'], files: 4 }] }],
         'the @huggingface/hub cache scanner reads the cache',
       );
@@ -259,7 +347,11 @@ describe('resolveModel', () => {
     try {
       const before = hub.requests.length;
       assert.deepEqual(await resolveModel('org/tiny', options), first);
-      assert.deepEqual(hub.requests.slice(before), [`GET /api/models/org/tiny/revision/main`], 'only the commit is checked');
+      assert.deepEqual(
+        hub.requests.slice(before),
+        [`GET /api/models/org/tiny/revision/main`],
+        'only the commit is checked',
+      );
     } finally {
       await hub.stop();
     }
@@ -274,12 +366,18 @@ describe('resolveModel', () => {
   test('fetches the GPT-NeoX tokenizer for an original-layout repo', async () => {
     const repo = original();
     const tokenizerRepo = neox();
-    const hub = await new FakeHub({ 'state-spaces/mamba-tiny': repo, 'EleutherAI/gpt-neox-20b': tokenizerRepo }).start();
+    const hub = await new FakeHub({
+      'state-spaces/mamba-tiny': repo,
+      'EleutherAI/gpt-neox-20b': tokenizerRepo,
+    }).start();
     try {
       const options = isolated(hub);
       const result = await resolveModel('state-spaces/mamba-tiny', options);
       assert.deepEqual(readdirSync(result.folder).sort(), ['config.json', 'pytorch_model.bin']);
-      assert.equal(result.tokenizerFolder, join(options.cacheDir!, 'models--EleutherAI--gpt-neox-20b', 'snapshots', tokenizerRepo.commit));
+      assert.equal(
+        result.tokenizerFolder,
+        join(options.cacheDir!, 'models--EleutherAI--gpt-neox-20b', 'snapshots', tokenizerRepo.commit),
+      );
       assert.deepEqual(readdirSync(result.tokenizerFolder).sort(), ['special_tokens_map.json', 'tokenizer.json']);
       assert.deepEqual(loadTokenizer(result.tokenizerFolder).encode('Hello, world!'), [12092, 13, 1533, 2]);
       await hub.stop();
@@ -294,10 +392,23 @@ describe('resolveModel', () => {
     const hub = await new FakeHub({ 'org/sharded': repo }).start();
     const options = isolated(hub);
     const result = await resolveModel('org/sharded', options).finally(() => hub.stop());
-    assert.deepEqual(readdirSync(result.folder).sort(), ['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json']);
+    assert.deepEqual(readdirSync(result.folder).sort(), [
+      'config.json',
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+      'model.safetensors.index.json',
+      'tokenizer.json',
+    ]);
 
-    rmSync(join(options.cacheDir!, 'models--org--sharded', 'blobs', etagOf(repo.files['model-00002-of-00002.safetensors']!)));
-    await assert.rejects(resolveModel('org/sharded', options), isMambaError(/not in the cache .* completely \(.*model-00002-of-00002\.safetensors.*\), and it cannot be downloaded: the machine is offline/));
+    rmSync(
+      join(options.cacheDir!, 'models--org--sharded', 'blobs', etagOf(repo.files['model-00002-of-00002.safetensors']!)),
+    );
+    await assert.rejects(
+      resolveModel('org/sharded', options),
+      isMambaError(
+        /not in the cache .* completely \(.*model-00002-of-00002\.safetensors.*\), and it cannot be downloaded: the machine is offline/,
+      ),
+    );
   });
 
   test('follows a tag or a commit, writing a ref only for the tag', async () => {
@@ -311,7 +422,10 @@ describe('resolveModel', () => {
       const pinned = await resolveModel('org/tiny', { ...options, revision: repo.commit });
       assert.equal(pinned.folder, tagged.folder);
       assert.deepEqual(readdirSync(refs), ['v1.0']);
-      await assert.rejects(resolveModel('org/tiny@v1.0', { ...options, revision: 'main' }), isMambaError(/give only one/));
+      await assert.rejects(
+        resolveModel('org/tiny@v1.0', { ...options, revision: 'main' }),
+        isMambaError(/give only one/),
+      );
     } finally {
       await hub.stop();
     }
@@ -320,9 +434,18 @@ describe('resolveModel', () => {
   test('reports an unknown repository or revision clearly', async () => {
     const hub = await new FakeHub({ 'org/tiny': tiny() }).start();
     try {
-      await assert.rejects(resolveModel('org/missing', isolated(hub)), isMambaError(/model 'org\/missing' was not found on http:\/\/127\.0\.0\.1:\d+; check the id/));
-      await assert.rejects(resolveModel('org/tiny@nope', isolated(hub)), isMambaError(/revision 'nope' of 'org\/tiny' was not found/));
-      await assert.rejects(resolveModel('not a model', isolated(hub)), isMambaError(/neither a folder nor a Hugging Face model id/));
+      await assert.rejects(
+        resolveModel('org/missing', isolated(hub)),
+        isMambaError(/model 'org\/missing' was not found on http:\/\/127\.0\.0\.1:\d+; check the id/),
+      );
+      await assert.rejects(
+        resolveModel('org/tiny@nope', isolated(hub)),
+        isMambaError(/revision 'nope' of 'org\/tiny' was not found/),
+      );
+      await assert.rejects(
+        resolveModel('not a model', isolated(hub)),
+        isMambaError(/neither a folder nor a Hugging Face model id/),
+      );
     } finally {
       await hub.stop();
     }
@@ -354,10 +477,18 @@ describe('resolveModel', () => {
   });
 
   test('offline and not cached is a clear error', async () => {
-    await assert.rejects(resolveModel('org/tiny', isolated(await closedPort())), isMambaError(/model 'org\/tiny' \(revision main\) is not in the cache .*, and it cannot be downloaded: the machine is offline or the hub is unavailable \(cannot reach .*\); connect to the internet/));
+    await assert.rejects(
+      resolveModel('org/tiny', isolated(await closedPort())),
+      isMambaError(
+        /model 'org\/tiny' \(revision main\) is not in the cache .*, and it cannot be downloaded: the machine is offline or the hub is unavailable \(cannot reach .*\); connect to the internet/,
+      ),
+    );
     const hub = await new FakeHub({ 'org/tiny': tiny() }).start();
     try {
-      await assert.rejects(resolveModel('org/tiny', isolated(hub, { env: { HF_HUB_OFFLINE: 'true' } })), isMambaError(/not in the cache .*, and it cannot be downloaded: HF_HUB_OFFLINE is set; unset it/));
+      await assert.rejects(
+        resolveModel('org/tiny', isolated(hub, { env: { HF_HUB_OFFLINE: 'true' } })),
+        isMambaError(/not in the cache .*, and it cannot be downloaded: HF_HUB_OFFLINE is set; unset it/),
+      );
       assert.deepEqual(hub.requests, []);
     } finally {
       await hub.stop();
@@ -373,10 +504,17 @@ describe('resolveModel', () => {
       await assert.rejects(resolveModel('org/private', { env, progress: null }), isMambaError(/not found.*HF_TOKEN/));
       const result = await resolveModel('org/private', { env: { ...env, HF_TOKEN: 'hf_secret' }, progress: null });
       assert.equal(result.folder, join(home, 'hub', 'models--org--private', 'snapshots', repo.commit));
-      assert.ok(hub.cdnRequests.length > 0 && hub.cdnRequests.every((r) => r.authorization === undefined), 'the token is not sent to the CDN');
+      assert.ok(
+        hub.cdnRequests.length > 0 && hub.cdnRequests.every((r) => r.authorization === undefined),
+        'the token is not sent to the CDN',
+      );
       writeFileSync(join(home, 'token'), 'hf_secret\n');
       rmSync(join(home, 'hub'), { recursive: true });
-      assert.equal((await resolveModel('org/private', { env, progress: null })).folder, result.folder, 'the token file from `hf auth login` is read');
+      assert.equal(
+        (await resolveModel('org/private', { env, progress: null })).folder,
+        result.folder,
+        'the token file from `hf auth login` is read',
+      );
     } finally {
       await hub.stop();
     }
@@ -386,10 +524,18 @@ describe('resolveModel', () => {
     const hub = await new FakeHub({ 'org/tiny': { ...tiny(), corrupt: true } }).start();
     try {
       const options = isolated(hub);
-      await assert.rejects(resolveModel('org/tiny', options), isMambaError(/org\/tiny\/model\.safetensors does not match its checksum/));
+      await assert.rejects(
+        resolveModel('org/tiny', options),
+        isMambaError(/org\/tiny\/model\.safetensors does not match its checksum/),
+      );
       const blobs = readdirSync(join(options.cacheDir!, 'models--org--tiny', 'blobs'));
-      assert.ok(blobs.every((name) => !name.endsWith('.incomplete')), blobs.join(', '));
-      assert.ok(!existsSync(join(options.cacheDir!, 'models--org--tiny', 'snapshots', tiny().commit, 'model.safetensors')));
+      assert.ok(
+        blobs.every((name) => !name.endsWith('.incomplete')),
+        blobs.join(', '),
+      );
+      assert.ok(
+        !existsSync(join(options.cacheDir!, 'models--org--tiny', 'snapshots', tiny().commit, 'model.safetensors')),
+      );
     } finally {
       await hub.stop();
     }

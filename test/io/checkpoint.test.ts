@@ -11,8 +11,9 @@ const fixture = (path: string): string => fileURLToPath(new URL(`../../../test/f
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-io-ckpt-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-
-async function readAll(checkpoint: Checkpoint): Promise<Map<string, { shape: readonly number[]; data: Float32Array | Int32Array }>> {
+async function readAll(
+  checkpoint: Checkpoint,
+): Promise<Map<string, { shape: readonly number[]; data: Float32Array | Int32Array }>> {
   const out = new Map<string, { shape: readonly number[]; data: Float32Array | Int32Array }>();
   for (const [name, entry] of checkpoint.tensors) out.set(name, { shape: entry.shape, data: await entry.read() });
   return out;
@@ -52,15 +53,22 @@ describe('openCheckpoint', () => {
   it('refuses a shard index that leads outside its folder, misplaces a tensor, or lacks a shard', async () => {
     const folder = join(scratch, 'bad-index');
     mkdirSync(folder);
-    for (const name of readdirSync(fixture('io/mamba-orig-sharded'))) copyFileSync(fixture(`io/mamba-orig-sharded/${name}`), join(folder, name));
+    for (const name of readdirSync(fixture('io/mamba-orig-sharded')))
+      copyFileSync(fixture(`io/mamba-orig-sharded/${name}`), join(folder, name));
     const indexPath = join(folder, 'pytorch_model.bin.index.json');
     const index = JSON.parse(readFileSync(indexPath, 'utf8'));
-    const write = (weightMap: Record<string, string>) => writeFileSync(indexPath, JSON.stringify({ ...index, weight_map: weightMap }));
+    const write = (weightMap: Record<string, string>) =>
+      writeFileSync(indexPath, JSON.stringify({ ...index, weight_map: weightMap }));
 
     write({ ...index.weight_map, 'backbone.norm_f.weight': '../../../etc/passwd' });
     await rejectsWith(openCheckpoint(folder), indexPath, '"backbone.norm_f.weight"', 'not a file name in this folder');
     write({ ...index.weight_map, 'backbone.norm_f.weight': 'pytorch_model-00001-of-00002.bin' });
-    await rejectsWith(openCheckpoint(folder), indexPath, '"backbone.norm_f.weight" is in pytorch_model-00001-of-00002.bin', 'it is in pytorch_model-00002-of-00002.bin');
+    await rejectsWith(
+      openCheckpoint(folder),
+      indexPath,
+      '"backbone.norm_f.weight" is in pytorch_model-00001-of-00002.bin',
+      'it is in pytorch_model-00002-of-00002.bin',
+    );
     write({ ...index.weight_map, 'backbone.extra': 'pytorch_model-00003-of-00003.bin' });
     await rejectsWith(openCheckpoint(folder), 'pytorch_model-00003-of-00003.bin, which is missing');
     writeFileSync(indexPath, '{"metadata": {}}');
@@ -78,10 +86,17 @@ describe('saveSafetensors', () => {
     const shardNames = written.slice(0, -1).map((file) => file.slice(folder.length + 1));
     assert.ok(shardNames.length >= 3, `${shardNames.length} shards`);
     shardNames.forEach((name, i) => assert.equal(name, `model-0000${i + 1}-of-0000${shardNames.length}.safetensors`));
-    assert.deepEqual(readdirSync(folder).sort(), [...shardNames, 'model.safetensors.index.json'].sort(), 'no temporary files left');
+    assert.deepEqual(
+      readdirSync(folder).sort(),
+      [...shardNames, 'model.safetensors.index.json'].sort(),
+      'no temporary files left',
+    );
 
     const index = JSON.parse(readFileSync(join(folder, 'model.safetensors.index.json'), 'utf8'));
-    assert.equal(index.metadata.total_size, inputs.reduce((sum, t) => sum + 4 * t.data.length, 0));
+    assert.equal(
+      index.metadata.total_size,
+      inputs.reduce((sum, t) => sum + 4 * t.data.length, 0),
+    );
     assert.deepEqual(Object.keys(index.weight_map), inputs.map((t) => t.name).sort());
     const reopened = await openCheckpoint(folder);
     assert.equal(reopened.files.length, shardNames.length);
@@ -95,9 +110,13 @@ describe('saveSafetensors', () => {
   it('writes one file when everything fits in one shard, with format "pt" metadata', async () => {
     const inputs = await inputsOf(await openCheckpoint(fixture('mamba-tiny-hf')));
     const folder = join(scratch, 'fits');
-    assert.deepEqual(await saveSafetensors(join(folder, 'model.safetensors'), inputs, { maxShardBytes: 10_000_000, metadata: { source: 'test' } }), [
-      join(folder, 'model.safetensors'),
-    ]);
+    assert.deepEqual(
+      await saveSafetensors(join(folder, 'model.safetensors'), inputs, {
+        maxShardBytes: 10_000_000,
+        metadata: { source: 'test' },
+      }),
+      [join(folder, 'model.safetensors')],
+    );
     const header = readFileSync(join(folder, 'model.safetensors')).subarray(8, 80).toString();
     assert.ok(header.startsWith('{"__metadata__":{"format":"pt","source":"test"}'), header);
   });
@@ -105,11 +124,15 @@ describe('saveSafetensors', () => {
   it('converts to F16 or BF16 on request, per file or per tensor', async () => {
     const data = Float32Array.of(1, 1 + 2 ** -11, 1 + 2 ** -8, -3.5);
     const folder = join(scratch, 'half');
-    await saveSafetensors(join(folder, 'model.safetensors'), [
-      { name: 'a', shape: [4], data },
-      { name: 'b', shape: [2, 2], data, dtype: 'F32' },
-      { name: 'ids', shape: [2], data: Int32Array.of(5, -5) },
-    ], { dtype: 'BF16' });
+    await saveSafetensors(
+      join(folder, 'model.safetensors'),
+      [
+        { name: 'a', shape: [4], data },
+        { name: 'b', shape: [2, 2], data, dtype: 'F32' },
+        { name: 'ids', shape: [2], data: Int32Array.of(5, -5) },
+      ],
+      { dtype: 'BF16' },
+    );
     const { tensors } = await openCheckpoint(folder);
     assert.equal(tensors.get('a')!.dtype, 'BF16');
     assert.deepEqual([...(await tensors.get('a')!.read())], [1, 1, 1, -3.5]);

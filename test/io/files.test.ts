@@ -13,7 +13,10 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 describe('files as byte sources and atomic sinks', () => {
   it('reads ranges of a file, fewer bytes where it ends', async () => {
     const path = join(scratch, 'ten.bin');
-    writeFileSync(path, Uint8Array.from({ length: 10 }, (_, i) => i));
+    writeFileSync(
+      path,
+      Uint8Array.from({ length: 10 }, (_, i) => i),
+    );
     const source = await fileSource(path);
     assert.deepEqual([source.name, source.size], [path, 10]);
     assert.deepEqual([...(await source.read(3, 4))], [3, 4, 5, 6]);
@@ -28,7 +31,9 @@ describe('files as byte sources and atomic sinks', () => {
 
   it('reads a tensor of a file cut short after it was opened as truncated', async () => {
     const path = join(scratch, 'shrinks.safetensors');
-    await writeFileAtomicStreaming(path, (out) => writeSafetensors(out, [{ name: 'a', shape: [4], data: new Float32Array(4) }]));
+    await writeFileAtomicStreaming(path, (out) =>
+      writeSafetensors(out, [{ name: 'a', shape: [4], data: new Float32Array(4) }]),
+    );
     const { tensors } = await openSafetensors(await fileSource(path));
     writeFileSync(path, readFileSync(path).subarray(0, 20));
     await rejectsWith(tensors.get('a')!.read(), path, 'tensor "a"', 'truncated');
@@ -36,7 +41,17 @@ describe('files as byte sources and atomic sinks', () => {
 
   it('leaves no file, and no temporary file, when writing fails', async () => {
     const path = join(scratch, 'bad-input.safetensors');
-    await rejectsWith(writeFileAtomicStreaming(path, (out) => writeSafetensors(out, [{ name: 'w', shape: [2, 2], data: new Float32Array(3) }])), path, '"w"', '4 elements');
-    assert.deepEqual(readdirSync(scratch).filter((name) => name.startsWith('bad-input')), []);
+    await rejectsWith(
+      writeFileAtomicStreaming(path, (out) =>
+        writeSafetensors(out, [{ name: 'w', shape: [2, 2], data: new Float32Array(3) }]),
+      ),
+      path,
+      '"w"',
+      '4 elements',
+    );
+    assert.deepEqual(
+      readdirSync(scratch).filter((name) => name.startsWith('bad-input')),
+      [],
+    );
   });
 });

@@ -18,33 +18,90 @@ const fixture = (path: string): string => fileURLToPath(new URL(`../../../test/f
 function throwsWith(fn: () => unknown, ...parts: string[]): void {
   assert.throws(fn, (error: unknown) => {
     assert.ok(error instanceof MambaError, `expected a MambaError, got ${String(error)}`);
-    for (const part of parts) assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
+    for (const part of parts)
+      assert.ok(error.message.includes(part), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
     return true;
   });
 }
 
 // Verbatim from docs/mamba-spec.md §1.8.
 const MAMBA_130M_HF = {
-  architectures: ['MambaForCausalLM'], model_type: 'mamba', bos_token_id: 0, eos_token_id: 0, pad_token_id: 0,
-  conv_kernel: 4, d_inner: 1536, d_model: 768, expand: 2, fused_add_norm: true, hidden_act: 'silu',
-  hidden_size: 768, initializer_range: 0.1, intermediate_size: 1536, layer_norm_epsilon: 1e-05,
-  n_layer: 24, num_hidden_layers: 24, pad_vocab_size_multiple: 8, rescale_prenorm_residual: false,
-  residual_in_fp32: true, rms_norm: true, ssm_cfg: {}, state_size: 16, time_step_floor: 0.0001,
-  time_step_init_scheme: 'random', time_step_max: 0.1, time_step_min: 0.001, time_step_rank: 48,
-  time_step_scale: 1.0, torch_dtype: 'float32', use_bias: false, use_cache: true, use_conv_bias: true,
+  architectures: ['MambaForCausalLM'],
+  model_type: 'mamba',
+  bos_token_id: 0,
+  eos_token_id: 0,
+  pad_token_id: 0,
+  conv_kernel: 4,
+  d_inner: 1536,
+  d_model: 768,
+  expand: 2,
+  fused_add_norm: true,
+  hidden_act: 'silu',
+  hidden_size: 768,
+  initializer_range: 0.1,
+  intermediate_size: 1536,
+  layer_norm_epsilon: 1e-5,
+  n_layer: 24,
+  num_hidden_layers: 24,
+  pad_vocab_size_multiple: 8,
+  rescale_prenorm_residual: false,
+  residual_in_fp32: true,
+  rms_norm: true,
+  ssm_cfg: {},
+  state_size: 16,
+  time_step_floor: 0.0001,
+  time_step_init_scheme: 'random',
+  time_step_max: 0.1,
+  time_step_min: 0.001,
+  time_step_rank: 48,
+  time_step_scale: 1.0,
+  torch_dtype: 'float32',
+  use_bias: false,
+  use_cache: true,
+  use_conv_bias: true,
   vocab_size: 50280,
 };
-const MAMBA_130M = { d_model: 768, n_layer: 24, vocab_size: 50277, ssm_cfg: {}, rms_norm: true, residual_in_fp32: true, fused_add_norm: true, pad_vocab_size_multiple: 8 };
+const MAMBA_130M = {
+  d_model: 768,
+  n_layer: 24,
+  vocab_size: 50277,
+  ssm_cfg: {},
+  rms_norm: true,
+  residual_in_fp32: true,
+  fused_add_norm: true,
+  pad_vocab_size_multiple: 8,
+};
 
 const MAMBA_130M_CONFIG: MambaConfig = {
-  dModel: 768, nLayer: 24, vocabSize: 50280, dState: 16, dConv: 4, expand: 2, dInner: 1536, dtRank: 48,
-  dtMin: 0.001, dtMax: 0.1, dtInit: 'random', dtScale: 1, dtInitFloor: 1e-4, convBias: true, bias: false,
-  layerNormEpsilon: 1e-5, residualInFp32: true, tieEmbeddings: true, padVocabSizeMultiple: 8,
+  dModel: 768,
+  nLayer: 24,
+  vocabSize: 50280,
+  dState: 16,
+  dConv: 4,
+  expand: 2,
+  dInner: 1536,
+  dtRank: 48,
+  dtMin: 0.001,
+  dtMax: 0.1,
+  dtInit: 'random',
+  dtScale: 1,
+  dtInitFloor: 1e-4,
+  convBias: true,
+  bias: false,
+  layerNormEpsilon: 1e-5,
+  residualInFp32: true,
+  tieEmbeddings: true,
+  padVocabSizeMultiple: 8,
 };
 
 describe('config.json of both published layouts', () => {
   it('parses the transformers layout (mamba-130m-hf)', () => {
-    assert.deepEqual(parseMambaConfig(MAMBA_130M_HF, 'config.json'), { ...MAMBA_130M_CONFIG, bosTokenId: 0, eosTokenId: 0, padTokenId: 0 });
+    assert.deepEqual(parseMambaConfig(MAMBA_130M_HF, 'config.json'), {
+      ...MAMBA_130M_CONFIG,
+      bosTokenId: 0,
+      eosTokenId: 0,
+      padTokenId: 0,
+    });
   });
 
   it('parses the original layout (mamba-130m) with mamba_ssm defaults, dt_rank auto and the vocab padded', () => {
@@ -63,11 +120,21 @@ describe('config.json of both published layouts', () => {
   });
 
   it('resolves dt_rank "auto" to ceil(d_model / 16) and reads an explicit one', () => {
-    for (const [dModel, rank] of [[2560, 160], [1000, 63], [8, 1]]) {
+    for (const [dModel, rank] of [
+      [2560, 160],
+      [1000, 63],
+      [8, 1],
+    ]) {
       assert.equal(parseMambaConfig({ d_model: dModel, n_layer: 1 }, 'c').dtRank, rank);
-      assert.equal(parseMambaConfig({ model_type: 'mamba', hidden_size: dModel, time_step_rank: 'auto' }, 'c').dtRank, rank);
+      assert.equal(
+        parseMambaConfig({ model_type: 'mamba', hidden_size: dModel, time_step_rank: 'auto' }, 'c').dtRank,
+        rank,
+      );
     }
-    assert.equal(parseMambaConfig({ d_model: 64, n_layer: 1, ssm_cfg: { dt_rank: 7, d_state: 8, expand: 1.5 } }, 'c').dtRank, 7);
+    assert.equal(
+      parseMambaConfig({ d_model: 64, n_layer: 1, ssm_cfg: { dt_rank: 7, d_state: 8, expand: 1.5 } }, 'c').dtRank,
+      7,
+    );
     assert.equal(parseMambaConfig({ d_model: 64, n_layer: 1, ssm_cfg: { expand: 1.5 } }, 'c').dInner, 96);
   });
 
@@ -82,8 +149,18 @@ describe('config.json of both published layouts', () => {
   });
 
   it('refuses configs it cannot run, or that are not Mamba configs, naming the file', () => {
-    throwsWith(() => parseMambaConfig({ model_type: 'mamba2', hidden_size: 768 }, 'x/config.json'), 'x/config.json', '"mamba2"', 'not supported yet');
-    throwsWith(() => parseMambaConfig({ ...MAMBA_130M, ssm_cfg: { layer: 'Mamba2' } }, 'x/config.json'), 'x/config.json', 'ssm_cfg.layer "Mamba2"', 'not supported yet');
+    throwsWith(
+      () => parseMambaConfig({ model_type: 'mamba2', hidden_size: 768 }, 'x/config.json'),
+      'x/config.json',
+      '"mamba2"',
+      'not supported yet',
+    );
+    throwsWith(
+      () => parseMambaConfig({ ...MAMBA_130M, ssm_cfg: { layer: 'Mamba2' } }, 'x/config.json'),
+      'x/config.json',
+      'ssm_cfg.layer "Mamba2"',
+      'not supported yet',
+    );
     throwsWith(() => parseMambaConfig({ ...MAMBA_130M, attn_layer_idx: [3] }, 'c'), 'attention', 'not supported yet');
     throwsWith(() => parseMambaConfig({ ...MAMBA_130M, d_intermediate: 128 }, 'c'), 'MLP', 'not supported yet');
     throwsWith(() => parseMambaConfig({ ...MAMBA_130M, rms_norm: false }, 'c'), 'LayerNorm', 'not supported yet');
@@ -94,20 +171,42 @@ describe('config.json of both published layouts', () => {
   });
 
   it('refuses sizes that are not positive integers and settings of the wrong type', () => {
-    throwsWith(() => parseMambaConfig({ ...MAMBA_130M, d_model: 768.5 }, 'x/config.json'), 'x/config.json', '"d_model" must be a positive integer', '768.5');
-    throwsWith(() => parseMambaConfig({ ...MAMBA_130M_HF, hidden_size: '768' }, 'c'), '"hidden_size" must be a positive integer');
-    throwsWith(() => parseMambaConfig({ ...MAMBA_130M, ssm_cfg: { d_state: 0 } }, 'c'), '"ssm_cfg.d_state" must be a positive integer');
-    throwsWith(() => parseMambaConfig({ ...MAMBA_130M, ssm_cfg: { dt_init: 'xavier' } }, 'c'), '"ssm_cfg.dt_init"', '"random" or "constant"');
+    throwsWith(
+      () => parseMambaConfig({ ...MAMBA_130M, d_model: 768.5 }, 'x/config.json'),
+      'x/config.json',
+      '"d_model" must be a positive integer',
+      '768.5',
+    );
+    throwsWith(
+      () => parseMambaConfig({ ...MAMBA_130M_HF, hidden_size: '768' }, 'c'),
+      '"hidden_size" must be a positive integer',
+    );
+    throwsWith(
+      () => parseMambaConfig({ ...MAMBA_130M, ssm_cfg: { d_state: 0 } }, 'c'),
+      '"ssm_cfg.d_state" must be a positive integer',
+    );
+    throwsWith(
+      () => parseMambaConfig({ ...MAMBA_130M, ssm_cfg: { dt_init: 'xavier' } }, 'c'),
+      '"ssm_cfg.dt_init"',
+      '"random" or "constant"',
+    );
     throwsWith(() => parseMambaConfig({ ...MAMBA_130M_HF, use_bias: 'no' }, 'c'), '"use_bias" must be true or false');
     throwsWith(() => parseMambaConfig({ ...MAMBA_130M_HF, eos_token_id: [0, 1] }, 'c'), '"eos_token_id"');
-    throwsWith(() => parseMambaConfig({ ...MAMBA_130M_HF, intermediate_size: 2048 }, 'c'), 'intermediate_size is 2048', '1536');
+    throwsWith(
+      () => parseMambaConfig({ ...MAMBA_130M_HF, intermediate_size: 2048 }, 'c'),
+      'intermediate_size is 2048',
+      '1536',
+    );
     throwsWith(() => parseMambaConfig({ ...MAMBA_130M_HF, d_model: 1024 }, 'c'), 'd_model is 1024', '768');
   });
 
   it('writes the transformers layout exactly as state-spaces/mamba-130m-hf publishes it', () => {
     const fromHf = toTransformersConfig(parseMambaConfig(MAMBA_130M_HF, 'c'));
     for (const [key, value] of Object.entries(MAMBA_130M_HF)) assert.deepEqual(fromHf[key], value, key);
-    assert.deepEqual(Object.keys(fromHf).filter((k) => !(k in MAMBA_130M_HF)), ['tie_word_embeddings']);
+    assert.deepEqual(
+      Object.keys(fromHf).filter((k) => !(k in MAMBA_130M_HF)),
+      ['tie_word_embeddings'],
+    );
     // The original layout converts to the same file, bar the token ids it does not have.
     const fromOriginal = toTransformersConfig(parseMambaConfig(MAMBA_130M, 'c'));
     for (const [key, value] of Object.entries(MAMBA_130M_HF)) {
@@ -129,16 +228,22 @@ describe('config.json of both published layouts', () => {
 describe('checkConfigAgainstWeights', () => {
   it('accepts both published layouts and says which one it saw', async () => {
     const hf = await openCheckpoint(fixture('mamba-tiny-hf'));
-    assert.deepEqual(checkConfigAgainstWeights(await readMambaConfig(fixture('mamba-tiny-hf')), hf.tensors, hf.source), {
-      layout: 'transformers',
-      embedding: 'backbone.embeddings.weight',
-    });
+    assert.deepEqual(
+      checkConfigAgainstWeights(await readMambaConfig(fixture('mamba-tiny-hf')), hf.tensors, hf.source),
+      {
+        layout: 'transformers',
+        embedding: 'backbone.embeddings.weight',
+      },
+    );
     const original = await openCheckpoint(fixture('io/mamba-orig-f32'));
-    assert.deepEqual(checkConfigAgainstWeights(await readMambaConfig(fixture('io/mamba-orig-f32')), original.tensors, original.source), {
-      layout: 'original',
-      embedding: 'backbone.embedding.weight',
-      lmHead: 'lm_head.weight',
-    });
+    assert.deepEqual(
+      checkConfigAgainstWeights(await readMambaConfig(fixture('io/mamba-orig-f32')), original.tensors, original.source),
+      {
+        layout: 'original',
+        embedding: 'backbone.embedding.weight',
+        lmHead: 'lm_head.weight',
+      },
+    );
   });
 
   it('lists every missing, unexpected and misshapen tensor in one error naming the checkpoint', async () => {
@@ -161,8 +266,16 @@ describe('checkConfigAgainstWeights', () => {
       () => checkConfigAgainstWeights(wrong, tensors, source),
       (error: Error) => {
         for (const layer of [0, 1]) {
-          assert.match(error.message, new RegExp(`backbone\\.layers\\.${layer}\\.mixer\\.A_log has shape \\[64, 16\\] but the config implies \\[64, 8\\]`));
-          assert.match(error.message, new RegExp(`missing backbone\\.layers\\.${layer}\\.mixer\\.in_proj\\.bias \\[128\\]`));
+          assert.match(
+            error.message,
+            new RegExp(
+              `backbone\\.layers\\.${layer}\\.mixer\\.A_log has shape \\[64, 16\\] but the config implies \\[64, 8\\]`,
+            ),
+          );
+          assert.match(
+            error.message,
+            new RegExp(`missing backbone\\.layers\\.${layer}\\.mixer\\.in_proj\\.bias \\[128\\]`),
+          );
         }
         assert.match(error.message, /missing backbone\.layers\.2\.norm\.weight/);
         assert.match(error.message, /missing lm_head\.weight \[96, 32\]/);
@@ -173,11 +286,18 @@ describe('checkConfigAgainstWeights', () => {
 
   it('notices a checkpoint with no embedding, or with both namings', () => {
     const config = parseMambaConfig({ d_model: 16, n_layer: 1, vocab_size: 8 }, 'c');
-    throwsWith(() => checkConfigAgainstWeights(config, new Map(), 'ckpt'), 'ckpt', 'missing backbone.embedding.weight (original layout) or backbone.embeddings.weight');
+    throwsWith(
+      () => checkConfigAgainstWeights(config, new Map(), 'ckpt'),
+      'ckpt',
+      'missing backbone.embedding.weight (original layout) or backbone.embeddings.weight',
+    );
     const both = new Map([
       ['backbone.embedding.weight', { shape: [8, 16] }],
       ['backbone.embeddings.weight', { shape: [8, 16] }],
     ]);
-    throwsWith(() => checkConfigAgainstWeights(config, both, 'ckpt'), 'both backbone.embedding.weight and backbone.embeddings.weight');
+    throwsWith(
+      () => checkConfigAgainstWeights(config, both, 'ckpt'),
+      'both backbone.embedding.weight and backbone.embeddings.weight',
+    );
   });
 });

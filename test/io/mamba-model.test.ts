@@ -34,7 +34,11 @@ describe('Mamba checkpoints', () => {
         assertClose(logits.toArray(), golden.prompt_logits.flat(), 1e-4, 'prompt logits');
         const { tokens } = generate(model, [golden.prompt_ids], { maxNewTokens: golden.greedy_tokens.length });
         assert.deepEqual(tokens[0], golden.greedy_tokens);
-        const nll = mt.noGrad(() => mt.crossEntropy(mt.slice(model.forward(ids(golden.nll_ids)), 1, 0, -1), mt.slice(ids(golden.nll_ids), 1, 1)).item());
+        const nll = mt.noGrad(() =>
+          mt
+            .crossEntropy(mt.slice(model.forward(ids(golden.nll_ids)), 1, 0, -1), mt.slice(ids(golden.nll_ids), 1, 1))
+            .item(),
+        );
         assert.ok(Math.abs(nll - golden.nll) < 1e-4, `nll ${nll} vs ${golden.nll}`);
         model.dispose();
       } finally {
@@ -67,7 +71,8 @@ describe('Mamba checkpoints', () => {
       for (const sub of ['single', 'sharded']) {
         const again = await loadMambaLM(join(folder, sub));
         assert.equal(again.layout, 'transformers');
-        for (const [name, t] of model.stateDict()) assert.deepEqual(again.model.stateDict().get(name)!.toArray(), t.toArray(), `${sub}: ${name}`);
+        for (const [name, t] of model.stateDict())
+          assert.deepEqual(again.model.stateDict().get(name)!.toArray(), t.toArray(), `${sub}: ${name}`);
         again.model.dispose();
       }
       const config = JSON.parse(readFileSync(join(folder, 'single', 'config.json'), 'utf8'));

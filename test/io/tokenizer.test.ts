@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { ByteTokenizer, loadTokenizer, Tokenizer, type StreamDecoder, type TextTokenizer } from '../../src/io/tokenizer.js';
+import {
+  ByteTokenizer,
+  loadTokenizer,
+  Tokenizer,
+  type StreamDecoder,
+  type TextTokenizer,
+} from '../../src/io/tokenizer.js';
 import { MambaError } from '../../src/util/errors.js';
 
 interface Fixture {
@@ -64,7 +70,7 @@ describe('GPT-NeoX-20B tokenizer', () => {
 
   test('round-trips text (in NFC, which the normalizer applies)', () => {
     for (const { text, ids } of expected.encodings) assert.equal(neox.decode(ids), text.normalize('NFC'));
-    const spaced = 'a , b . c ! don \'t';
+    const spaced = "a , b . c ! don 't";
     assert.equal(neox.decode(neox.encode(spaced)), spaced, 'no clean-up of spaces before punctuation');
   });
 
@@ -75,8 +81,13 @@ describe('GPT-NeoX-20B tokenizer', () => {
   });
 
   test('takes BOS and EOS from tokenizer_config.json, as strings or AddedToken objects', () => {
-    const config = { bos_token: '<|padding|>', eos_token: { __type: 'AddedToken', content: '<|padding|>', special: true } };
-    const tokenizer = loadTokenizer(folderWith('configured', { 'tokenizer.json': tokenizerJson, 'tokenizer_config.json': JSON.stringify(config) }));
+    const config = {
+      bos_token: '<|padding|>',
+      eos_token: { __type: 'AddedToken', content: '<|padding|>', special: true },
+    };
+    const tokenizer = loadTokenizer(
+      folderWith('configured', { 'tokenizer.json': tokenizerJson, 'tokenizer_config.json': JSON.stringify(config) }),
+    );
     assert.equal(tokenizer.bosTokenId, 1);
     assert.equal(tokenizer.eosTokenId, 1);
     assert.deepEqual(tokenizer.encode('Hello, world!'), neox.encode('Hello, world!'));
@@ -94,7 +105,10 @@ describe('GPT-NeoX-20B tokenizer', () => {
       for (const skip of [false, true]) {
         const chunks = stream(neox, ids, skip);
         assert.equal(chunks.join(''), neox.decode(ids, { skipSpecialTokens: skip }), JSON.stringify(ids));
-        assert.ok(chunks.every((c) => !c.includes('\uFFFD')), `valid text streamed with a replacement character: ${JSON.stringify(chunks)}`);
+        assert.ok(
+          chunks.every((c) => !c.includes('\uFFFD')),
+          `valid text streamed with a replacement character: ${JSON.stringify(chunks)}`,
+        );
       }
     }
   });
@@ -103,12 +117,18 @@ describe('GPT-NeoX-20B tokenizer', () => {
     const crab = neox.encode('🦀');
     assert.ok(crab.length > 1, 'the emoji takes several byte-level tokens');
     const decoder = neox.createStreamDecoder();
-    assert.deepEqual(crab.map((id) => decoder.push(id)), [...crab.slice(1).map(() => ''), '🦀']);
+    assert.deepEqual(
+      crab.map((id) => decoder.push(id)),
+      [...crab.slice(1).map(() => ''), '🦀'],
+    );
     assert.equal(decoder.flush(), '');
 
     const text = ' Rust 🦀 and 日本語 ❤️';
     const chunks = stream(neox, neox.encode(text));
-    assert.deepEqual(chunks.filter((c) => c !== ''), [' Rust', ' 🦀', ' and', ' ', '日本', '語', ' ❤', '\uFE0F']);
+    assert.deepEqual(
+      chunks.filter((c) => c !== ''),
+      [' Rust', ' 🦀', ' and', ' ', '日本', '語', ' ❤', '\uFE0F'],
+    );
   });
 
   test('stream decoding of an unfinished character flushes it as U+FFFD, as decode does', () => {
@@ -127,19 +147,33 @@ describe('GPT-NeoX-20B tokenizer', () => {
         random() < 0.6 ? Math.floor(random() * 300) : Math.floor(random() * neox.vocabSize),
       );
       for (const skip of [false, true]) {
-        assert.equal(stream(neox, ids, skip).join(''), neox.decode(ids, { skipSpecialTokens: skip }), JSON.stringify(ids));
+        assert.equal(
+          stream(neox, ids, skip).join(''),
+          neox.decode(ids, { skipSpecialTokens: skip }),
+          JSON.stringify(ids),
+        );
       }
     }
   });
 
   test('a missing tokenizer.json names the fix', () => {
     const folder = folderWith('empty', { 'config.json': '{}' });
-    assert.throws(() => loadTokenizer(folder), (e: unknown) => e instanceof MambaError && /has no tokenizer\.json.*--prompt-ids or add the tokenizer/.test(e.message));
+    assert.throws(
+      () => loadTokenizer(folder),
+      (e: unknown) =>
+        e instanceof MambaError && /has no tokenizer\.json.*--prompt-ids or add the tokenizer/.test(e.message),
+    );
   });
 
   test('a tokenizer.json that is not JSON, or not a tokenizer, is a MambaError', () => {
-    assert.throws(() => loadTokenizer(folderWith('broken', { 'tokenizer.json': tokenizerJson.slice(0, 1000) })), (e: unknown) => e instanceof MambaError && /not valid JSON/.test(e.message));
-    assert.throws(() => loadTokenizer(folderWith('other', { 'tokenizer.json': '{"vocab": {}}' })), (e: unknown) => e instanceof MambaError && /no "model" section/.test(e.message));
+    assert.throws(
+      () => loadTokenizer(folderWith('broken', { 'tokenizer.json': tokenizerJson.slice(0, 1000) })),
+      (e: unknown) => e instanceof MambaError && /not valid JSON/.test(e.message),
+    );
+    assert.throws(
+      () => loadTokenizer(folderWith('other', { 'tokenizer.json': '{"vocab": {}}' })),
+      (e: unknown) => e instanceof MambaError && /no "model" section/.test(e.message),
+    );
     assert.throws(() => new Tokenizer({ model: { type: 'Nonsense' } }), MambaError);
   });
 });
@@ -164,7 +198,10 @@ describe('ByteTokenizer', () => {
 
   test('stream decoding holds incomplete sequences and emits invalid bytes at once', () => {
     const decoder = bytes.createStreamDecoder();
-    assert.deepEqual([0xf0, 0x9f, 0xa6, 0x80].map((b) => decoder.push(b)), ['', '', '', '🦀']);
+    assert.deepEqual(
+      [0xf0, 0x9f, 0xa6, 0x80].map((b) => decoder.push(b)),
+      ['', '', '', '🦀'],
+    );
     assert.equal(decoder.push(0xff), '\uFFFD');
     assert.equal(decoder.push(0xe2), '');
     assert.equal(decoder.push(0x41), '\uFFFDA', 'a lead byte followed by ASCII is broken');
@@ -175,7 +212,9 @@ describe('ByteTokenizer', () => {
   test('stream decoding matches decode on random bytes', () => {
     const random = lcg(11);
     for (let run = 0; run < 50; run++) {
-      const ids = Array.from({ length: Math.floor(random() * 40) }, () => (random() < 0.5 ? 0x80 + Math.floor(random() * 0x80) : Math.floor(random() * 256)));
+      const ids = Array.from({ length: Math.floor(random() * 40) }, () =>
+        random() < 0.5 ? 0x80 + Math.floor(random() * 0x80) : Math.floor(random() * 256),
+      );
       assert.equal(stream(bytes, ids).join(''), bytes.decode(ids), JSON.stringify(ids));
     }
   });

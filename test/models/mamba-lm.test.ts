@@ -29,9 +29,16 @@ describe('Mamba LM', () => {
     assert.equal(shapes['backbone.layers.0.norm.weight'], '16');
     assert.equal(shapes['backbone.norm_f.weight'], '16');
     assert.equal(sd.get('lm_head.weight'), sd.get('backbone.embeddings.weight'));
-    assert.equal(model.numParameters(), [...new Set(sd.values())].reduce((n, t) => n + t.size, 0));
+    assert.equal(
+      model.numParameters(),
+      [...new Set(sd.values())].reduce((n, t) => n + t.size, 0),
+    );
     // A_log[d, n] = log(n + 1); dt bias = softplus^-1 of dt in [dt_min, dt_max].
-    assertClose(sd.get('backbone.layers.0.mixer.A_log')!.toArray().slice(0, 4), [0, Math.log(2), Math.log(3), Math.log(4)], 1e-7);
+    assertClose(
+      sd.get('backbone.layers.0.mixer.A_log')!.toArray().slice(0, 4),
+      [0, Math.log(2), Math.log(3), Math.log(4)],
+      1e-7,
+    );
     const dt = Array.from(sd.get('backbone.layers.0.mixer.dt_proj.bias')!.toArray(), (b) => Math.log1p(Math.exp(b)));
     assert.ok(dt.every((v) => v >= 0.001 * 0.999 && v <= 0.1 * 1.001));
     // A_log and D of each layer, the conv and dt_proj biases, and the norms' weights.
@@ -89,8 +96,13 @@ describe('Mamba LM', () => {
     mt.setDefaultFloatDType('float64');
     mt.setBackend('reference');
     try {
-      const model = new mt.MambaLM(mt.mambaConfig({ dModel: 4, nLayer: 2, vocabSize: 8, dState: 2, expand: 2 }), { generator: new mt.Generator(5) });
-      const input = ids([[1, 2, 3, 4, 5], [5, 3, 1, 7, 0]]);
+      const model = new mt.MambaLM(mt.mambaConfig({ dModel: 4, nLayer: 2, vocabSize: 8, dState: 2, expand: 2 }), {
+        generator: new mt.Generator(5),
+      });
+      const input = ids([
+        [1, 2, 3, 4, 5],
+        [5, 3, 1, 7, 0],
+      ]);
       const params = model.parameters();
       const r = mt.gradcheck(() => model.forward(input), params);
       assert.ok(r.ok, r.message);
@@ -100,9 +112,12 @@ describe('Mamba LM', () => {
     }
   });
 
-  it('every fast backend gives the reference backend\'s logits and gradients', () => {
+  it("every fast backend gives the reference backend's logits and gradients", () => {
     const config = tiny({ dModel: 12, vocabSize: 20 });
-    const seq = [[1, 2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2, 1]];
+    const seq = [
+      [1, 2, 3, 4, 5, 6, 7],
+      [7, 6, 5, 4, 3, 2, 1],
+    ];
     const run = (backend: string | mt.Backend) => {
       mt.setBackend(backend);
       const model = new mt.MambaLM(config, { generator: new mt.Generator(3) });

@@ -12,7 +12,15 @@ import { assertClose } from '../helpers.js';
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-moe-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const moe = (o: Partial<MoEConfig> = {}): MoEConfig => ({ experts: 4, dExpert: 12, topK: 1, capacityFactor: 1.25, auxLossWeight: 0.01, zLossWeight: 0, ...o });
+const moe = (o: Partial<MoEConfig> = {}): MoEConfig => ({
+  experts: 4,
+  dExpert: 12,
+  topK: 1,
+  capacityFactor: 1.25,
+  auxLossWeight: 0.01,
+  zLossWeight: 0,
+  ...o,
+});
 
 describe('Switch MoE', () => {
   it('routes each token to its most probable experts until an expert is full, on the device', () => {
@@ -45,13 +53,17 @@ describe('Switch MoE', () => {
       w.fill(0);
       w[0] = 10;
       layer.router.weight.write(w);
-      const x = mt.fromArray(Array.from({ length: 8 * 6 }, (_, i) => (i % 6 === 0 ? 1 : 0.1 * ((i * 7) % 5))), [8, 6]);
+      const x = mt.fromArray(
+        Array.from({ length: 8 * 6 }, (_, i) => (i % 6 === 0 ? 1 : 0.1 * ((i * 7) % 5))),
+        [8, 6],
+      );
       const y = layer.forward(x).toArray();
       const stats = layer.stats()!;
       assert.equal(layer.capacity(8), 2);
       assert.deepEqual(stats.load, [2, 0]);
       assert.equal(stats.dropped, 6 / 8);
-      for (let t = 2; t < 8; t++) assertClose(y.slice(t * 6, (t + 1) * 6), new Float32Array(6), 0, `dropped token ${t}`);
+      for (let t = 2; t < 8; t++)
+        assertClose(y.slice(t * 6, (t + 1) * 6), new Float32Array(6), 0, `dropped token ${t}`);
       assert.ok(Array.from(y.slice(0, 6)).some((v) => v !== 0));
     } finally {
       mt.setBackend('wasm');
@@ -59,7 +71,9 @@ describe('Switch MoE', () => {
   });
 
   it('the auxiliary loss equals alpha * E * sum_i f_i P_i on a crafted routing', () => {
-    const layer = new SwitchMoE(4, moe({ experts: 2, auxLossWeight: 0.5, capacityFactor: 10 }), { generator: new mt.Generator(2) });
+    const layer = new SwitchMoE(4, moe({ experts: 2, auxLossWeight: 0.5, capacityFactor: 10 }), {
+      generator: new mt.Generator(2),
+    });
     const x = mt.randn([5, 4], { generator: new mt.Generator(3) });
     layer.forward(x);
     const probs = mt.softmax(layer.router.forward(x)).toArray();
@@ -89,7 +103,9 @@ describe('Switch MoE', () => {
     mt.setBackend('reference');
     try {
       for (const topK of [1, 2]) {
-        const layer = new SwitchMoE(5, moe({ experts: 3, dExpert: 4, topK, capacityFactor: 2, zLossWeight: 0.1 }), { generator: new mt.Generator(7) });
+        const layer = new SwitchMoE(5, moe({ experts: 3, dExpert: 4, topK, capacityFactor: 2, zLossWeight: 0.1 }), {
+          generator: new mt.Generator(7),
+        });
         const x = mt.randn([6, 5], { generator: new mt.Generator(8), requiresGrad: true });
         const r = mt.gradcheck(() => {
           const y = layer.forward(x);
@@ -125,10 +141,20 @@ describe('MoE-Mamba', () => {
   it('recurrent generation equals the parallel forward; save and load round-trip', async () => {
     const ids = mt.fromArray(new Int32Array([3, 9, 1, 40, 2, 2, 7, 63, 0, 5]), [1, 10]);
     // Capacity depends on the tokens in a call: with room for every token, routing never drops.
-    const roomy = new MoEMambaLM({ ...config(), moe: moe({ dExpert: 24, capacityFactor: 4 }) }, { generator: new mt.Generator(10) });
+    const roomy = new MoEMambaLM(
+      { ...config(), moe: moe({ dExpert: 24, capacityFactor: 4 }) },
+      { generator: new mt.Generator(10) },
+    );
     const p2 = mt.noGrad(() => roomy.forward(ids)).toArray();
     const s2 = roomy.initialState(1);
-    const r2 = mt.noGrad(() => mt.concat(Array.from({ length: 10 }, (_, t) => roomy.forward(mt.slice(ids, 1, t, t + 1), { state: s2 })), 1)).toArray();
+    const r2 = mt
+      .noGrad(() =>
+        mt.concat(
+          Array.from({ length: 10 }, (_, t) => roomy.forward(mt.slice(ids, 1, t, t + 1), { state: s2 })),
+          1,
+        ),
+      )
+      .toArray();
     assertClose(r2, p2, 2e-5, 'logits');
     const folder = join(scratch, 'saved');
     await saveLanguageModel(roomy, folder);
@@ -139,7 +165,10 @@ describe('MoE-Mamba', () => {
   });
 
   it('a tiny MoE-Mamba learns a repeating sequence', () => {
-    const model = new MoEMambaLM({ ...config(), mamba: mt.mambaConfig({ dModel: 16, nLayer: 2, vocabSize: 8, dState: 4 }) }, { generator: new mt.Generator(11) });
+    const model = new MoEMambaLM(
+      { ...config(), mamba: mt.mambaConfig({ dModel: 16, nLayer: 2, vocabSize: 8, dState: 4 }) },
+      { generator: new mt.Generator(11) },
+    );
     const opt = new mt.AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0 });
     const pattern = Array.from({ length: 25 }, (_, i) => i % 6);
     const input = mt.fromArray(new Int32Array(pattern.slice(0, -1)), [1, 24]);

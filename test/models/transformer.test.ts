@@ -60,7 +60,11 @@ describe('Transformer LM', () => {
     });
     const exempt = model.noWeightDecayParameters();
     for (const [name, t] of model.stateDict()) assert.equal(exempt.has(t), t.rank === 1, `${name} weight decay`);
-    for (const options of [tiny(), tiny({ nLayer: 3, dModel: 24, nHead: 2, vocabSize: 256, maxLength: 100 }), tiny({ mlpRatio: 2.5 })]) {
+    for (const options of [
+      tiny(),
+      tiny({ nLayer: 3, dModel: 24, nHead: 2, vocabSize: 256, maxLength: 100 }),
+      tiny({ mlpRatio: 2.5 }),
+    ]) {
       const m = new mt.TransformerLM(options);
       assert.equal(m.numParameters(), mt.transformerParameterCount(options));
       if (options.mlpRatio === 4) {
@@ -73,7 +77,9 @@ describe('Transformer LM', () => {
   });
 
   it('initialises as GPT-2: N(0, 0.02), residual projections scaled by 1/sqrt(2 nLayer), zero biases, unit norms', () => {
-    const model = new mt.TransformerLM(tiny({ dModel: 96, nLayer: 3, nHead: 4, vocabSize: 256, maxLength: 128 }), { generator: new mt.Generator(1) });
+    const model = new mt.TransformerLM(tiny({ dModel: 96, nLayer: 3, nHead: 4, vocabSize: 256, maxLength: 128 }), {
+      generator: new mt.Generator(1),
+    });
     const sd = model.stateDict();
     const residual = 0.02 / Math.sqrt(6);
     for (const [name, expected] of [
@@ -88,8 +94,16 @@ describe('Transformer LM', () => {
       assert.ok(Math.abs(s - expected) < 0.05 * expected, `${name}: std ${s}, expected ${expected}`);
     }
     for (const [name, t] of sd) {
-      if (name.endsWith('.bias')) assert.ok(t.toArray().every((v) => v === 0), `${name} is zero`);
-      if (/norm.*\.weight$/.test(name)) assert.ok(t.toArray().every((v) => v === 1), `${name} is one`);
+      if (name.endsWith('.bias'))
+        assert.ok(
+          t.toArray().every((v) => v === 0),
+          `${name} is zero`,
+        );
+      if (/norm.*\.weight$/.test(name))
+        assert.ok(
+          t.toArray().every((v) => v === 1),
+          `${name} is one`,
+        );
     }
     model.dispose();
   });
@@ -103,7 +117,8 @@ describe('Transformer LM', () => {
     const [x, y] = [before!.toArray(), after!.toArray()];
     assert.deepEqual(rows(y, shape, 0, 0, 9), rows(x, shape, 0, 0, 9));
     assert.deepEqual(rows(y, shape, 1, 0, 16), rows(x, shape, 1, 0, 16));
-    for (const i of [9, 12, 15]) assert.notDeepEqual(rows(y, shape, 0, i, i + 1), rows(x, shape, 0, i, i + 1), `position ${i} sees the change`);
+    for (const i of [9, 12, 15])
+      assert.notDeepEqual(rows(y, shape, 0, i, i + 1), rows(x, shape, 0, i, i + 1), `position ${i} sees the change`);
     model.dispose();
   });
 
@@ -113,7 +128,10 @@ describe('Transformer LM', () => {
     const parallel = mt.noGrad(() => model.forward(ids(seq)));
     const state = model.initialState(2);
     const pieces = mt.noGrad(() => {
-      const out = [model.forward(ids(seq.map((r) => r.slice(0, 5))), { state }), model.forward(ids(seq.map((r) => r.slice(5, 12))), { state })];
+      const out = [
+        model.forward(ids(seq.map((r) => r.slice(0, 5))), { state }),
+        model.forward(ids(seq.map((r) => r.slice(5, 12))), { state }),
+      ];
       for (let t = 12; t < 60; t++) out.push(model.forward(ids(seq.map((r) => [r[t]!])), { state, lastOnly: true }));
       return mt.concat(out, 1);
     });
@@ -142,14 +160,22 @@ describe('Transformer LM', () => {
     );
     const steps = mt.noGrad(() => {
       // A chunk of 3 tokens (each sequence sees its own causal window), then single tokens.
-      const out = [model.forward(ids(full.map((r, i) => r.slice(prompts[i]!.length, prompts[i]!.length + 3))), { state })];
-      for (let t = 3; t < 12; t++) out.push(model.forward(ids(full.map((r, i) => [r[prompts[i]!.length + t]!])), { state }));
+      const out = [
+        model.forward(ids(full.map((r, i) => r.slice(prompts[i]!.length, prompts[i]!.length + 3))), { state }),
+      ];
+      for (let t = 3; t < 12; t++)
+        out.push(model.forward(ids(full.map((r, i) => [r[prompts[i]!.length + t]!])), { state }));
       return mt.concat(out, 1);
     });
     full.forEach((r, i) => {
       const reference = mt.noGrad(() => model.forward(ids([r])));
       const n = prompts[i]!.length;
-      assertClose(rows(steps.toArray(), steps.shape, i, 0, 12), rows(reference.toArray(), reference.shape, 0, n, n + 12), 2e-5, `sequence ${i}`);
+      assertClose(
+        rows(steps.toArray(), steps.shape, i, 0, 12),
+        rows(reference.toArray(), reference.shape, 0, n, n + 12),
+        2e-5,
+        `sequence ${i}`,
+      );
     });
     assert.deepEqual(state.lengths, [17, 21, 21]);
     assert.equal(state.layers[1]!.keys.shape[0], 17 + 21 + 21);
@@ -167,12 +193,14 @@ describe('Transformer LM', () => {
     const before = backend.bytesInUse();
     const batched = mt.generate(model, prompts, { maxNewTokens: 20 });
     assert.equal(backend.bytesInUse(), before);
-    prompts.forEach((p, i) => assert.deepEqual(mt.generate(model, [p], { maxNewTokens: 20 }).tokens[0], batched.tokens[i], `prompt ${i}`));
+    prompts.forEach((p, i) =>
+      assert.deepEqual(mt.generate(model, [p], { maxNewTokens: 20 }).tokens[0], batched.tokens[i], `prompt ${i}`),
+    );
     assert.ok(batched.tokens.every((t) => t.length === 20));
     model.dispose();
   });
 
-  it('every fast backend gives the reference backend\'s logits and gradients', () => {
+  it("every fast backend gives the reference backend's logits and gradients", () => {
     const config = tiny({ dModel: 24, nHead: 3, vocabSize: 20 });
     const seq = [
       [1, 2, 3, 4, 5, 6, 7, 8, 9],
@@ -186,7 +214,10 @@ describe('Transformer LM', () => {
         const logits = model.forward(input);
         const loss = mt.crossEntropy(mt.slice(logits, 1, 0, -1), mt.slice(input, 1, 1));
         loss.backward();
-        const out = { logits: Array.from(logits.toArray()), grads: model.parameters().map((p) => Array.from(p.grad!.toArray())) };
+        const out = {
+          logits: Array.from(logits.toArray()),
+          grads: model.parameters().map((p) => Array.from(p.grad!.toArray())),
+        };
         model.dispose();
         return out;
       } finally {
@@ -215,9 +246,12 @@ describe('Transformer LM', () => {
     mt.setDefaultFloatDType('float64');
     mt.setBackend('reference');
     try {
-      const model = new mt.TransformerLM(mt.transformerConfig({ vocabSize: 7, dModel: 8, nLayer: 2, nHead: 2, maxLength: 6, mlpRatio: 2 }), {
-        generator: new mt.Generator(7),
-      });
+      const model = new mt.TransformerLM(
+        mt.transformerConfig({ vocabSize: 7, dModel: 8, nLayer: 2, nHead: 2, maxLength: 6, mlpRatio: 2 }),
+        {
+          generator: new mt.Generator(7),
+        },
+      );
       // Weights far larger than GPT-2's init, so that attention is far from uniform and no term is negligible.
       const g = new mt.Generator(8);
       for (const p of model.parameters()) p.write(Float64Array.from({ length: p.size }, () => g.uniform() * 2 - 1));
@@ -235,7 +269,10 @@ describe('Transformer LM', () => {
 
   it('a tiny model overfits a repeated byte sequence', () => {
     const text = new TextEncoder().encode('hello, world! '.repeat(5));
-    const model = new mt.TransformerLM(mt.transformerConfig({ vocabSize: 256, dModel: 32, nLayer: 2, nHead: 4, maxLength: 128 }), { generator: new mt.Generator(9) });
+    const model = new mt.TransformerLM(
+      mt.transformerConfig({ vocabSize: 256, dModel: 32, nLayer: 2, nHead: 4, maxLength: 128 }),
+      { generator: new mt.Generator(9) },
+    );
     const opt = new mt.AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0 });
     const input = ids([Array.from(text.subarray(0, -1))]);
     const target = ids([Array.from(text.subarray(1))]);
@@ -284,7 +321,11 @@ describe('Transformer LM', () => {
     const plain = new mt.TransformerLM({ ...config, dropout: 0 });
     plain.loadStateDict(model.stateDict());
     const input = ids(randomTokens(16, 2, 10, 30));
-    const [train, evaluated, reference] = mt.noGrad(() => [model.forward(input), model.eval().forward(input), plain.forward(input)]);
+    const [train, evaluated, reference] = mt.noGrad(() => [
+      model.forward(input),
+      model.eval().forward(input),
+      plain.forward(input),
+    ]);
     assert.deepEqual(Array.from(evaluated!.toArray()), Array.from(reference!.toArray()));
     assert.notDeepEqual(Array.from(train!.toArray()), Array.from(reference!.toArray()));
     model.dispose();
@@ -329,18 +370,27 @@ describe('Transformer LM', () => {
         message,
       );
     }
-    assert.throws(() => mt.transformerConfigForParameters(0, { vocabSize: 256, maxLength: 256 }), /target must be a positive number/);
+    assert.throws(
+      () => mt.transformerConfigForParameters(0, { vocabSize: 256, maxLength: 256 }),
+      /target must be a positive number/,
+    );
     const model = new mt.TransformerLM(tiny({ maxLength: 8 }));
     const expectError = (fn: () => unknown, message: string) =>
       assert.throws(fn, (e: unknown) => e instanceof mt.MambaError && e.message.includes(message), message);
-    expectError(() => model.forward(ids([[1, 2, 3, 4, 5, 6, 7, 8, 9]])), 'a sequence of 9 tokens is longer than the model\'s maxLength of 8');
+    expectError(
+      () => model.forward(ids([[1, 2, 3, 4, 5, 6, 7, 8, 9]])),
+      "a sequence of 9 tokens is longer than the model's maxLength of 8",
+    );
     const state = model.initialState(1);
     mt.noGrad(() => mt.scope(() => model.forward(ids([[1, 2, 3, 4, 5, 6]]), { state })));
     expectError(() => model.forward(ids([[1, 2, 3]]), { state }), 'a sequence of 9 tokens');
     expectError(() => model.forward(ids([[1], [2]]), { state }), 'the state holds 1 sequences but the input has 2');
     expectError(() => model.forward(mt.fromArray([1, 2], [1, 2])), 'token ids must be int32 [batch, length]');
     expectError(() => model.initialState(0), 'must be a positive integer, got 0');
-    expectError(() => mt.generate(model, [[1, 2, 3, 4, 5, 6]], { maxNewTokens: 5 }), 'longer than the model\'s maxLength of 8');
+    expectError(
+      () => mt.generate(model, [[1, 2, 3, 4, 5, 6]], { maxNewTokens: 5 }),
+      "longer than the model's maxLength of 8",
+    );
     mt.disposeState(state);
     model.dispose();
   });

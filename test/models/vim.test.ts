@@ -8,7 +8,15 @@ import { loadDigits, splitImages, type LabelledImages } from '../../src/data/dig
 import type { ImageDataset, ImageSet } from '../../src/data/images.js';
 import { saveVisionModel } from '../../src/io/model-types/classifier.js';
 import { loadImageClassifier as loadVisionModel } from '../../src/io/registry.js';
-import { dropPathRates, Vim, vimClassTokenPosition, vimConfig, vimMixerConfig, vimPreset, VIM_PRESETS } from '../../src/models/vim.js';
+import {
+  dropPathRates,
+  Vim,
+  vimClassTokenPosition,
+  vimConfig,
+  vimMixerConfig,
+  vimPreset,
+  VIM_PRESETS,
+} from '../../src/models/vim.js';
 import { ViT, vitConfigForParameters, vitParameterCount } from '../../src/models/vit.js';
 import { withoutInitialisation } from '../../src/nn/init.js';
 import { BiMambaMixer } from '../../src/ssm/bimamba.js';
@@ -28,18 +36,25 @@ const mixerConfig = (dModel = 8) => mt.mambaConfig({ dModel, nLayer: 1, vocabSiz
 
 function randomTensor(shape: number[], seed: number, scale = 1): mt.Tensor {
   const g = new mt.Generator(seed);
-  return mt.fromArray(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * g.normal()), shape);
+  return mt.fromArray(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * g.normal()),
+    shape,
+  );
 }
 
 /** A uni-directional mixer holding one direction of a bidirectional one (with the shared in_proj and out_proj). */
 function direction(bi: BiMambaMixer, backward: boolean): mt.MambaMixer {
   const uni = new mt.MambaMixer(bi.config);
   const sd = bi.stateDict();
-  const rename: Record<string, string> = backward ? { conv1d: 'conv1d_b', x_proj: 'x_proj_b', dt_proj: 'dt_proj_b', A_log: 'A_b_log', D: 'D_b' } : {};
-  const own = new Map([...uni.stateDict().keys()].map((name) => {
-    const [head, ...tail] = name.split('.');
-    return [name, sd.get([rename[head!] ?? head, ...tail].join('.'))!];
-  }));
+  const rename: Record<string, string> = backward
+    ? { conv1d: 'conv1d_b', x_proj: 'x_proj_b', dt_proj: 'dt_proj_b', A_log: 'A_b_log', D: 'D_b' }
+    : {};
+  const own = new Map(
+    [...uni.stateDict().keys()].map((name) => {
+      const [head, ...tail] = name.split('.');
+      return [name, sd.get([rename[head!] ?? head, ...tail].join('.'))!];
+    }),
+  );
   uni.loadStateDict(own);
   return uni;
 }
@@ -71,7 +86,10 @@ describe('bidirectional Mamba mixer (Vim v2)', () => {
     assert.deepEqual(Array.from(sd.get('D_b')!.toArray()), new Array(16).fill(1));
     // The reference zeroes dt_proj_b.bias (only dt_proj.bias is marked _no_reinit).
     assert.deepEqual(Array.from(sd.get('dt_proj_b.bias')!.toArray()), new Array(16).fill(0));
-    assert.notDeepEqual(Array.from(sd.get('x_proj_b.weight')!.toArray()), Array.from(sd.get('x_proj.weight')!.toArray()));
+    assert.notDeepEqual(
+      Array.from(sd.get('x_proj_b.weight')!.toArray()),
+      Array.from(sd.get('x_proj.weight')!.toArray()),
+    );
   });
 
   it('the backward direction is the forward path run on the reversed sequence, and the directions are averaged', () => {
@@ -94,11 +112,26 @@ describe('bidirectional Mamba mixer (Vim v2)', () => {
   it('with both directions sharing weights, reversing the input reverses the output', () => {
     const bi = new BiMambaMixer(mixerConfig(), { generator: new mt.Generator(3) });
     const sd = bi.stateDict();
-    for (const [fwd, bwd] of [['conv1d.weight', 'conv1d_b.weight'], ['conv1d.bias', 'conv1d_b.bias'], ['x_proj.weight', 'x_proj_b.weight'], ['dt_proj.weight', 'dt_proj_b.weight'], ['dt_proj.bias', 'dt_proj_b.bias'], ['A_log', 'A_b_log'], ['D', 'D_b']] as const) {
+    for (const [fwd, bwd] of [
+      ['conv1d.weight', 'conv1d_b.weight'],
+      ['conv1d.bias', 'conv1d_b.bias'],
+      ['x_proj.weight', 'x_proj_b.weight'],
+      ['dt_proj.weight', 'dt_proj_b.weight'],
+      ['dt_proj.bias', 'dt_proj_b.bias'],
+      ['A_log', 'A_b_log'],
+      ['D', 'D_b'],
+    ] as const) {
       sd.get(bwd)!.write(sd.get(fwd)!.toArray());
     }
     const h = randomTensor([1, 9, 8], 4);
-    mt.noGrad(() => assertClose(bi.forward(mt.flip(h, 1)).toArray(), mt.flip(bi.forward(h), 1).toArray(), 1e-5, 'reversal equivariance'));
+    mt.noGrad(() =>
+      assertClose(
+        bi.forward(mt.flip(h, 1)).toArray(),
+        mt.flip(bi.forward(h), 1).toArray(),
+        1e-5,
+        'reversal equivariance',
+      ),
+    );
   });
 
   it('every position sees the whole sequence: changing the last token changes the first output, which a causal mixer cannot do', () => {
@@ -119,9 +152,16 @@ describe('bidirectional Mamba mixer (Vim v2)', () => {
     mt.setDefaultFloatDType('float64');
     mt.setBackend('reference');
     try {
-      const bi = new BiMambaMixer(mt.mambaConfig({ dModel: 4, nLayer: 1, vocabSize: 1, dState: 2, dConv: 3, expand: 2 }), { generator: new mt.Generator(8) });
+      const bi = new BiMambaMixer(
+        mt.mambaConfig({ dModel: 4, nLayer: 1, vocabSize: 1, dState: 2, dConv: 3, expand: 2 }),
+        { generator: new mt.Generator(8) },
+      );
       const g = new mt.Generator(9);
-      const h = mt.fromArray(Float64Array.from({ length: 2 * 5 * 4 }, () => g.normal()), [2, 5, 4], { requiresGrad: true });
+      const h = mt.fromArray(
+        Float64Array.from({ length: 2 * 5 * 4 }, () => g.normal()),
+        [2, 5, 4],
+        { requiresGrad: true },
+      );
       const r = mt.gradcheck(() => bi.forward(h), [h, ...bi.parameters()]);
       assert.ok(r.ok, r.message);
     } finally {
@@ -137,7 +177,18 @@ describe('Vim', () => {
   it('has hustvl/Vim parameter names, its presets and its initialisation', () => {
     const model = new Vim(tinyVim, { generator: new mt.Generator(0) });
     const names = [...model.stateDict().keys()];
-    for (const name of ['patch_embed.proj.weight', 'patch_embed.proj.bias', 'cls_token', 'pos_embed', 'layers.0.norm.weight', 'layers.1.mixer.x_proj_b.weight', 'layers.1.mixer.A_b_log', 'norm_f.weight', 'head.weight', 'head.bias']) {
+    for (const name of [
+      'patch_embed.proj.weight',
+      'patch_embed.proj.bias',
+      'cls_token',
+      'pos_embed',
+      'layers.0.norm.weight',
+      'layers.1.mixer.x_proj_b.weight',
+      'layers.1.mixer.A_b_log',
+      'norm_f.weight',
+      'head.weight',
+      'head.bias',
+    ]) {
       assert.ok(names.includes(name), name);
     }
     assert.deepEqual(model.posEmbed.shape, [1, 17, 8]);
@@ -170,9 +221,13 @@ describe('Vim', () => {
     assert.equal(pos, 8);
     // With every mixer silenced the residual stream is the embedded sequence itself, so the output is
     // head(RMSNorm(cls_token + pos_embed[pos])) whatever the image: the patches sit elsewhere.
-    for (const block of model.layers) block.mixer.outProj.weight.write(new Float32Array(block.mixer.outProj.weight.size));
+    for (const block of model.layers)
+      block.mixer.outProj.weight.write(new Float32Array(block.mixer.outProj.weight.size));
     const expected = mt.noGrad(() => {
-      const token = mt.add(mt.reshape(model.clsToken, [1, 8]), mt.reshape(mt.slice(model.posEmbed, 1, pos, pos + 1), [1, 8]));
+      const token = mt.add(
+        mt.reshape(model.clsToken, [1, 8]),
+        mt.reshape(mt.slice(model.posEmbed, 1, pos, pos + 1), [1, 8]),
+      );
       return mt.linear(mt.rmsNorm(token, model.normF.weight, 1e-5), model.head.weight, model.head.bias).toArray();
     });
     const images = randomTensor([2, 1, 8, 8], 2);
@@ -191,10 +246,30 @@ describe('Vim', () => {
     mt.setDefaultFloatDType('float64');
     mt.setBackend('reference');
     try {
-      const model = new Vim({ imageSize: 4, patchSize: 2, channels: 2, numClasses: 3, dModel: 4, depth: 2, dState: 2, dConv: 2, dropPath: 0.5 }, { generator: new mt.Generator(3) });
+      const model = new Vim(
+        {
+          imageSize: 4,
+          patchSize: 2,
+          channels: 2,
+          numClasses: 3,
+          dModel: 4,
+          depth: 2,
+          dState: 2,
+          dConv: 2,
+          dropPath: 0.5,
+        },
+        { generator: new mt.Generator(3) },
+      );
       const g = new mt.Generator(4);
-      const images = mt.fromArray(Float64Array.from({ length: 3 * 2 * 16 }, () => g.normal()), [3, 2, 4, 4], { requiresGrad: true });
-      const r = mt.gradcheck(() => model.forward(images, { generator: new mt.Generator(5) }), [images, ...model.parameters()]);
+      const images = mt.fromArray(
+        Float64Array.from({ length: 3 * 2 * 16 }, () => g.normal()),
+        [3, 2, 4, 4],
+        { requiresGrad: true },
+      );
+      const r = mt.gradcheck(
+        () => model.forward(images, { generator: new mt.Generator(5) }),
+        [images, ...model.parameters()],
+      );
       assert.ok(r.ok, r.message);
     } finally {
       mt.setDefaultFloatDType('float32');
@@ -207,7 +282,8 @@ describe('Vim', () => {
     assert.deepEqual(dropPathRates(0.3, 1), [0]);
     const model = new Vim({ ...tinyVim, depth: 4, dropPath: 0.6 }, { generator: new mt.Generator(6) });
     const images = randomTensor([8, 1, 8, 8], 7);
-    const run = (seed: number) => mt.noGrad(() => Array.from(model.forward(images, { generator: new mt.Generator(seed) }).toArray()));
+    const run = (seed: number) =>
+      mt.noGrad(() => Array.from(model.forward(images, { generator: new mt.Generator(seed) }).toArray()));
     assert.deepEqual(run(1), run(1));
     assert.notDeepEqual(run(1), run(2));
     model.eval();
@@ -216,18 +292,27 @@ describe('Vim', () => {
     const plain = new Vim({ ...tinyVim, depth: 4, dropPath: 0 });
     plain.loadStateDict(model.stateDict());
     plain.eval();
-    assert.deepEqual(mt.noGrad(() => Array.from(plain.forward(images).toArray())), evaluated);
+    assert.deepEqual(
+      mt.noGrad(() => Array.from(plain.forward(images).toArray())),
+      evaluated,
+    );
   });
 
-  it('every fast backend gives the reference backend\'s logits and gradients', () => {
+  it("every fast backend gives the reference backend's logits and gradients", () => {
     const run = (backend: string | mt.Backend) => {
       mt.setBackend(backend);
-      const model = new Vim({ imageSize: 12, patchSize: 3, channels: 3, numClasses: 5, dModel: 16, depth: 2, dState: 4 }, { generator: new mt.Generator(8) });
+      const model = new Vim(
+        { imageSize: 12, patchSize: 3, channels: 3, numClasses: 5, dModel: 16, depth: 2, dState: 4 },
+        { generator: new mt.Generator(8) },
+      );
       const images = randomTensor([3, 3, 12, 12], 9);
       const logits = model.forward(images);
       const loss = mt.crossEntropy(logits, mt.fromArray(Int32Array.of(0, 3, 4), [3]));
       loss.backward();
-      return { logits: Array.from(logits.toArray()), grads: model.parameters().map((p) => Array.from(p.grad!.toArray())) };
+      return {
+        logits: Array.from(logits.toArray()),
+        grads: model.parameters().map((p) => Array.from(p.grad!.toArray())),
+      };
     };
     try {
       const ref = run('reference');
@@ -255,31 +340,59 @@ describe('ViT baseline', () => {
     const vim = withoutInitialisation(() => new Vim(vimPreset('vim-mnist')));
     const matched = vitConfigForParameters(vim.numParameters(), options);
     const step = vitParameterCount({ ...options, dModel: matched.dModel + 4 }) - vitParameterCount(matched);
-    assert.ok(Math.abs(vitParameterCount(matched) - vim.numParameters()) <= step / 2, `${vitParameterCount(matched)} vs ${vim.numParameters()}`);
-    assert.ok(model.stateDict().has('blocks.3.attn.qkv.weight') && model.stateDict().has('blocks.0.mlp.fc2.bias') && model.stateDict().has('norm.weight'));
+    assert.ok(
+      Math.abs(vitParameterCount(matched) - vim.numParameters()) <= step / 2,
+      `${vitParameterCount(matched)} vs ${vim.numParameters()}`,
+    );
+    assert.ok(
+      model.stateDict().has('blocks.3.attn.qkv.weight') &&
+        model.stateDict().has('blocks.0.mlp.fc2.bias') &&
+        model.stateDict().has('norm.weight'),
+    );
   });
 
   it('attends to every token without a mask: with positions removed, the class output ignores the order of the patches', () => {
-    const model = new ViT({ imageSize: 4, patchSize: 2, channels: 1, numClasses: 3, dModel: 8, depth: 2, nHead: 2 }, { generator: new mt.Generator(2) });
+    const model = new ViT(
+      { imageSize: 4, patchSize: 2, channels: 1, numClasses: 3, dModel: 8, depth: 2, nHead: 2 },
+      { generator: new mt.Generator(2) },
+    );
     model.posEmbed.write(new Float32Array(model.posEmbed.size));
     const image = randomTensor([1, 1, 4, 4], 3);
     // Swap the top-left and bottom-right 2x2 patches.
     const v = Array.from(image.toArray());
     const swapped = v.slice();
-    for (const [y, x] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+    for (const [y, x] of [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]) {
       swapped[y * 4 + x] = v[(y + 2) * 4 + x + 2]!;
       swapped[(y + 2) * 4 + x + 2] = v[y * 4 + x]!;
     }
-    mt.noGrad(() => assertClose(model.forward(mt.fromArray(swapped, [1, 1, 4, 4])).toArray(), model.forward(image).toArray(), 1e-5, 'logits'));
+    mt.noGrad(() =>
+      assertClose(
+        model.forward(mt.fromArray(swapped, [1, 1, 4, 4])).toArray(),
+        model.forward(image).toArray(),
+        1e-5,
+        'logits',
+      ),
+    );
   });
 
   it('every fast backend agrees with the reference backend', () => {
     const run = (backend: string | mt.Backend) => {
       mt.setBackend(backend);
-      const model = new ViT({ imageSize: 8, patchSize: 2, channels: 1, numClasses: 4, dModel: 16, depth: 2, nHead: 4, dropPath: 0.2 }, { generator: new mt.Generator(4) });
+      const model = new ViT(
+        { imageSize: 8, patchSize: 2, channels: 1, numClasses: 4, dModel: 16, depth: 2, nHead: 4, dropPath: 0.2 },
+        { generator: new mt.Generator(4) },
+      );
       const logits = model.forward(randomTensor([2, 1, 8, 8], 5), { generator: new mt.Generator(6) });
       mt.crossEntropy(logits, mt.fromArray(Int32Array.of(1, 2), [2])).backward();
-      return { logits: Array.from(logits.toArray()), grads: model.parameters().map((p) => Array.from(p.grad!.toArray())) };
+      return {
+        logits: Array.from(logits.toArray()),
+        grads: model.parameters().map((p) => Array.from(p.grad!.toArray())),
+      };
     };
     try {
       const ref = run('reference');
@@ -305,7 +418,12 @@ function digitsDataset(): ImageDataset {
     height: 8,
     width: 8,
   });
-  return { source: 'sklearn digits', classNames: Array.from({ length: 10 }, (_, i) => String(i)), train: set(train), test: set(test) };
+  return {
+    source: 'sklearn digits',
+    classNames: Array.from({ length: 10 }, (_, i) => String(i)),
+    train: set(train),
+    test: set(test),
+  };
 }
 
 describe('training', () => {
@@ -317,16 +435,28 @@ describe('training', () => {
     const result = await trainImageClassifier(
       model,
       data,
-      { batchSize: 32, accumulate: 1, labelSmoothing: 0.1, augmentation: { shift: 0, hflip: false }, evalImages: 360, seed: 0 },
+      {
+        batchSize: 32,
+        accumulate: 1,
+        labelSmoothing: 0.1,
+        augmentation: { shift: 0, hflip: false },
+        evalImages: 360,
+        seed: 0,
+      },
       { ...VISION_TRAINER, steps: 300, lr: 3e-3, warmup: 30, evalEvery: 100, checkpointEvery: 150 },
       { out, log: () => {} },
     );
     const seconds = (performance.now() - start) / 1000;
-    console.log(`digits: Vim of ${result.parameters} parameters, ${(100 * result.testAccuracy).toFixed(1)}% of ${result.testImages} held out after ${result.steps} steps, ${seconds.toFixed(1)} s`);
+    console.log(
+      `digits: Vim of ${result.parameters} parameters, ${(100 * result.testAccuracy).toFixed(1)}% of ${result.testImages} held out after ${result.steps} steps, ${seconds.toFixed(1)} s`,
+    );
     assert.equal(result.testImages, 359);
     assert.ok(result.testAccuracy > 0.9, `test accuracy ${result.testAccuracy}`);
     assert.ok(seconds < 60, `took ${seconds} s`);
-    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(metrics.some((m) => m.test_accuracy !== undefined));
 
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
@@ -337,24 +467,48 @@ describe('training', () => {
     assert.deepEqual(loaded.classNames, data.classNames);
     const images = randomTensor([3, 1, 8, 8], 1);
     model.eval();
-    mt.noGrad(() => assertClose(loaded.model.forward(images).toArray(), model.forward(images).toArray(), 1e-6, 'logits after loading'));
+    mt.noGrad(() =>
+      assertClose(
+        loaded.model.forward(images).toArray(),
+        model.forward(images).toArray(),
+        1e-6,
+        'logits after loading',
+      ),
+    );
   });
 
   it('saves and loads a ViT, and refuses folders that hold something else', async () => {
-    const vit = new ViT({ imageSize: 8, patchSize: 4, channels: 3, numClasses: 2, dModel: 8, depth: 1, nHead: 2 }, { generator: new mt.Generator(1) });
+    const vit = new ViT(
+      { imageSize: 8, patchSize: 4, channels: 3, numClasses: 2, dModel: 8, depth: 1, nHead: 2 },
+      { generator: new mt.Generator(1) },
+    );
     const folder = join(temp, 'vit-model');
-    await saveVisionModel(vit, folder, { classNames: ['cat', 'dog'], normalisation: { mean: [0.5, 0.4, 0.3], std: [0.2, 0.2, 0.2] } });
+    await saveVisionModel(vit, folder, {
+      classNames: ['cat', 'dog'],
+      normalisation: { mean: [0.5, 0.4, 0.3], std: [0.2, 0.2, 0.2] },
+    });
     const loaded = await loadVisionModel(folder);
     assert.equal(loaded.model.modelType, 'vit');
     assert.ok(loaded.model instanceof ViT);
     const images = randomTensor([1, 3, 8, 8], 2);
-    mt.noGrad(() => assertClose(loaded.model.forward(images).toArray(), vit.forward(images).toArray(), 1e-6, 'ViT logits'));
-    await assert.rejects(saveVisionModel(vit, folder, { classNames: ['one'], normalisation: { mean: [0, 0, 0], std: [1, 1, 1] } }), /1 class names for a model with 2 classes/);
+    mt.noGrad(() =>
+      assertClose(loaded.model.forward(images).toArray(), vit.forward(images).toArray(), 1e-6, 'ViT logits'),
+    );
+    await assert.rejects(
+      saveVisionModel(vit, folder, { classNames: ['one'], normalisation: { mean: [0, 0, 0], std: [1, 1, 1] } }),
+      /1 class names for a model with 2 classes/,
+    );
     const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
     writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...config, model_type: 'mamba' }));
-    await assert.rejects(loadVisionModel(folder), /describes a Mamba language model \(model_type "mamba"\), not an image classifier; use it with mamba-ts generate/);
+    await assert.rejects(
+      loadVisionModel(folder),
+      /describes a Mamba language model \(model_type "mamba"\), not an image classifier; use it with mamba-ts generate/,
+    );
     writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...config, normalisation: { mean: [0], std: [1] } }));
-    await assert.rejects(loadVisionModel(folder), /"normalisation" must hold the mean and \(positive\) std of each of the 3 input channels/);
+    await assert.rejects(
+      loadVisionModel(folder),
+      /"normalisation" must hold the mean and \(positive\) std of each of the 3 input channels/,
+    );
   });
 });
 
@@ -365,8 +519,12 @@ describe('training', () => {
 async function capture(run: () => Promise<void>): Promise<string> {
   const chunks: string[] = [];
   const [out, err] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => (typeof chunk === 'string' ? chunks.push(chunk) > 0 : out.call(process.stdout, chunk, ...rest))) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => typeof chunk === 'string' || err.call(process.stderr, chunk, ...rest)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+    typeof chunk === 'string'
+      ? chunks.push(chunk) > 0
+      : out.call(process.stdout, chunk, ...rest)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+    typeof chunk === 'string' || err.call(process.stderr, chunk, ...rest)) as typeof process.stderr.write;
   try {
     await run();
   } finally {
@@ -379,7 +537,8 @@ async function capture(run: () => Promise<void>): Promise<string> {
 /** A 6x6 gray image whose bright 3x3 square sits in the corner of class c (0..2), varied by k. */
 function squareImage(c: number, k: number): Uint8Array {
   const v = new Uint8Array(36).fill(10 + k);
-  for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) v[(y + (c === 2 ? 3 : 0)) * 6 + x + (c === 1 ? 3 : 0)] = 240 - k;
+  for (let y = 0; y < 3; y++)
+    for (let x = 0; x < 3; x++) v[(y + (c === 2 ? 3 : 0)) * 6 + x + (c === 1 ? 3 : 0)] = 240 - k;
   return v;
 }
 
@@ -389,7 +548,24 @@ describe('command line (train vim|vit, eval --dataset, classify)', () => {
     mkdirSync(join(root, name), { recursive: true });
     for (let k = 0; k < 10; k++) writePng(join(root, name, `${k}.png`), fromGray(squareImage(c, k), 6, 6));
   });
-  const common = ['--dataset', `folder:${root}`, '--patch-size', '3', '--depth', '1', '--d-state', '2', '--batch-size', '8', '--lr', '0.01', '--warmup', '5', '--threads', '1'];
+  const common = [
+    '--dataset',
+    `folder:${root}`,
+    '--patch-size',
+    '3',
+    '--depth',
+    '1',
+    '--d-state',
+    '2',
+    '--batch-size',
+    '8',
+    '--lr',
+    '0.01',
+    '--warmup',
+    '5',
+    '--threads',
+    '1',
+  ];
   const tiny = [...common, '--d-model', '8'];
 
   it('trains a Vim, prints its test accuracy, and eval and classify use the saved model', async () => {
@@ -398,7 +574,9 @@ describe('command line (train vim|vit, eval --dataset, classify)', () => {
     assert.match(text, /^trained [\d,]+ parameters for \d+ steps \(15\.00 epochs\) in/m);
     const accuracy = Number(/test accuracy ([\d.]+)% of 6 images/.exec(text)?.[1]);
     assert.ok(accuracy > 60, text);
-    const evaluated = JSON.parse(await capture(() => evalAny(['--model', out, '--dataset', `folder:${root}`, '--json', '--threads', '1'])));
+    const evaluated = JSON.parse(
+      await capture(() => evalAny(['--model', out, '--dataset', `folder:${root}`, '--json', '--threads', '1'])),
+    );
     assert.deepEqual(Object.keys(evaluated), ['accuracy', 'loss', 'images']);
     assert.equal(evaluated.images, 6);
     assert.ok(Math.abs(100 * evaluated.accuracy - accuracy) < 1e-9, `eval ${evaluated.accuracy} vs train ${accuracy}%`);
@@ -409,26 +587,52 @@ describe('command line (train vim|vit, eval --dataset, classify)', () => {
     assert.equal(lines[0], image);
     assert.equal(lines.length, 4, 'three classes, all shown when asking for the top five');
     assert.match(lines[1]!, /^ {2}1\. (left|right|low) +\d+\.\d\d%$/);
-    const ranked = JSON.parse(await capture(() => classifyCommand(['--model', out, image, '--top', '2', '--json', '--threads', '1'])));
+    const ranked = JSON.parse(
+      await capture(() => classifyCommand(['--model', out, image, '--top', '2', '--json', '--threads', '1'])),
+    );
     assert.equal(ranked.top.length, 2);
     assert.ok(ranked.top[0].probability >= ranked.top[1].probability);
   });
 
   it('trains the ViT baseline at the parameter count of the Vim the same flags describe', async () => {
-    const summary = JSON.parse(await capture(() => trainVisionCommand(['vit', '--out', join(temp, 'cli-vit'), '--epochs', '2', '--json', ...common])));
-    const vim = new Vim(vimPreset('vim-mnist', { imageSize: 6, patchSize: 3, channels: 1, numClasses: 3, depth: 1, dState: 2 }));
+    const summary = JSON.parse(
+      await capture(() =>
+        trainVisionCommand(['vit', '--out', join(temp, 'cli-vit'), '--epochs', '2', '--json', ...common]),
+      ),
+    );
+    const vim = new Vim(
+      vimPreset('vim-mnist', { imageSize: 6, patchSize: 3, channels: 1, numClasses: 3, depth: 1, dState: 2 }),
+    );
     assert.equal(summary.model, 'vit');
-    assert.ok(Math.abs(summary.parameters / vim.numParameters() - 1) < 0.1, `${summary.parameters} vs ${vim.numParameters()}`);
+    assert.ok(
+      Math.abs(summary.parameters / vim.numParameters() - 1) < 0.1,
+      `${summary.parameters} vs ${vim.numParameters()}`,
+    );
     assert.equal(summary.test_images, 6);
   });
 
   it('rejects bad use with messages that name the fix', async () => {
-    await assert.rejects(trainVisionCommand(['vim', ...tiny]), (e: unknown) => e instanceof UsageError && /--out is required/.test(e.message));
-    await assert.rejects(trainVisionCommand(['vim', '--out', join(temp, 'x'), '--heads', '2', ...tiny]), /--heads and --mlp-ratio are ViT flags/);
-    await assert.rejects(trainVisionCommand(['vim', '--out', join(temp, 'x'), '--dataset', 'imagenet', '--threads', '1']), /unknown data set 'imagenet': use mnist, idx:<folder>/);
-    await assert.rejects(trainVisionCommand(['resnet', '--out', join(temp, 'x')]), /unknown image model 'resnet'; available: vim, vit/);
+    await assert.rejects(
+      trainVisionCommand(['vim', ...tiny]),
+      (e: unknown) => e instanceof UsageError && /--out is required/.test(e.message),
+    );
+    await assert.rejects(
+      trainVisionCommand(['vim', '--out', join(temp, 'x'), '--heads', '2', ...tiny]),
+      /--heads and --mlp-ratio are ViT flags/,
+    );
+    await assert.rejects(
+      trainVisionCommand(['vim', '--out', join(temp, 'x'), '--dataset', 'imagenet', '--threads', '1']),
+      /unknown data set 'imagenet': use mnist, idx:<folder>/,
+    );
+    await assert.rejects(
+      trainVisionCommand(['resnet', '--out', join(temp, 'x')]),
+      /unknown image model 'resnet'; available: vim, vit/,
+    );
     await assert.rejects(evalVisionCommand(['--model', join(temp, 'cli-vim')]), /--dataset is required/);
     await assert.rejects(classifyCommand(['--model', join(temp, 'cli-vim')]), /name at least one image/);
-    await assert.rejects(classifyCommand(['--model', root, join(temp, 'low.png'), '--threads', '1']), /has no config\.json/);
+    await assert.rejects(
+      classifyCommand(['--model', root, join(temp, 'low.png'), '--threads', '1']),
+      /has no config\.json/,
+    );
   });
 });

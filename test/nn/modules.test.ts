@@ -3,7 +3,19 @@ import { describe, it } from 'node:test';
 import * as mt from '../../src/index.js';
 import { assertClose } from '../helpers.js';
 
-const { Module, ModuleList, Linear, Conv2d, ConvTranspose2d, Conv1d, Embedding, LayerNorm, RMSNorm, InstanceNorm, Dropout } = mt.nn;
+const {
+  Module,
+  ModuleList,
+  Linear,
+  Conv2d,
+  ConvTranspose2d,
+  Conv1d,
+  Embedding,
+  LayerNorm,
+  RMSNorm,
+  InstanceNorm,
+  Dropout,
+} = mt.nn;
 
 class Mixer extends Module {
   readonly inProj: InstanceType<typeof Linear>;
@@ -37,14 +49,17 @@ class Tiny extends Module {
 describe('modules', () => {
   it('state dict names follow PyTorch', () => {
     const m = new Tiny(0);
-    assert.deepEqual([...m.stateDict().keys()], [
-      'layers.0.norm.weight',
-      'layers.0.mixer.D',
-      'layers.0.mixer.in_proj.weight',
-      'layers.1.norm.weight',
-      'layers.1.mixer.D',
-      'layers.1.mixer.in_proj.weight',
-    ]);
+    assert.deepEqual(
+      [...m.stateDict().keys()],
+      [
+        'layers.0.norm.weight',
+        'layers.0.mixer.D',
+        'layers.0.mixer.in_proj.weight',
+        'layers.1.norm.weight',
+        'layers.1.mixer.D',
+        'layers.1.mixer.in_proj.weight',
+      ],
+    );
     assert.equal(m.numParameters(), 2 * (4 + 8 + 32));
     assert.match(m.toString(), /in_proj: Linear weight\[8, 4\]/);
   });
@@ -58,10 +73,16 @@ describe('modules', () => {
     partial.delete('layers.1.mixer.D');
     partial.set('extra.weight', mt.zeros([1]));
     assert.throws(() => b.loadStateDict(partial), /missing: layers\.1\.mixer\.D; unexpected: extra\.weight/);
-    assert.deepEqual(b.loadStateDict(partial, { strict: false }), { missing: ['layers.1.mixer.D'], unexpected: ['extra.weight'] });
+    assert.deepEqual(b.loadStateDict(partial, { strict: false }), {
+      missing: ['layers.1.mixer.D'],
+      unexpected: ['extra.weight'],
+    });
     const wrong = new Map(a.stateDict());
     wrong.set('layers.0.mixer.D', mt.zeros([7]));
-    assert.throws(() => b.loadStateDict(wrong), /'layers\.0\.mixer\.D' has shape \[7\] in the state dict but \[8\] in the module/);
+    assert.throws(
+      () => b.loadStateDict(wrong),
+      /'layers\.0\.mixer\.D' has shape \[7\] in the state dict but \[8\] in the module/,
+    );
   });
 
   it('train and eval reach every child; dropout is the identity in eval', () => {
@@ -80,7 +101,10 @@ describe('modules', () => {
 
   it('zeroGrad clears gradients', () => {
     const lin = new Linear(3, 2);
-    lin.forward(mt.ones([1, 3])).sum().backward();
+    lin
+      .forward(mt.ones([1, 3]))
+      .sum()
+      .backward();
     assert.ok(lin.weight.grad);
     lin.zeroGrad();
     assert.equal(lin.weight.grad, null);
@@ -115,7 +139,10 @@ describe('layers and their PyTorch initialisation', () => {
     assert.deepEqual(ct.weight.shape, [8, 4, 2, 2]);
     assert.ok(maxAbs(ct.weight) <= 1 / Math.sqrt(16));
     assert.deepEqual(ct.forward(mt.ones([1, 8, 5, 5])).shape, [1, 4, 10, 10]);
-    assert.throws(() => new Conv2d(3, 8, 3, { groups: 2 }), /groups = 2 must divide both 3 input and 8 output channels/);
+    assert.throws(
+      () => new Conv2d(3, 8, 3, { groups: 2 }),
+      /groups = 2 must divide both 3 input and 8 output channels/,
+    );
   });
 
   it('Embedding is N(0, 1); norms start at weight 1 and bias 0', () => {
@@ -146,7 +173,9 @@ describe('optimizers', () => {
   it('AdamW matches a hand computation of one step with decoupled weight decay', () => {
     const p = mt.tensor([1, -2], { requiresGrad: true });
     const opt = new mt.AdamW([p], { lr: 0.1, weightDecay: 0.5 });
-    mt.mul(p, mt.tensor([3, 4])).sum().backward();
+    mt.mul(p, mt.tensor([3, 4]))
+      .sum()
+      .backward();
     opt.step();
     // Step 1: m_hat = g, v_hat = g^2, so the Adam step is lr * sign(g) (up to eps).
     const expected = [1 * (1 - 0.1 * 0.5) - 0.1, -2 * (1 - 0.1 * 0.5) - 0.1];

@@ -31,11 +31,20 @@ describe('gradients match finite differences (float64)', () => {
 
   describe('binary with broadcasting', () => {
     const shapes: [number[], number[]][] = [
-      [[3, 4], [3, 4]],
-      [[3, 1, 5], [4, 1]],
+      [
+        [3, 4],
+        [3, 4],
+      ],
+      [
+        [3, 1, 5],
+        [4, 1],
+      ],
       [[1], [2, 3]],
       [[2, 3], []],
-      [[1, 1], [1, 7]],
+      [
+        [1, 1],
+        [1, 7],
+      ],
     ];
     const ops: [string, (a: mt.Tensor, b: mt.Tensor) => mt.Tensor, number, number][] = [
       ['add', mt.add, -1, 1],
@@ -48,7 +57,8 @@ describe('gradients match finite differences (float64)', () => {
     ];
     for (const [name, fn, lo, hi] of ops) {
       for (const [sa, sb] of shapes) {
-        it(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, () => checkGrad(fn, [f64(sa, 21, lo, hi), f64(sb, 22, lo, hi)]));
+        it(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, () =>
+          checkGrad(fn, [f64(sa, 21, lo, hi), f64(sb, 22, lo, hi)]));
       }
     }
     it('scalar operands on either side', () => {
@@ -123,7 +133,10 @@ describe('gradients match finite differences (float64)', () => {
 
   describe('shape ops', () => {
     it('reshape, flatten, squeeze, unsqueeze', () => {
-      checkGrad((x) => mt.reshape(x, [3, -1]).mul(mt.arange(0, 4, 1, { dtype: 'float64', backend: 'reference' })), [f64([2, 6], 70)]);
+      checkGrad(
+        (x) => mt.reshape(x, [3, -1]).mul(mt.arange(0, 4, 1, { dtype: 'float64', backend: 'reference' })),
+        [f64([2, 6], 70)],
+      );
       checkGrad((x) => mt.flatten(mt.unsqueeze(mt.squeeze(x, 1), 0)), [f64([2, 1, 3], 71)]);
     });
     it('permute and transpose (non-contiguous results)', () => {
@@ -143,7 +156,18 @@ describe('gradients match finite differences (float64)', () => {
       checkGrad((x) => mt.chunk(x, 3, 1), [f64([2, 7], 84)]);
     });
     it('pad and flip', () => {
-      checkGrad((x) => mt.pad(x, [[1, 2], [0, 3]], 0.5), [f64([2, 3, 2], 85)]);
+      checkGrad(
+        (x) =>
+          mt.pad(
+            x,
+            [
+              [1, 2],
+              [0, 3],
+            ],
+            0.5,
+          ),
+        [f64([2, 3, 2], 85)],
+      );
       checkGrad((x) => mt.flip(x, [0, 2]).mul(f64([2, 3, 2], 86, -1, 1, false)), [f64([2, 3, 2], 87)]);
     });
     it('clone and cast between float types', () => {
@@ -192,17 +216,35 @@ describe('gradients match finite differences (float64)', () => {
     });
     it('conv2d with stride, padding, dilation and groups', () => {
       checkGrad((x, w, b) => mt.conv2d(x, w, b), [f64([2, 2, 4, 5], 130), f64([3, 2, 3, 3], 131), f64([3], 132)]);
-      checkGrad((x, w) => mt.conv2d(x, w, null, { stride: 2, padding: 1 }), [f64([1, 2, 5, 5], 133), f64([2, 2, 3, 3], 134)]);
-      checkGrad((x, w) => mt.conv2d(x, w, null, { dilation: [2, 1], padding: [1, 0], groups: 2 }), [f64([1, 4, 5, 4], 135), f64([2, 2, 2, 3], 136)]);
+      checkGrad(
+        (x, w) => mt.conv2d(x, w, null, { stride: 2, padding: 1 }),
+        [f64([1, 2, 5, 5], 133), f64([2, 2, 3, 3], 134)],
+      );
+      checkGrad(
+        (x, w) => mt.conv2d(x, w, null, { dilation: [2, 1], padding: [1, 0], groups: 2 }),
+        [f64([1, 4, 5, 4], 135), f64([2, 2, 2, 3], 136)],
+      );
       checkGrad((x, w) => mt.conv2d(x, w, null, { stride: [1, 3] }), [f64([1, 1, 3, 7], 137), f64([1, 1, 1, 2], 138)]);
     });
     it('conv1d', () => {
-      checkGrad((x, w, b) => mt.conv1d(x, w, b, { padding: 1, stride: 2 }), [f64([2, 2, 7], 139), f64([3, 2, 3], 140), f64([3], 141)]);
+      checkGrad(
+        (x, w, b) => mt.conv1d(x, w, b, { padding: 1, stride: 2 }),
+        [f64([2, 2, 7], 139), f64([3, 2, 3], 140), f64([3], 141)],
+      );
     });
     it('transposed conv2d with stride, padding, output padding and groups', () => {
-      checkGrad((x, w, b) => mt.convTranspose2d(x, w, b), [f64([1, 2, 3, 3], 142), f64([2, 3, 2, 2], 143), f64([3], 144)]);
-      checkGrad((x, w) => mt.convTranspose2d(x, w, null, { stride: 2, padding: 1, outputPadding: 1 }), [f64([2, 2, 3, 2], 145), f64([2, 1, 3, 3], 146)]);
-      checkGrad((x, w) => mt.convTranspose2d(x, w, null, { groups: 2, stride: [2, 1] }), [f64([1, 4, 2, 3], 147), f64([4, 1, 2, 2], 148)]);
+      checkGrad(
+        (x, w, b) => mt.convTranspose2d(x, w, b),
+        [f64([1, 2, 3, 3], 142), f64([2, 3, 2, 2], 143), f64([3], 144)],
+      );
+      checkGrad(
+        (x, w) => mt.convTranspose2d(x, w, null, { stride: 2, padding: 1, outputPadding: 1 }),
+        [f64([2, 2, 3, 2], 145), f64([2, 1, 3, 3], 146)],
+      );
+      checkGrad(
+        (x, w) => mt.convTranspose2d(x, w, null, { groups: 2, stride: [2, 1] }),
+        [f64([1, 4, 2, 3], 147), f64([4, 1, 2, 2], 148)],
+      );
     });
     it('max pooling and average pooling', () => {
       checkGrad((x) => mt.maxPool2d(x, 2), [f64([2, 2, 4, 5], 150)]);
@@ -228,10 +270,13 @@ describe('gradients match finite differences (float64)', () => {
 
 describe('fused ops: gradients match finite differences (float64)', () => {
   it('addRmsNorm through both outputs', () => {
-    checkGrad((x, r, w) => {
-      const { out, sum } = mt.addRmsNorm(x, r, w);
-      return [out, sum];
-    }, [f64([3, 5], 170), f64([3, 5], 171), f64([5], 172)]);
+    checkGrad(
+      (x, r, w) => {
+        const { out, sum } = mt.addRmsNorm(x, r, w);
+        return [out, sum];
+      },
+      [f64([3, 5], 170), f64([3, 5], 171), f64([5], 172)],
+    );
     checkGrad((x, r) => mt.addRmsNorm(x, r, null).out, [f64([2, 1, 4], 173), f64([2, 1, 4], 174)]);
     checkGrad((x, r) => mt.addRmsNorm(x, r, null).sum.mul(x), [f64([2, 3], 175), f64([2, 3], 176)]);
   });

@@ -6,7 +6,9 @@ import { fastBackends } from '../backends/fast-backends.js';
 import { assertClose, checkGrad, f64 } from '../helpers.js';
 import { checkParity } from '../backends/parity.js';
 
-const golden = JSON.parse(readFileSync(new URL('../../../test/fixtures/golden/selective-scan.json', import.meta.url), 'utf8')) as {
+const golden = JSON.parse(
+  readFileSync(new URL('../../../test/fixtures/golden/selective-scan.json', import.meta.url), 'utf8'),
+) as {
   shape: { batch: number; d: number; n: number; length: number };
   [k: string]: unknown;
 };
@@ -14,7 +16,9 @@ const golden = JSON.parse(readFileSync(new URL('../../../test/fixtures/golden/se
 /** [batch, c, length] row-major -> [batch, length, c] row-major. */
 function channelsLast(values: number[], batch: number, channels: number, length: number): number[] {
   const out = new Array<number>(values.length);
-  for (let b = 0; b < batch; b++) for (let c = 0; c < channels; c++) for (let t = 0; t < length; t++) out[(b * length + t) * channels + c] = values[(b * channels + c) * length + t]!;
+  for (let b = 0; b < batch; b++)
+    for (let c = 0; c < channels; c++)
+      for (let t = 0; t < length; t++) out[(b * length + t) * channels + c] = values[(b * channels + c) * length + t]!;
   return out;
 }
 
@@ -52,10 +56,25 @@ describe('selective scan', () => {
     }
   });
 
-  const full = (chunk: number) => (u: mt.Tensor, delta: mt.Tensor, A: mt.Tensor, B: mt.Tensor, C: mt.Tensor, D: mt.Tensor, z: mt.Tensor, bias: mt.Tensor, h0: mt.Tensor) => {
-    const { y, lastState } = mt.selectiveScan({ u, delta, A, B, C, D, z, deltaBias: bias, initialState: h0 }, { chunk });
-    return [y, lastState];
-  };
+  const full =
+    (chunk: number) =>
+    (
+      u: mt.Tensor,
+      delta: mt.Tensor,
+      A: mt.Tensor,
+      B: mt.Tensor,
+      C: mt.Tensor,
+      D: mt.Tensor,
+      z: mt.Tensor,
+      bias: mt.Tensor,
+      h0: mt.Tensor,
+    ) => {
+      const { y, lastState } = mt.selectiveScan(
+        { u, delta, A, B, C, D, z, deltaBias: bias, initialState: h0 },
+        { chunk },
+      );
+      return [y, lastState];
+    };
   const inputs = (b: number, l: number, d: number, n: number, seed: number) => [
     f64([b, l, d], seed),
     f64([b, l, d], seed + 1, -3, 1),
@@ -96,7 +115,14 @@ describe('selective scan', () => {
     const args = { A: A!, D: D!, deltaBias: bias! };
     const whole = mt.selectiveScan({ ...args, u: u!, delta: delta!, B: B!, C: C!, z: z! });
     const half = (t: mt.Tensor, i: number) => mt.slice(t, 1, i * 4, (i + 1) * 4);
-    const first = mt.selectiveScan({ ...args, u: half(u!, 0), delta: half(delta!, 0), B: half(B!, 0), C: half(C!, 0), z: half(z!, 0) });
+    const first = mt.selectiveScan({
+      ...args,
+      u: half(u!, 0),
+      delta: half(delta!, 0),
+      B: half(B!, 0),
+      C: half(C!, 0),
+      z: half(z!, 0),
+    });
     const second = mt.selectiveScan({
       ...args,
       u: half(u!, 1),
@@ -112,12 +138,23 @@ describe('selective scan', () => {
 
   it('rejects shapes that do not fit, naming the input', () => {
     const [u, delta, A, B, C] = inputs(2, 5, 3, 4, 50);
-    assert.throws(() => mt.selectiveScan({ u: u!, delta: delta!, A: A!, B: C!.slice(2, 0, 3), C: C! }), /selectiveScan: B must have shape \[2, 5, 4\], got \[2, 5, 3\]/);
-    assert.throws(() => mt.selectiveScan({ u: u!, delta: delta!, A: mt.transpose(A!), B: B!, C: C! }), /A must be \[3, dState\]/);
+    assert.throws(
+      () => mt.selectiveScan({ u: u!, delta: delta!, A: A!, B: C!.slice(2, 0, 3), C: C! }),
+      /selectiveScan: B must have shape \[2, 5, 4\], got \[2, 5, 3\]/,
+    );
+    assert.throws(
+      () => mt.selectiveScan({ u: u!, delta: delta!, A: mt.transpose(A!), B: B!, C: C! }),
+      /A must be \[3, dState\]/,
+    );
   });
 
   it('wasm agrees with the reference backend, forward and backward', () => {
-    for (const [b, l, d, n] of [[1, 1, 1, 1], [2, 9, 7, 16], [1, 33, 13, 5], [3, 4, 8, 16]] as const) {
+    for (const [b, l, d, n] of [
+      [1, 1, 1, 1],
+      [2, 9, 7, 16],
+      [1, 33, 13, 5],
+      [3, 4, 8, 16],
+    ] as const) {
       checkParity(
         (u, delta, A, B, C, D, z, bias, h0) => {
           const r = mt.selectiveScan({ u, delta, A, B, C, D, z, deltaBias: bias, initialState: h0 }, { chunk: 4 });

@@ -6,10 +6,16 @@ const ref = { backend: 'reference' } as const;
 
 describe('tensor creation and conversion', () => {
   it('infers shape and dtype from nested arrays and typed arrays', () => {
-    const t = mt.tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = mt.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.deepEqual(t.shape, [2, 3]);
     assert.equal(t.dtype, 'float32');
-    assert.deepEqual(t.toNested(), [[1, 2, 3], [4, 5, 6]]);
+    assert.deepEqual(t.toNested(), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.equal(mt.tensor(new Int32Array([1, 2])).dtype, 'int32');
     assert.equal(mt.tensor(new Float64Array([1]), ref).dtype, 'float64');
     assert.equal(mt.tensor(3.5).rank, 0);
@@ -56,10 +62,47 @@ describe('views', () => {
   });
 
   it('slice with steps, select, expand and flip read the right elements', () => {
-    assert.deepEqual(x.slice(2, 1, 4, 2).toNested(), [[[1, 3], [5, 7], [9, 11]], [[13, 15], [17, 19], [21, 23]]]);
-    assert.deepEqual(x.select(1, -1).toNested(), [[8, 9, 10, 11], [20, 21, 22, 23]]);
-    assert.deepEqual(mt.tensor([[1], [2]]).expand([2, 3]).toNested(), [[1, 1, 1], [2, 2, 2]]);
-    assert.deepEqual(mt.flip(mt.tensor([[1, 2], [3, 4]]), 1).toNested(), [[2, 1], [4, 3]]);
+    assert.deepEqual(x.slice(2, 1, 4, 2).toNested(), [
+      [
+        [1, 3],
+        [5, 7],
+        [9, 11],
+      ],
+      [
+        [13, 15],
+        [17, 19],
+        [21, 23],
+      ],
+    ]);
+    assert.deepEqual(x.select(1, -1).toNested(), [
+      [8, 9, 10, 11],
+      [20, 21, 22, 23],
+    ]);
+    assert.deepEqual(
+      mt
+        .tensor([[1], [2]])
+        .expand([2, 3])
+        .toNested(),
+      [
+        [1, 1, 1],
+        [2, 2, 2],
+      ],
+    );
+    assert.deepEqual(
+      mt
+        .flip(
+          mt.tensor([
+            [1, 2],
+            [3, 4],
+          ]),
+          1,
+        )
+        .toNested(),
+      [
+        [2, 1],
+        [4, 3],
+      ],
+    );
   });
 
   it('handles empty tensors where shapes allow', () => {
@@ -75,24 +118,39 @@ describe('views', () => {
 
 describe('clear errors', () => {
   it('a shape mismatch names the op and both shapes', () => {
-    assert.throws(() => mt.matmul(mt.zeros([2, 3]), mt.zeros([4, 5])), /matmul: shapes \[2, 3\] and \[4, 5\] do not fit/);
+    assert.throws(
+      () => mt.matmul(mt.zeros([2, 3]), mt.zeros([4, 5])),
+      /matmul: shapes \[2, 3\] and \[4, 5\] do not fit/,
+    );
     assert.throws(() => mt.add(mt.zeros([2, 3]), mt.zeros([4])), /add: cannot broadcast shapes \[2, 3\] and \[4\]/);
-    assert.throws(() => mt.conv2d(mt.zeros([1, 3, 5, 5]), mt.zeros([2, 2, 3, 3])), /conv2d: input \[1, 3, 5, 5\] and weight \[2, 2, 3, 3\]/);
+    assert.throws(
+      () => mt.conv2d(mt.zeros([1, 3, 5, 5]), mt.zeros([2, 2, 3, 3])),
+      /conv2d: input \[1, 3, 5, 5\] and weight \[2, 2, 3, 3\]/,
+    );
     assert.throws(() => mt.linear(mt.zeros([2, 3]), mt.zeros([4, 5])), /linear: input \[2, 3\] has 3 features/);
   });
 
   it('use of a disposed tensor says so', () => {
     const t = mt.ones([2]);
     t.dispose();
-    assert.throws(() => t.add(1), (e: Error) => e instanceof mt.DisposedError && /disposed tensor \(shape \[2\]/.test(e.message));
+    assert.throws(
+      () => t.add(1),
+      (e: Error) => e instanceof mt.DisposedError && /disposed tensor \(shape \[2\]/.test(e.message),
+    );
     assert.match(t.toString(), /disposed/);
   });
 
   it('wrong dtypes and out-of-range indices are named', () => {
     assert.throws(() => mt.exp(mt.arange(3)), /exp: expects a float tensor, got int32/);
     assert.throws(() => mt.add(mt.zeros([2]), mt.arange(2)), /add: dtypes differ \(float32 and int32\)/);
-    assert.throws(() => mt.embedding(mt.zeros([3, 2]), mt.tensor(new Int32Array([3]))), /index 3 is out of range for axis 0 of size 3/);
-    assert.throws(() => mt.crossEntropy(mt.zeros([1, 3]), mt.tensor(new Int32Array([5]))), /target 5 is out of range for 3 classes/);
+    assert.throws(
+      () => mt.embedding(mt.zeros([3, 2]), mt.tensor(new Int32Array([3]))),
+      /index 3 is out of range for axis 0 of size 3/,
+    );
+    assert.throws(
+      () => mt.crossEntropy(mt.zeros([1, 3]), mt.tensor(new Int32Array([5]))),
+      /target 5 is out of range for 3 classes/,
+    );
   });
 });
 
@@ -207,12 +265,18 @@ describe('random generator', () => {
     const a = new mt.Generator(42);
     const b = new mt.Generator(42);
     const xs = Array.from({ length: 5 }, () => a.uniform());
-    assert.deepEqual(xs, Array.from({ length: 5 }, () => b.uniform()));
+    assert.deepEqual(
+      xs,
+      Array.from({ length: 5 }, () => b.uniform()),
+    );
     const state = a.getState();
     const next = [a.normal(), a.normal(), a.uniform()];
     a.setState(state);
     assert.deepEqual([a.normal(), a.normal(), a.uniform()], next);
-    assert.notDeepEqual(xs, Array.from({ length: 5 }, () => new mt.Generator(43).uniform()));
+    assert.notDeepEqual(
+      xs,
+      Array.from({ length: 5 }, () => new mt.Generator(43).uniform()),
+    );
   });
 
   it('gives the right moments and true permutations', () => {
@@ -228,6 +292,9 @@ describe('random generator', () => {
     assert.ok(Math.abs(s / n) < 0.03);
     assert.ok(Math.abs(s2 / n - 1) < 0.05);
     const p = Array.from(g.permutation(100)).sort((x, y) => x - y);
-    assert.deepEqual(p, Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      p,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
   });
 });

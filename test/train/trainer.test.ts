@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as mt from '../../src/index.js';
 import { latestCheckpoint } from '../../src/train/checkpoint.js';
-import { bitsPerByte, MAMBABYTE_TRAINER, sampleText, trainMambaByte, type MambaByteSettings } from '../../src/train/mambabyte.js';
+import {
+  bitsPerByte,
+  MAMBABYTE_TRAINER,
+  sampleText,
+  trainMambaByte,
+  type MambaByteSettings,
+} from '../../src/train/mambabyte.js';
 import { warmupCosine } from '../../src/train/schedule.js';
 import { train, type TrainerConfig, type TrainTask } from '../../src/train/trainer.js';
 import { ByteBatches } from '../../src/train/byte-batches.js';
@@ -17,9 +23,26 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const text = new TextEncoder().encode('the cat sat on the mat. the dog sat on the log. '.repeat(40));
 const data = { train: text, validation: text.subarray(0, 300) };
-const tiny: MambaByteSettings = { dModel: 32, nLayer: 2, dState: 8, expand: 2, seqLen: 32, batchSize: 4, evalBytes: 200, seed: 1 };
+const tiny: MambaByteSettings = {
+  dModel: 32,
+  nLayer: 2,
+  dState: 8,
+  expand: 2,
+  seqLen: 32,
+  batchSize: 4,
+  evalBytes: 200,
+  seed: 1,
+};
 const quiet = { log: () => {}, progress: new ProgressLine({ write: () => true }) };
-const trainer = (o: Partial<TrainerConfig>): TrainerConfig => ({ ...MAMBABYTE_TRAINER, minutes: undefined, warmup: 5, evalEvery: 1000, checkpointEvery: 1000, logEvery: 1, ...o });
+const trainer = (o: Partial<TrainerConfig>): TrainerConfig => ({
+  ...MAMBABYTE_TRAINER,
+  minutes: undefined,
+  warmup: 5,
+  evalEvery: 1000,
+  checkpointEvery: 1000,
+  logEvery: 1,
+  ...o,
+});
 
 describe('training', () => {
   it('warmup then cosine', () => {
@@ -31,14 +54,20 @@ describe('training', () => {
   });
 
   it('a tiny MambaByte overfits a short text', async () => {
-    const r = await trainMambaByte(data, tiny, trainer({ steps: 120, lr: 1e-2 }), { out: join(scratch, 'overfit'), ...quiet });
+    const r = await trainMambaByte(data, tiny, trainer({ steps: 120, lr: 1e-2 }), {
+      out: join(scratch, 'overfit'),
+      ...quiet,
+    });
     const bpb = bitsPerByte(r.model, data.validation);
     assert.ok(r.history[0]!.loss > 4, `first loss ${r.history[0]!.loss}`);
     assert.ok(r.finalLoss < 0.6, `final loss ${r.finalLoss}`);
     assert.ok(bpb < 1, `held-out bits per byte ${bpb}`);
     assert.equal(r.steps, 120);
     assert.ok(sampleText(r.model, 'the ', 20).startsWith('the '));
-    const metrics = readFileSync(join(scratch, 'overfit', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const metrics = readFileSync(join(scratch, 'overfit', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(metrics.length, 120);
     assert.ok('val_bpb' in metrics[metrics.length - 1]);
   });
@@ -46,7 +75,9 @@ describe('training', () => {
   it('a stopped and resumed run gives exactly the losses of one run straight through', async () => {
     const config = trainer({ steps: 12, checkpointEvery: 4 });
     const task = (crashAt?: number): TrainTask => {
-      const model = new mt.MambaLM(mt.mambaConfig({ dModel: 32, nLayer: 2, dState: 8, vocabSize: 256 }), { generator: new mt.Generator(1) });
+      const model = new mt.MambaLM(mt.mambaConfig({ dModel: 32, nLayer: 2, dState: 8, vocabSize: 256 }), {
+        generator: new mt.Generator(1),
+      });
       const batches = new ByteBatches(text, 32, 4, 1);
       return {
         model,
@@ -74,8 +105,15 @@ describe('training', () => {
   });
 
   it('--minutes plans a step count that fills the budget, leaving out the slow first step', async () => {
-    const model = new mt.MambaLM(mt.mambaConfig({ dModel: 8, nLayer: 1, dState: 4, vocabSize: 16 }), { generator: new mt.Generator(3) });
-    const batches = new ByteBatches(text.map((b) => b % 16), 8, 1, 1);
+    const model = new mt.MambaLM(mt.mambaConfig({ dModel: 8, nLayer: 1, dState: 4, vocabSize: 16 }), {
+      generator: new mt.Generator(3),
+    });
+    const batches = new ByteBatches(
+      text.map((b) => b % 16),
+      8,
+      1,
+      1,
+    );
     const task: TrainTask = {
       model,
       loss: (step) => {
@@ -91,8 +129,14 @@ describe('training', () => {
       settings: { test: 'plan' },
     };
     const lines: string[] = [];
-    const r = await train(task, trainer({ minutes: 0.05, logEvery: 1000 }), { out: join(scratch, 'plan'), log: (l) => lines.push(l), progress: quiet.progress });
-    const planned = /^planned (\d+) steps to train for about 0.05 minutes \(([\d.]+) s per step\)$/.exec(lines.find((l) => l.startsWith('planned')) ?? '');
+    const r = await train(task, trainer({ minutes: 0.05, logEvery: 1000 }), {
+      out: join(scratch, 'plan'),
+      log: (l) => lines.push(l),
+      progress: quiet.progress,
+    });
+    const planned = /^planned (\d+) steps to train for about 0.05 minutes \(([\d.]+) s per step\)$/.exec(
+      lines.find((l) => l.startsWith('planned')) ?? '',
+    );
     assert.ok(planned, lines.join('\n'));
     assert.equal(r.steps, Number(planned[1]));
     // Timed from the steps after the first (25 ms each and the model's own work), not from the 300 ms one.
@@ -102,7 +146,10 @@ describe('training', () => {
 
   it('stops with a clear message when the loss turns non-finite', async () => {
     await assert.rejects(
-      trainMambaByte(data, tiny, trainer({ steps: 30, lr: 1e6, warmup: 1, clip: 1e30 }), { out: join(scratch, 'nan'), ...quiet }),
+      trainMambaByte(data, tiny, trainer({ steps: 30, lr: 1e6, warmup: 1, clip: 1e30 }), {
+        out: join(scratch, 'nan'),
+        ...quiet,
+      }),
       /training stopped at step \d+: the loss became (NaN|Infinity)/,
     );
   });
@@ -111,8 +158,13 @@ describe('training', () => {
     const out = join(scratch, 'twice');
     await trainMambaByte(data, tiny, trainer({ steps: 2 }), { out, ...quiet });
     assert.ok(latestCheckpoint(out));
-    await assert.rejects(trainMambaByte(data, tiny, trainer({ steps: 2 }), { out, ...quiet }), /already holds a training run .*--resume/);
-    await assert.rejects(trainMambaByte(data, { ...tiny, dModel: 16 }, trainer({ steps: 4 }), { out, resume: true, ...quiet }), /started with other settings \(dModel/);
+    await assert.rejects(
+      trainMambaByte(data, tiny, trainer({ steps: 2 }), { out, ...quiet }),
+      /already holds a training run .*--resume/,
+    );
+    await assert.rejects(
+      trainMambaByte(data, { ...tiny, dModel: 16 }, trainer({ steps: 4 }), { out, resume: true, ...quiet }),
+      /started with other settings \(dModel/,
+    );
   });
-
 });

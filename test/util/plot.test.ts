@@ -3,7 +3,14 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { formatTick, lineChartSvg, linearTicks, logTicks, writeLineChart, type PlotSeries } from '../../src/util/plot.js';
+import {
+  formatTick,
+  lineChartSvg,
+  linearTicks,
+  logTicks,
+  writeLineChart,
+  type PlotSeries,
+} from '../../src/util/plot.js';
 import { MambaError } from '../../src/util/errors.js';
 
 interface Element {
@@ -17,7 +24,12 @@ const ENTITY = /&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/g;
 
 function unescape(text: string, where: string): string {
   assert.doesNotMatch(text.replace(ENTITY, ''), /[&<]/, `a bare & or < in ${where}`);
-  return text.replace(ENTITY, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[e] ?? String.fromCodePoint(Number(e.startsWith('#x') ? `0x${e.slice(2)}` : e.slice(1))));
+  return text.replace(
+    ENTITY,
+    (_, e: string) =>
+      ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[e] ??
+      String.fromCodePoint(Number(e.startsWith('#x') ? `0x${e.slice(2)}` : e.slice(1))),
+  );
 }
 
 /** A strict little XML reader: one root, balanced tags, quoted and unique attributes, valid entities. */
@@ -62,8 +74,18 @@ function all(e: Element, predicate: (x: Element) => boolean): Element[] {
 const group = (svg: Element, cls: string) => all(svg, (e) => e.name === 'g' && e.attributes['class'] === cls);
 const texts = (e: Element) => all(e, (x) => x.name === 'text').map((x) => x.text);
 
-const loss: PlotSeries = { name: 'train <loss> & co', points: Array.from({ length: 50 }, (_, i) => [i * 10, 8 * Math.exp(-i / 10) + 2] as const) };
-const validation: PlotSeries = { name: 'validation', points: [[0, 9], [250, 3], [490, 2.2]] };
+const loss: PlotSeries = {
+  name: 'train <loss> & co',
+  points: Array.from({ length: 50 }, (_, i) => [i * 10, 8 * Math.exp(-i / 10) + 2] as const),
+};
+const validation: PlotSeries = {
+  name: 'validation',
+  points: [
+    [0, 9],
+    [250, 3],
+    [490, 2.2],
+  ],
+};
 
 describe('SVG line charts', () => {
   const work = mkdtempSync(join(tmpdir(), 'mamba-ts-plot-'));
@@ -80,7 +102,10 @@ describe('SVG line charts', () => {
     assert.equal(svg.name, 'svg');
     assert.equal(svg.attributes['xmlns'], 'http://www.w3.org/2000/svg');
     const series = group(svg, 'series');
-    assert.deepEqual(series.map((s) => s.attributes['data-name']), ['train <loss> & co', 'validation']);
+    assert.deepEqual(
+      series.map((s) => s.attributes['data-name']),
+      ['train <loss> & co', 'validation'],
+    );
     for (const s of series) {
       const d = s.children.find((c) => c.name === 'path')!.attributes['d']!;
       assert.equal(d.match(/[ML]/g)!.length, s.attributes['data-name'] === 'validation' ? 3 : 50);
@@ -94,9 +119,26 @@ describe('SVG line charts', () => {
   });
 
   it('puts log-axis ticks at powers of ten, evenly spaced', () => {
-    const svg = parseXml(lineChartSvg([{ name: 'decades', points: [[0, 1], [1, 30], [2, 1000]] }], { yScale: 'log' }));
+    const svg = parseXml(
+      lineChartSvg(
+        [
+          {
+            name: 'decades',
+            points: [
+              [0, 1],
+              [1, 30],
+              [2, 1000],
+            ],
+          },
+        ],
+        { yScale: 'log' },
+      ),
+    );
     const ticks = group(svg, 'y-ticks')[0]!.children;
-    assert.deepEqual(ticks.map((t) => t.text), ['1', '10', '100', '1000']);
+    assert.deepEqual(
+      ticks.map((t) => t.text),
+      ['1', '10', '100', '1000'],
+    );
     const ys = ticks.map((t) => Number(t.attributes['y']));
     const gaps = ys.slice(1).map((y, i) => ys[i]! - y);
     for (const gap of gaps) assert.ok(Math.abs(gap - gaps[0]!) < 0.02 && gap > 0, `gaps ${gaps}`);
@@ -104,11 +146,26 @@ describe('SVG line charts', () => {
 
   it('chooses log ticks that fit the range', () => {
     assert.deepEqual(logTicks(1, 1000).values, [1, 10, 100, 1000]);
-    assert.deepEqual(logTicks(0.003, 7), { values: [0.001, 0.01, 0.1, 1, 10], labels: ['0.001', '0.01', '0.1', '1', '10'] });
+    assert.deepEqual(logTicks(0.003, 7), {
+      values: [0.001, 0.01, 0.1, 1, 10],
+      labels: ['0.001', '0.01', '0.1', '1', '10'],
+    });
     assert.deepEqual(logTicks(1.8, 10.2).values, [1, 2, 5, 10, 20]);
     assert.deepEqual(logTicks(2, 5).values, [2, 3, 4, 5]);
     assert.deepEqual(logTicks(2.1, 2.9).labels, ['2.0', '2.2', '2.4', '2.6', '2.8', '3.0']);
-    assert.deepEqual(logTicks(1e-5, 1e5).labels, ['1e-5', '1e-4', '0.001', '0.01', '0.1', '1', '10', '100', '1000', '10k', '100k']);
+    assert.deepEqual(logTicks(1e-5, 1e5).labels, [
+      '1e-5',
+      '1e-4',
+      '0.001',
+      '0.01',
+      '0.1',
+      '1',
+      '10',
+      '100',
+      '1000',
+      '10k',
+      '100k',
+    ]);
     assert.throws(() => logTicks(0, 1), MambaError);
   });
 
@@ -127,11 +184,35 @@ describe('SVG line charts', () => {
     const none = parseXml(lineChartSvg([]));
     assert.ok(texts(none).includes('no data'));
     assert.equal(group(none, 'legend').length, 0);
-    const empty = parseXml(lineChartSvg([{ name: 'a', points: [] }, { name: 'b', points: [[0, Number.NaN]] }], { yScale: 'log' }));
+    const empty = parseXml(
+      lineChartSvg(
+        [
+          { name: 'a', points: [] },
+          { name: 'b', points: [[0, Number.NaN]] },
+        ],
+        { yScale: 'log' },
+      ),
+    );
     assert.deepEqual(texts(group(empty, 'legend')[0]!), ['a (no data)', 'b (no data)']);
     assert.ok(texts(empty).includes('no data'));
     const gappy = parseXml(
-      lineChartSvg([{ name: 'g', points: [[0, 4], [1, 3], [2, 0], [3, 2], [4, 1.5], [5, Number.POSITIVE_INFINITY], [6, 1]] }], { yScale: 'log' }),
+      lineChartSvg(
+        [
+          {
+            name: 'g',
+            points: [
+              [0, 4],
+              [1, 3],
+              [2, 0],
+              [3, 2],
+              [4, 1.5],
+              [5, Number.POSITIVE_INFINITY],
+              [6, 1],
+            ],
+          },
+        ],
+        { yScale: 'log' },
+      ),
     );
     const s = group(gappy, 'series')[0]!;
     assert.equal(s.children.find((c) => c.name === 'path')!.attributes['d']!.match(/M/g)!.length, 2);
@@ -149,7 +230,13 @@ describe('SVG line charts', () => {
   });
 
   it('rejects a chart too small to draw', () => {
-    assert.throws(() => lineChartSvg([loss], { width: 100 }), (e: unknown) => e instanceof MambaError && e.message.includes('at least 200 x 150'));
-    assert.throws(() => lineChartSvg([{ name: 'x'.repeat(80), points: [[0, 1]] }], { width: 300 }), (e: unknown) => e instanceof MambaError && e.message.includes('no room'));
+    assert.throws(
+      () => lineChartSvg([loss], { width: 100 }),
+      (e: unknown) => e instanceof MambaError && e.message.includes('at least 200 x 150'),
+    );
+    assert.throws(
+      () => lineChartSvg([{ name: 'x'.repeat(80), points: [[0, 1]] }], { width: 300 }),
+      (e: unknown) => e instanceof MambaError && e.message.includes('no room'),
+    );
   });
 });

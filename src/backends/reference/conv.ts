@@ -95,7 +95,18 @@ function geometry(x: View, weight: View, out: View, p: Conv2dParams): ConvGeomet
 function forEachTap(
   gm: ConvGeometry,
   p: Conv2dParams,
-  visit: (b: number, co: number, oh: number, ow: number, ci: number, cil: number, i: number, j: number, ih: number, iw: number) => void,
+  visit: (
+    b: number,
+    co: number,
+    oh: number,
+    ow: number,
+    ci: number,
+    cil: number,
+    i: number,
+    j: number,
+    ih: number,
+    iw: number,
+  ) => void,
 ): void {
   for (let b = 0; b < gm.batch; b++) {
     for (let co = 0; co < gm.cout; co++) {

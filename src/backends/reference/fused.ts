@@ -3,7 +3,15 @@ import { sigmoid } from './scalar-math.js';
 import { data, rows } from './strided.js';
 
 /** sum = x + residual; out = rmsNorm(sum) * weight (Mamba's add-then-norm between blocks). */
-export function addRmsNorm(out: View, sum: View, rstd: View, x: View, residual: View, weight: View | null, eps: number): void {
+export function addRmsNorm(
+  out: View,
+  sum: View,
+  rstd: View,
+  x: View,
+  residual: View,
+  weight: View | null,
+  eps: number,
+): void {
   const [n, cols] = rows(x.shape);
   const xs = data(x);
   const rs = data(residual);

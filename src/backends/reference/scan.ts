@@ -18,7 +18,14 @@ function stepDelta(s: ScanInputs, b: number, t: number, d: number, useSoftplus: 
 }
 
 /** Forward scan, written from the equations (Mamba §3, Algorithm 2; docs/mamba-spec.md §1.4), in float64. */
-export function selectiveScan(y: View, lastState: View, chunkStates: View | null, s: ScanInputs, useSoftplus: boolean, chunk: number): void {
+export function selectiveScan(
+  y: View,
+  lastState: View,
+  chunkStates: View | null,
+  s: ScanInputs,
+  useSoftplus: boolean,
+  chunk: number,
+): void {
   const [batch, len, dim] = s.u.shape as [number, number, number];
   const n = s.A.shape[1]!;
   const chunks = Math.ceil(len / chunk);
@@ -130,7 +137,15 @@ export function selectiveScan(y: View, lastState: View, chunkStates: View | null
  *    states. With float32 tensors the saved chunk states were rounded to float32, and the
  *    recomputed ones can differ from the forward's by that rounding.
  */
-export function selectiveScanGrad(g: ScanGrads, gy: View, gLast: View | null, s: ScanInputs, chunkStates: View, useSoftplus: boolean, chunk: number): void {
+export function selectiveScanGrad(
+  g: ScanGrads,
+  gy: View,
+  gLast: View | null,
+  s: ScanInputs,
+  chunkStates: View,
+  useSoftplus: boolean,
+  chunk: number,
+): void {
   const [batch, len, dim] = s.u.shape as [number, number, number];
   const n = s.A.shape[1]!;
   const chunks = Math.ceil(len / chunk);
@@ -158,7 +173,8 @@ export function selectiveScanGrad(g: ScanGrads, gy: View, gLast: View | null, s:
           const u = at3(s.u, b, t, d);
           const row = (t - t0 + 1) * n;
           for (let i = 0; i < n; i++) {
-            states[row + i] = Math.exp(dt * A[s.A.offset + d * n + i]!) * states[row - n + i]! + dt * at3(s.B, b, t, i) * u;
+            states[row + i] =
+              Math.exp(dt * A[s.A.offset + d * n + i]!) * states[row - n + i]! + dt * at3(s.B, b, t, i) * u;
           }
         }
         // Walk back through the chunk. On entering step t, dh holds a_{t+1} lambda_{t+1} (step 2).
@@ -214,4 +230,3 @@ export function selectiveScanGrad(g: ScanGrads, gy: View, gLast: View | null, s:
   if (g.dD) data(g.dD).set(dD, g.dD.offset);
   if (g.ddeltaBias) data(g.ddeltaBias).set(dBias, g.ddeltaBias.offset);
 }
-

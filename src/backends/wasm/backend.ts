@@ -1,4 +1,17 @@
-import type { ArgReduceOp, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, ScanGrads, ScanInputs, StorageHandle, PartialBackend, UnaryOp, UnaryParams, View } from '../backend.js';
+import type {
+  ArgReduceOp,
+  BinaryOp,
+  Conv2dParams,
+  Pool2dParams,
+  ReduceOp,
+  ScanGrads,
+  ScanInputs,
+  StorageHandle,
+  PartialBackend,
+  UnaryOp,
+  UnaryParams,
+  View,
+} from '../backend.js';
 import { withFallback, type ComposedBackend } from '../fallback.js';
 import { ReferenceBackend } from '../reference/index.js';
 import type { DType, TypedArray } from '../dtype.js';
@@ -50,7 +63,13 @@ export class WasmBackend implements PartialBackend {
   readonly relaxedSimd: boolean;
   private readonly ctx: WasmContext;
 
-  constructor(memory: WebAssembly.Memory, module: WebAssembly.Module, relaxedSimd: boolean, platform: WasmPlatform, options: WasmBackendOptions = {}) {
+  constructor(
+    memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+    relaxedSimd: boolean,
+    platform: WasmPlatform,
+    options: WasmBackendOptions = {},
+  ) {
     this.relaxedSimd = relaxedSimd;
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     const names = WebAssembly.Module.exports(module)
@@ -58,10 +77,17 @@ export class WasmBackend implements PartialBackend {
       .map((e) => e.name);
     const kernels = names.map((n) => instance.exports[n] as Kernel);
     const threads = Math.max(1, Math.floor(options.threads ?? platform.defaultThreads));
-    if (threads > 1 && !platform.spawn) throw new MambaError('this platform cannot start worker threads; use threads: 1');
+    if (threads > 1 && !platform.spawn)
+      throw new MambaError('this platform cannot start worker threads; use threads: 1');
     const pool = new ThreadPool(threads, kernels, { module, memory, names }, platform.spawn, platform.canBlock);
     const heap = new WasmHeap(memory, (instance.exports['heapBase'] as () => number)());
-    this.ctx = new WasmContext(memory, heap, pool, Object.fromEntries(names.map((n, i) => [n, i])), options.parallelThreshold ?? 1 << 15);
+    this.ctx = new WasmContext(
+      memory,
+      heap,
+      pool,
+      Object.fromEntries(names.map((n, i) => [n, i])),
+      options.parallelThreshold ?? 1 << 15,
+    );
   }
 
   get threads(): number {
@@ -69,7 +95,8 @@ export class WasmBackend implements PartialBackend {
   }
 
   alloc(dtype: DType, length: number): StorageHandle {
-    if (!this.dtypes.includes(dtype)) throw new MambaError(`the wasm backend has no ${dtype} tensors; use float32 or int32`);
+    if (!this.dtypes.includes(dtype))
+      throw new MambaError(`the wasm backend has no ${dtype} tensors; use float32 or int32`);
     const bytes = length * 4;
     return { ptr: this.ctx.heap.alloc(bytes), bytes } satisfies WasmHandle;
   }
@@ -150,13 +177,29 @@ export class WasmBackend implements PartialBackend {
   crossEntropy(loss: View, logSumExp: View, logits: View, targets: View, ignoreIndex: number): void {
     softmaxes.crossEntropy(this.ctx, loss, logSumExp, logits, targets, ignoreIndex);
   }
-  crossEntropyGrad(dlogits: View, logits: View, logSumExp: View, targets: View, gLoss: View, ignoreIndex: number): void {
+  crossEntropyGrad(
+    dlogits: View,
+    logits: View,
+    logSumExp: View,
+    targets: View,
+    gLoss: View,
+    ignoreIndex: number,
+  ): void {
     softmaxes.crossEntropyGrad(this.ctx, dlogits, logits, logSumExp, targets, gLoss, ignoreIndex);
   }
   layerNorm(out: View, mean: View, rstd: View, x: View, weight: View | null, bias: View | null, eps: number): void {
     norm.layerNorm(this.ctx, out, mean, rstd, x, weight, bias, eps);
   }
-  layerNormGrad(dx: View, dweight: View | null, dbias: View | null, g: View, x: View, mean: View, rstd: View, weight: View | null): void {
+  layerNormGrad(
+    dx: View,
+    dweight: View | null,
+    dbias: View | null,
+    g: View,
+    x: View,
+    mean: View,
+    rstd: View,
+    weight: View | null,
+  ): void {
     norm.layerNormGrad(this.ctx, dx, dweight, dbias, g, x, mean, rstd, weight);
   }
   rmsNorm(out: View, rstd: View, x: View, weight: View | null, eps: number): void {
@@ -192,10 +235,25 @@ export class WasmBackend implements PartialBackend {
   maxPool2d(out: View, indices: View, x: View, p: Pool2dParams): void {
     conv.maxPool2d(this.ctx, out, indices, x, p);
   }
-  selectiveScan(y: View, lastState: View, chunkStates: View | null, inputs: ScanInputs, softplus: boolean, chunk: number): void {
+  selectiveScan(
+    y: View,
+    lastState: View,
+    chunkStates: View | null,
+    inputs: ScanInputs,
+    softplus: boolean,
+    chunk: number,
+  ): void {
     scan.selectiveScan(this.ctx, y, lastState, chunkStates, inputs, softplus, chunk);
   }
-  selectiveScanGrad(grads: ScanGrads, gy: View, gLast: View | null, inputs: ScanInputs, chunkStates: View, softplus: boolean, chunk: number): void {
+  selectiveScanGrad(
+    grads: ScanGrads,
+    gy: View,
+    gLast: View | null,
+    inputs: ScanInputs,
+    chunkStates: View,
+    softplus: boolean,
+    chunk: number,
+  ): void {
     scan.selectiveScanGrad(this.ctx, grads, gy, gLast, inputs, chunkStates, softplus, chunk);
   }
 }

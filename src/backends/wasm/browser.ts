@@ -31,7 +31,8 @@ async function compileKernels(): Promise<{ module: WebAssembly.Module; relaxed: 
   const relaxed = await kernelBytes('kernels-relaxed.wasm');
   if (WebAssembly.validate(relaxed)) return { module: await WebAssembly.compile(relaxed), relaxed: true };
   const simd = await kernelBytes('kernels-simd.wasm');
-  if (!WebAssembly.validate(simd)) throw new WasmUnsupportedError('this browser has no WebAssembly SIMD (or no WebAssembly threads)');
+  if (!WebAssembly.validate(simd))
+    throw new WasmUnsupportedError('this browser has no WebAssembly SIMD (or no WebAssembly threads)');
   return { module: await WebAssembly.compile(simd), relaxed: false };
 }
 
@@ -72,12 +73,18 @@ function workersReady(control: Int32Array, workers: Worker[]): Promise<void> {
     };
     // A worker script that fails to load or throws fires a bare Event, an ErrorEvent at best.
     function failed(event: Event): void {
-      const detail = event instanceof ErrorEvent && event.message ? `: ${event.message}` : ' (could it load worker-browser.js?)';
+      const detail =
+        event instanceof ErrorEvent && event.message ? `: ${event.message}` : ' (could it load worker-browser.js?)';
       settle(new MambaError(`a wasm worker failed to start${detail}`));
     }
     const poll = (): void => {
       if (Atomics.load(control, READY) >= workers.length) settle(null);
-      else if (Date.now() > deadline) settle(new MambaError(`the wasm worker threads did not start within ${READY_TIMEOUT_MS / 1000} s; run with one thread (threads: 1)`));
+      else if (Date.now() > deadline)
+        settle(
+          new MambaError(
+            `the wasm worker threads did not start within ${READY_TIMEOUT_MS / 1000} s; run with one thread (threads: 1)`,
+          ),
+        );
       else timer = setTimeout(poll, READY_POLL_MS);
     };
     for (const w of workers) w.addEventListener('error', failed);
@@ -109,10 +116,19 @@ export async function createBrowserWasmBackend(options: WasmBackendOptions = {})
     started.push({ worker, control: init.control });
     return worker;
   };
-  const backend = new WasmBackend(memory, module, relaxed, { spawn: isolated ? spawn : null, canBlock: mayBlock(memory), defaultThreads: threads }, { ...options, threads });
+  const backend = new WasmBackend(
+    memory,
+    module,
+    relaxed,
+    { spawn: isolated ? spawn : null, canBlock: mayBlock(memory), defaultThreads: threads },
+    { ...options, threads },
+  );
   if (started.length > 0) {
     try {
-      await workersReady(new Int32Array(started[0]!.control), started.map((s) => s.worker));
+      await workersReady(
+        new Int32Array(started[0]!.control),
+        started.map((s) => s.worker),
+      );
     } catch (error) {
       backend.dispose();
       throw error;

@@ -71,7 +71,10 @@ export class WasmContext {
    * its address, or null when it needs more dimensions than the kernels take.
    */
   layout(shape: readonly number[], ...views: View[]): number | null {
-    const c = coalesce(shape, views.map((v) => v.strides));
+    const c = coalesce(
+      shape,
+      views.map((v) => v.strides),
+    );
     if (!c) return null;
     writeLayout(new Int32Array(this.memory.buffer, this.layoutPtr, LAYOUT_WORDS), c.shape, c.strides);
     return this.layoutPtr;

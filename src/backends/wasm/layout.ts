@@ -6,7 +6,10 @@ import { LAYOUT_SHAPE, LAYOUT_STRIDES, MAX_RANK } from './abi/strided.js';
  * the innermost dimension is as long as possible. Returns null when the result still has more
  * than MAX_RANK dimensions.
  */
-export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } | null {
+export function coalesce(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } | null {
   const dims: { size: number; strides: number[] }[] = [];
   for (let i = 0; i < shape.length; i++) {
     if (shape[i] === 1) continue;
@@ -25,7 +28,11 @@ export function coalesce(shape: readonly number[], strides: readonly (readonly n
 }
 
 /** Writes a coalesced layout into `words` (an Int32Array view of the layout block). */
-export function writeLayout(words: Int32Array, shape: readonly number[], strides: readonly (readonly number[])[]): void {
+export function writeLayout(
+  words: Int32Array,
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): void {
   words.fill(0);
   words[0] = shape.length;
   shape.forEach((d, i) => (words[LAYOUT_SHAPE + i] = d));

@@ -27,5 +27,11 @@ export function createNodeWasmBackend(options: WasmBackendOptions = {}): Compose
   const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
   const envThreads = Number(process.env['MAMBA_TS_THREADS']);
   const defaultThreads = Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism();
-  return new WasmBackend(memory, module, useRelaxed, { spawn, canBlock: true, defaultThreads }, options).withReferenceFallback();
+  return new WasmBackend(
+    memory,
+    module,
+    useRelaxed,
+    { spawn, canBlock: true, defaultThreads },
+    options,
+  ).withReferenceFallback();
 }

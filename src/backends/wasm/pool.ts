@@ -1,5 +1,19 @@
 import { MambaError } from '../../util/errors.js';
-import { ARG_COUNT, ARGS_OFFSET_BYTES, CONTROL_BYTES, FAILED, FUNCTION, GENERATION, MAX_ARGS, READY, REMAINING, STOP, THREADS, WAIT_BOUND_MS, type WorkerInit } from './protocol.js';
+import {
+  ARG_COUNT,
+  ARGS_OFFSET_BYTES,
+  CONTROL_BYTES,
+  FAILED,
+  FUNCTION,
+  GENERATION,
+  MAX_ARGS,
+  READY,
+  REMAINING,
+  STOP,
+  THREADS,
+  WAIT_BOUND_MS,
+  type WorkerInit,
+} from './protocol.js';
 
 type Kernel = (...args: number[]) => void;
 
@@ -39,7 +53,8 @@ export class ThreadPool {
     this.ready = threads === 1;
     if (threads > 1) {
       if (!spawn) throw new Error('internal error: a thread pool of several threads needs a way to spawn workers');
-      for (let index = 1; index < threads; index++) this.workers.push(spawn({ ...init, control: control as SharedArrayBuffer, index }));
+      for (let index = 1; index < threads; index++)
+        this.workers.push(spawn({ ...init, control: control as SharedArrayBuffer, index }));
     }
   }
 
@@ -72,7 +87,9 @@ export class ThreadPool {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Atomics.load(this.control, READY) < this.threads - 1) {
       if (Date.now() > deadline) {
-        throw new MambaError(`the wasm worker threads did not start within ${READY_TIMEOUT_MS / 1000} s; run with one thread (threads: 1)`);
+        throw new MambaError(
+          `the wasm worker threads did not start within ${READY_TIMEOUT_MS / 1000} s; run with one thread (threads: 1)`,
+        );
       }
       const seen = Atomics.load(this.control, READY);
       if (this.canBlock) Atomics.wait(this.control, READY, seen, 100);

@@ -1,4 +1,9 @@
-import { classifierConfigJson, CLASSIFIER_MODEL_TYPES, parseClassifier, type ClassifierInfo } from '../../models/classifier-schema.js';
+import {
+  classifierConfigJson,
+  CLASSIFIER_MODEL_TYPES,
+  parseClassifier,
+  type ClassifierInfo,
+} from '../../models/classifier-schema.js';
 import type { ImageClassifier } from '../../models/vim.js';
 import { withoutInitialisation } from '../../nn/init.js';
 import { configPath, writeModelFolder } from '../model-folder.js';

@@ -10,7 +10,11 @@ import type { ModelTypeEntry } from './types.js';
  * The language models whose folder is their own config.json (LanguageModel.configJson) and
  * model.safetensors under the module's names: built from the config, then filled by name.
  */
-function languageModelEntry(modelType: string, description: string, build: (json: Record<string, unknown>, source: string) => LanguageModel): ModelTypeEntry {
+function languageModelEntry(
+  modelType: string,
+  description: string,
+  build: (json: Record<string, unknown>, source: string) => LanguageModel,
+): ModelTypeEntry {
   return {
     modelTypes: [modelType],
     task: 'language-model',
@@ -24,6 +28,14 @@ function languageModelEntry(modelType: string, description: string, build: (json
   };
 }
 
-export const moeMambaEntry = languageModelEntry(MOE_MAMBA_TYPE, 'a MoE-Mamba language model', (json, source) => new MoEMambaLM(moeMambaConfigFromJson(json, source)));
+export const moeMambaEntry = languageModelEntry(
+  MOE_MAMBA_TYPE,
+  'a MoE-Mamba language model',
+  (json, source) => new MoEMambaLM(moeMambaConfigFromJson(json, source)),
+);
 
-export const transformerEntry = languageModelEntry(TRANSFORMER_TYPE, 'a Transformer language model (the baseline)', (json, source) => new TransformerLM(transformerConfigFromJson(json, source)));
+export const transformerEntry = languageModelEntry(
+  TRANSFORMER_TYPE,
+  'a Transformer language model (the baseline)',
+  (json, source) => new TransformerLM(transformerConfigFromJson(json, source)),
+);

@@ -31,7 +31,9 @@ export async function loadMambaLM(folder: string, onProgress?: LoadProgress): Pr
   const checkpoint = await openCheckpoint(folder);
   const { layout, embedding, lmHead } = checkConfigAgainstWeights(config, checkpoint.tensors, checkpoint.source);
   if (!config.tieEmbeddings && !lmHead) {
-    throw new MambaError(`${checkpoint.source}: the config says the head is not tied to the embedding, but there is no lm_head.weight`);
+    throw new MambaError(
+      `${checkpoint.source}: the config says the head is not tied to the embedding, but there is no lm_head.weight`,
+    );
   }
   const model = withoutInitialisation(() => new MambaLM(config));
   const targets = [...model.stateDict()].filter(([name]) => !(name === 'lm_head.weight' && config.tieEmbeddings));
@@ -71,7 +73,9 @@ export const mambaEntry: ModelTypeEntry = {
   modelTypes: ['mamba'],
   task: 'language-model',
   description: 'a Mamba language model',
-  accepts: (json) => json['model_type'] === 'mamba' || (json['model_type'] === undefined && (json['d_model'] !== undefined || json['n_layer'] !== undefined)),
+  accepts: (json) =>
+    json['model_type'] === 'mamba' ||
+    (json['model_type'] === undefined && (json['d_model'] !== undefined || json['n_layer'] !== undefined)),
   load: async (folder, _json, onProgress) => {
     const { model, layout } = await loadMambaLM(folder, onProgress);
     return { task: 'language-model', model, layout };

@@ -1,4 +1,10 @@
-import { buildSegmentationNetwork, parseSegmentationInfo, segmentationConfigJson, SEGMENTATION_MODEL_TYPES, type SegmentationModelInfo } from '../../models/segmentation-schema.js';
+import {
+  buildSegmentationNetwork,
+  parseSegmentationInfo,
+  segmentationConfigJson,
+  SEGMENTATION_MODEL_TYPES,
+  type SegmentationModelInfo,
+} from '../../models/segmentation-schema.js';
 import type { SegmentationNetwork } from '../../models/unet.js';
 import { withoutInitialisation } from '../../nn/init.js';
 import { MambaError } from '../../util/errors.js';
@@ -7,7 +13,11 @@ import { loadModuleWeights } from '../module-weights.js';
 import type { ModelTypeEntry } from './types.js';
 
 /** Writes config.json (see models/segmentation-schema.ts) and model.safetensors. */
-export async function saveSegmentationModel(net: SegmentationNetwork, info: SegmentationModelInfo, folder: string): Promise<string[]> {
+export async function saveSegmentationModel(
+  net: SegmentationNetwork,
+  info: SegmentationModelInfo,
+  folder: string,
+): Promise<string[]> {
   return await writeModelFolder(folder, net, segmentationConfigJson(info));
 }
 
@@ -21,7 +31,10 @@ export const segmentationEntry: ModelTypeEntry = {
     const source = configPath(folder);
     const info = parseSegmentationInfo(json, source);
     const net = withoutInitialisation(() => buildSegmentationNetwork(info.network));
-    if (net.divisor !== info.preprocessing.divisor) throw new MambaError(`${source}: the preprocessing divisor ${info.preprocessing.divisor} does not match the network's ${net.divisor}`);
+    if (net.divisor !== info.preprocessing.divisor)
+      throw new MambaError(
+        `${source}: the preprocessing divisor ${info.preprocessing.divisor} does not match the network's ${net.divisor}`,
+      );
     await loadModuleWeights(net, folder);
     net.eval();
     return { task: 'segmentation', model: net, info };

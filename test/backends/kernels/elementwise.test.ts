@@ -54,33 +54,68 @@ describe('elementwise kernels agree with the reference backend on every fast bac
   const pairs: [number[], number[]][] = [
     [[9], [9]],
     [[3, 5], [5]],
-    [[3, 5], [3, 1]],
-    [[2, 3, 5], [1, 3, 1]],
-    [[6, 1], [1, 7]],
+    [
+      [3, 5],
+      [3, 1],
+    ],
+    [
+      [2, 3, 5],
+      [1, 3, 1],
+    ],
+    [
+      [6, 1],
+      [1, 7],
+    ],
     [[4, 4], []],
     [[0, 5], [5]],
   ];
   for (const [name, fn, range] of binary) {
     it(`${name} with broadcasting`, () => {
-      for (const [sa, sb] of pairs) checkParity(fn, [{ shape: sa, range }, { shape: sb, range }], { tol: 2e-6 });
+      for (const [sa, sb] of pairs)
+        checkParity(
+          fn,
+          [
+            { shape: sa, range },
+            { shape: sb, range },
+          ],
+          { tol: 2e-6 },
+        );
     });
   }
 
   it('pow of negative bases with integer exponents, and zero exponents', () => {
-    checkParity(mt.pow, [{ shape: [6], values: [-2, -1.5, -3, 0, 2, -0.5] }, { shape: [6], values: [3, 2, -1, 0, 0, 0.5] }], { forwardOnly: true });
+    checkParity(
+      mt.pow,
+      [
+        { shape: [6], values: [-2, -1.5, -3, 0, 2, -0.5] },
+        { shape: [6], values: [3, 2, -1, 0, 0, 0.5] },
+      ],
+      { forwardOnly: true },
+    );
   });
 
   it('where, copy between dtypes, fill', () => {
     checkParity((c, a, b) => mt.where(c, a, b), [{ shape: [3, 4], int: 2 }, { shape: [3, 4] }, { shape: [4] }]);
     checkParity((c, a) => mt.where(mt.gt(c, 0), a, 0.5), [{ shape: [5, 1] }, { shape: [5, 3] }]);
-    checkParity((x) => mt.cast(mt.cast(x, 'int32'), 'float32'), [{ shape: [4, 6], range: [-9, 9] }], { forwardOnly: true });
-    checkParity((x) => mt.cast(mt.add(mt.cast(x, 'float32'), 0.5), 'int32'), [{ shape: [7], int: 100 }], { forwardOnly: true });
+    checkParity((x) => mt.cast(mt.cast(x, 'int32'), 'float32'), [{ shape: [4, 6], range: [-9, 9] }], {
+      forwardOnly: true,
+    });
+    checkParity((x) => mt.cast(mt.add(mt.cast(x, 'float32'), 0.5), 'int32'), [{ shape: [7], int: 100 }], {
+      forwardOnly: true,
+    });
     checkParity((x) => mt.add(x, mt.full([3, 5], 2.5, { backend: x.backend })), [{ shape: [3, 5] }]);
     checkParity((x) => mt.concat([x, mt.pad(x, [[1, 2]], -1)], 1), [{ shape: [2, 3] }]);
   });
 
   it('int32 arithmetic goes through the reference code and agrees', () => {
-    checkParity((a, b) => mt.add(mt.mul(a, b), a), [{ shape: [4, 3], int: 50 }, { shape: [3], int: 50 }], { forwardOnly: true });
+    checkParity(
+      (a, b) => mt.add(mt.mul(a, b), a),
+      [
+        { shape: [4, 3], int: 50 },
+        { shape: [3], int: 50 },
+      ],
+      { forwardOnly: true },
+    );
   });
 
   it('large tensors split across threads give the same result', () => {

@@ -9,7 +9,11 @@ function int32(backend: mt.Backend, values: number[], shape = [values.length]): 
 
 function floats(backend: mt.Backend, shape: number[]): mt.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return mt.fromArray(Float32Array.from({ length: n }, (_, i) => i * 0.5 - 3), shape, { backend, requiresGrad: true });
+  return mt.fromArray(
+    Float32Array.from({ length: n }, (_, i) => i * 0.5 - 3),
+    shape,
+    { backend, requiresGrad: true },
+  );
 }
 
 describe('indexSelect and indexAdd agree with the reference backend on every fast backend', () => {
@@ -42,7 +46,11 @@ describe('indexSelect and indexAdd agree with the reference backend on every fas
     checkParity((x, i, s) => mt.indexAdd(x, 1, i, s), [{ shape: [3, 4, 2] }, index, { shape: [3, 5, 2] }]);
     checkParity((x, i, s) => mt.indexAdd(x, 2, i, s), [{ shape: [2, 3, 4] }, index, { shape: [2, 3, 5] }]);
     checkParity((x, i, s) => mt.indexAdd(x, 0, i, s), [{ shape: [4, 300] }, index, { shape: [5, 300] }]);
-    checkParity((x, i, s) => mt.indexAdd(x, 1, i, s), [{ shape: [4, 6], int: 100 }, index, { shape: [4, 5], int: 100 }], { forwardOnly: true });
+    checkParity(
+      (x, i, s) => mt.indexAdd(x, 1, i, s),
+      [{ shape: [4, 6], int: 100 }, index, { shape: [4, 5], int: 100 }],
+      { forwardOnly: true },
+    );
   });
 });
 
@@ -56,21 +64,61 @@ describe('gather and scatterAdd agree with the reference backend on every fast b
     checkParity((x, i) => mt.gather(x, 1, mt.transpose(i)), [{ shape: [5, 8] }, { shape: [3, 5], int: 8 }]);
     checkParity((x, i) => mt.gather(mt.slice(x, 1, 1, 9, 2), 1, i), [{ shape: [3, 9] }, { shape: [3, 6], int: 4 }]);
     checkParity((x, i) => mt.gather(x, 1, i), [{ shape: [300, 301] }, { shape: [300, 200], int: 301 }]);
-    checkParity((x, i) => mt.gather(x, 0, i), [{ shape: [3, 4], int: 50 }, { shape: [2, 4], int: 3 }], { forwardOnly: true });
+    checkParity(
+      (x, i) => mt.gather(x, 0, i),
+      [
+        { shape: [3, 4], int: 50 },
+        { shape: [2, 4], int: 3 },
+      ],
+      { forwardOnly: true },
+    );
     checkParity((x, i) => mt.gather(x, 1, i), [{ shape: [3, 5] }, { shape: [3, 0], int: 5 }]);
   });
 
   it('scatterAdd with repeated targets, larger src, int32, and its gradients', () => {
-    checkParity((x, i, s) => mt.scatterAdd(x, 1, i, s), [{ shape: [3, 5] }, { shape: [3, 7], int: 5 }, { shape: [3, 7] }]);
-    checkParity((x, i, s) => mt.scatterAdd(x, 0, i, s), [{ shape: [3, 5] }, { shape: [8, 5], int: 3 }, { shape: [8, 5] }]);
-    checkParity((x, i, s) => mt.scatterAdd(x, 0, i, s), [{ shape: [4, 6] }, { shape: [3, 4], int: 4 }, { shape: [5, 6] }]);
-    checkParity((x, i, s) => mt.scatterAdd(x, 2, i, s), [{ shape: [2, 3, 4] }, { shape: [2, 2, 9], int: 4 }, { shape: [2, 3, 9] }]);
-    checkParity((x, i, s) => mt.scatterAdd(x, 1, mt.transpose(i), s), [{ shape: [4, 6] }, { shape: [5, 4], int: 6 }, { shape: [4, 5] }]);
-    checkParity((x, i, s) => mt.scatterAdd(x, 1, i, s), [{ shape: [4, 6] }, { shape: [4, 1], int: 6 }, { shape: [4, 3] }]);
-    checkParity((x, i, s) => mt.scatterAdd(x, 0, i, s), [{ shape: [40, 300] }, { shape: [200, 300], int: 40 }, { shape: [200, 300] }]);
+    checkParity(
+      (x, i, s) => mt.scatterAdd(x, 1, i, s),
+      [{ shape: [3, 5] }, { shape: [3, 7], int: 5 }, { shape: [3, 7] }],
+    );
+    checkParity(
+      (x, i, s) => mt.scatterAdd(x, 0, i, s),
+      [{ shape: [3, 5] }, { shape: [8, 5], int: 3 }, { shape: [8, 5] }],
+    );
+    checkParity(
+      (x, i, s) => mt.scatterAdd(x, 0, i, s),
+      [{ shape: [4, 6] }, { shape: [3, 4], int: 4 }, { shape: [5, 6] }],
+    );
+    checkParity(
+      (x, i, s) => mt.scatterAdd(x, 2, i, s),
+      [{ shape: [2, 3, 4] }, { shape: [2, 2, 9], int: 4 }, { shape: [2, 3, 9] }],
+    );
+    checkParity(
+      (x, i, s) => mt.scatterAdd(x, 1, mt.transpose(i), s),
+      [{ shape: [4, 6] }, { shape: [5, 4], int: 6 }, { shape: [4, 5] }],
+    );
+    checkParity(
+      (x, i, s) => mt.scatterAdd(x, 1, i, s),
+      [{ shape: [4, 6] }, { shape: [4, 1], int: 6 }, { shape: [4, 3] }],
+    );
+    checkParity(
+      (x, i, s) => mt.scatterAdd(x, 0, i, s),
+      [{ shape: [40, 300] }, { shape: [200, 300], int: 40 }, { shape: [200, 300] }],
+    );
     // Thousands of additions into each of a few outputs: a thread split along the axis would lose some.
-    checkParity((x, i, s) => mt.scatterAdd(x, 0, i, s), [{ shape: [2, 64] }, { shape: [4000, 64], int: 2 }, { shape: [4000, 64] }], { tol: 1e-4 });
-    checkParity((x, i, s) => mt.scatterAdd(x, 1, i, s), [{ shape: [3, 5], int: 9 }, { shape: [3, 7], int: 5 }, { shape: [3, 7], int: 9 }], { forwardOnly: true });
+    checkParity(
+      (x, i, s) => mt.scatterAdd(x, 0, i, s),
+      [{ shape: [2, 64] }, { shape: [4000, 64], int: 2 }, { shape: [4000, 64] }],
+      { tol: 1e-4 },
+    );
+    checkParity(
+      (x, i, s) => mt.scatterAdd(x, 1, i, s),
+      [
+        { shape: [3, 5], int: 9 },
+        { shape: [3, 7], int: 5 },
+        { shape: [3, 7], int: 9 },
+      ],
+      { forwardOnly: true },
+    );
   });
 });
 
@@ -80,7 +128,10 @@ describe('index kernels report a bad index as the reference does on every fast b
     ['embedding', (b, bad) => mt.embedding(floats(b, [4, 3]), int32(b, [0, 1, 2, bad], [2, 2]))],
     ['indexAdd', (b, bad) => mt.indexAdd(floats(b, [3, 4]), 1, int32(b, [bad, 2]), floats(b, [3, 2]))],
     ['gather', (b, bad) => mt.gather(floats(b, [3, 4]), 1, int32(b, [0, 1, 2, 3, 0, bad], [3, 2]))],
-    ['scatterAdd', (b, bad) => mt.scatterAdd(floats(b, [3, 4]), 0, int32(b, [0, 1, 2, bad], [2, 2]), floats(b, [2, 2]))],
+    [
+      'scatterAdd',
+      (b, bad) => mt.scatterAdd(floats(b, [3, 4]), 0, int32(b, [0, 1, 2, bad], [2, 2]), floats(b, [2, 2])),
+    ],
   ];
   for (const [name, run] of cases) {
     it(`${name}: same error for too large and negative indices`, () => {
@@ -97,7 +148,10 @@ describe('index kernels report a bad index as the reference does on every fast b
       mt.scope(() => {
         const out = mt.fromArray(new Float32Array(6), [3, 2], { backend });
         const src = mt.fromArray(new Float32Array([1, 2, 3, 4, 5, 6]), [3, 2], { backend });
-        assert.throws(() => backend.indexAdd(out.view(), 0, int32(backend, [2, 0, 9]).view(), src.view()), /index 9 is out of range/);
+        assert.throws(
+          () => backend.indexAdd(out.view(), 0, int32(backend, [2, 0, 9]).view(), src.view()),
+          /index 9 is out of range/,
+        );
         return Array.from(out.toArray());
       }),
     );

@@ -17,9 +17,13 @@ const transposed = (x: mt.Tensor, t: boolean) => (t ? mt.transpose(x) : x);
 
 /** A [m,k] · B [k,n] where ta / tb store an operand as its transpose and pass a transposed view. */
 function checkProduct(m: number, k: number, n: number, ta: boolean, tb: boolean): void {
-  checkParity((a, b) => mt.matmul(transposed(a!, ta), transposed(b!, tb)), [{ shape: ta ? [k, m] : [m, k] }, { shape: tb ? [n, k] : [k, n] }], {
-    tol: tolFor(m, k, n),
-  });
+  checkParity(
+    (a, b) => mt.matmul(transposed(a!, ta), transposed(b!, tb)),
+    [{ shape: ta ? [k, m] : [m, k] }, { shape: tb ? [n, k] : [k, n] }],
+    {
+      tol: tolFor(m, k, n),
+    },
+  );
 }
 
 const layouts: [boolean, boolean][] = [
@@ -79,14 +83,38 @@ describe('matmul agrees with the reference backend on every fast backend', () =>
 
   it('batched products, with broadcast batches', () => {
     const pairs: [number[], number[]][] = [
-      [[2, 1, 5, 7], [3, 7, 4]],
-      [[1, 5, 7], [3, 7, 4]],
-      [[3, 5, 7], [1, 7, 4]],
-      [[4, 5, 7], [7, 3]],
-      [[2, 3, 1, 7], [2, 3, 7, 6]],
-      [[2, 3, 5, 1], [2, 3, 1, 4]],
-      [[3, 6, 9], [3, 9, 1]],
-      [[5, 2, 9], [5, 9, 13]],
+      [
+        [2, 1, 5, 7],
+        [3, 7, 4],
+      ],
+      [
+        [1, 5, 7],
+        [3, 7, 4],
+      ],
+      [
+        [3, 5, 7],
+        [1, 7, 4],
+      ],
+      [
+        [4, 5, 7],
+        [7, 3],
+      ],
+      [
+        [2, 3, 1, 7],
+        [2, 3, 7, 6],
+      ],
+      [
+        [2, 3, 5, 1],
+        [2, 3, 1, 4],
+      ],
+      [
+        [3, 6, 9],
+        [3, 9, 1],
+      ],
+      [
+        [5, 2, 9],
+        [5, 9, 13],
+      ],
     ];
     for (const [sa, sb] of pairs) checkParity((a, b) => mt.matmul(a!, b!), [{ shape: sa }, { shape: sb }]);
     // A batch of transposed operands and a batch that broadcasts over a transposed matrix.
@@ -100,7 +128,10 @@ describe('matmul agrees with the reference backend on every fast backend', () =>
     checkParity((a, b) => mt.matmul(step(a!, 1), b!), [{ shape: [5, 15] }, { shape: [7, 6] }]);
     checkParity((a, b) => mt.matmul(a!, step(b!, 1)), [{ shape: [5, 7] }, { shape: [7, 13] }]);
     checkParity((a, b) => mt.matmul(step(a!, 0), step(b!, 0)), [{ shape: [11, 7] }, { shape: [15, 6] }]);
-    checkParity((a, b) => mt.matmul(step(mt.transpose(a!), 1), mt.transpose(step(b!, 1))), [{ shape: [17, 5] }, { shape: [9, 17] }]);
+    checkParity(
+      (a, b) => mt.matmul(step(mt.transpose(a!), 1), mt.transpose(step(b!, 1))),
+      [{ shape: [17, 5] }, { shape: [9, 17] }],
+    );
     // A single row x with a step, against either layout of B.
     checkParity((a, b) => mt.matmul(step(a!, 1), b!), [{ shape: [1, 15] }, { shape: [7, 6] }]);
     checkParity((a, b) => mt.matmul(step(a!, 1), mt.transpose(b!)), [{ shape: [1, 15] }, { shape: [6, 7] }]);
@@ -108,7 +139,10 @@ describe('matmul agrees with the reference backend on every fast backend', () =>
     checkParity((a, b) => mt.matmul(step(a!, 1), mt.transpose(step(b!, 1))), [{ shape: [1, 15] }, { shape: [9, 15] }]);
     checkParity((a, b) => mt.matmul(step(a!, 1), b!), [{ shape: [6, 15] }, { shape: [7, 1] }]);
     checkParity((a, b) => mt.matmul(mt.flip(a!, [0, 1]), mt.flip(b!, [1])), [{ shape: [6, 9] }, { shape: [9, 10] }]);
-    checkParity((a, b) => mt.matmul(mt.flip(a!, [1]), mt.transpose(mt.flip(b!, [0]))), [{ shape: [1, 9] }, { shape: [10, 9] }]);
+    checkParity(
+      (a, b) => mt.matmul(mt.flip(a!, [1]), mt.transpose(mt.flip(b!, [0]))),
+      [{ shape: [1, 9] }, { shape: [10, 9] }],
+    );
   });
 
   it('products larger than the cache blocks', () => {
@@ -173,9 +207,16 @@ describe('matmul agrees with the reference backend on every fast backend', () =>
       const a = Float32Array.from({ length: m! * k! }, () => g.uniform() * 2 - 1);
       const b = Float32Array.from({ length: k! * n! }, () => g.uniform() * 2 - 1);
       const run = (backend: mt.Backend) =>
-        mt.scope(() => Array.from(mt.matmul(mt.fromArray(a, [m!, k!], { backend }), mt.transpose(mt.fromArray(b, [n!, k!], { backend }))).toArray()));
+        mt.scope(() =>
+          Array.from(
+            mt
+              .matmul(mt.fromArray(a, [m!, k!], { backend }), mt.transpose(mt.fromArray(b, [n!, k!], { backend })))
+              .toArray(),
+          ),
+        );
       for (const [first, ...others] of families()) {
-        for (const other of others) assert.deepEqual(run(other.backend), run(first!.backend), `${other.label}: ${m}x${k}x${n}`);
+        for (const other of others)
+          assert.deepEqual(run(other.backend), run(first!.backend), `${other.label}: ${m}x${k}x${n}`);
       }
     }
   });

@@ -8,13 +8,25 @@ describe('reductions agree with the reference backend on every fast backend', ()
     [[7], [0]],
     [[3, 5], [1]],
     [[3, 5], [0]],
-    [[3, 5], [0, 1]],
+    [
+      [3, 5],
+      [0, 1],
+    ],
     [[2, 1, 9], [1]],
     [[2, 1, 9], [2]],
     [[4, 6, 5], [1]],
-    [[4, 6, 5], [0, 2]],
-    [[2, 3, 4, 5], [1, 3]],
-    [[2, 3, 4, 5], [0, 1, 2, 3]],
+    [
+      [4, 6, 5],
+      [0, 2],
+    ],
+    [
+      [2, 3, 4, 5],
+      [1, 3],
+    ],
+    [
+      [2, 3, 4, 5],
+      [0, 1, 2, 3],
+    ],
     [[33, 17], [0]],
     [[33, 17], [1]],
     [[5, 37, 19], [0]],
@@ -102,15 +114,24 @@ describe('argmax, argmin and topk agree with the reference backend on every fast
     it(`${op === mt.argmax ? 'argmax' : 'argmin'} along an axis, first occurrence on ties, first NaN wins`, () => {
       for (const [shape, axis] of shapes) checkParity((x) => op(x, axis), [{ shape }]);
       // Few distinct values: many ties, across lanes and within them.
-      for (const [shape, axis] of shapes) checkParity((x) => op(x, axis), [{ shape, values: fewValues(shape, 3) }], { forwardOnly: true });
+      for (const [shape, axis] of shapes)
+        checkParity((x) => op(x, axis), [{ shape, values: fewValues(shape, 3) }], { forwardOnly: true });
       const values = [0, 1, NaN, 1, 2, NaN, 0, 0, 3, 3, 1, 2, 3, 0, 0, 0, 4, 4, 4, NaN];
       checkParity((x) => op(x, 1), [{ shape: [2, 10], values }], { forwardOnly: true });
       checkParity((x) => op(x, 0), [{ shape: [2, 10], values }], { forwardOnly: true });
       checkParity((x) => op(x, 1), [{ shape: [1, 20], values }], { forwardOnly: true });
       const columns = [1, 2, 3, 4, 5, 6, 7, 8, NaN, 0, 9, 4, NaN, 6, 1, 8, 2, NaN, 9, NaN, 5, 7, NaN, 8];
       checkParity((x) => op(x, 0), [{ shape: [3, 8], values: columns }], { forwardOnly: true });
-      checkParity((x) => op(x, 1), [{ shape: [1, 16], values: values.slice(0, 16).map((v) => (Number.isNaN(v) ? -Infinity : v)) }], { forwardOnly: true });
-      checkParity((x) => op(x, 1), [{ shape: [1, 9], values: new Array<number>(9).fill(op === mt.argmax ? -Infinity : Infinity) }], { forwardOnly: true });
+      checkParity(
+        (x) => op(x, 1),
+        [{ shape: [1, 16], values: values.slice(0, 16).map((v) => (Number.isNaN(v) ? -Infinity : v)) }],
+        { forwardOnly: true },
+      );
+      checkParity(
+        (x) => op(x, 1),
+        [{ shape: [1, 9], values: new Array<number>(9).fill(op === mt.argmax ? -Infinity : Infinity) }],
+        { forwardOnly: true },
+      );
     });
   }
 
@@ -121,8 +142,12 @@ describe('argmax, argmin and topk agree with the reference backend on every fast
     checkParity((x) => mt.topk(x, 11), [{ shape: [2, 11] }]);
     checkParity((x) => mt.topk(x, 0), [{ shape: [2, 6] }]);
     checkParity((x) => mt.topk(x, 6), [{ shape: [5, 40], values: fewValues([5, 40], 4) }], { forwardOnly: true });
-    checkParity((x) => mt.topk(x, 9, 1, false), [{ shape: [5, 40], values: fewValues([5, 40], 4) }], { forwardOnly: true });
-    checkParity((x) => mt.topk(x, 2), [{ shape: [2, 5], values: [1, 0, -0, 1, 0.5, 2, 2, 1, 2, 0] }], { forwardOnly: true });
+    checkParity((x) => mt.topk(x, 9, 1, false), [{ shape: [5, 40], values: fewValues([5, 40], 4) }], {
+      forwardOnly: true,
+    });
+    checkParity((x) => mt.topk(x, 2), [{ shape: [2, 5], values: [1, 0, -0, 1, 0.5, 2, 2, 1, 2, 0] }], {
+      forwardOnly: true,
+    });
   });
 
   it('the reference topk, a heap selection, equals a full sort with ties to the lower index', () => {
@@ -144,19 +169,25 @@ describe('argmax, argmin and topk agree with the reference backend on every fast
             .sort((a, b) => sign * (data[r * cols + a]! - data[r * cols + b]!) || a - b)
             .slice(0, k),
         ).flat();
-        const { indices } = mt.topk(mt.fromArray(new Float32Array(data), [rows, cols], { backend: reference }), k, -1, largest);
+        const { indices } = mt.topk(
+          mt.fromArray(new Float32Array(data), [rows, cols], { backend: reference }),
+          k,
+          -1,
+          largest,
+        );
         assert.deepEqual(Array.from(indices.toArray()), expected, `${rows}x${cols}, k = ${k}, largest = ${largest}`);
       }
     }
   });
 
   it('topk rows holding NaN follow the reference', () => {
-    checkParity((x) => mt.topk(x, 3), [{ shape: [2, 6], values: [1, NaN, 3, 2, 0, 5, 4, 3, 2, 1, 0, -1] }], { forwardOnly: true });
+    checkParity((x) => mt.topk(x, 3), [{ shape: [2, 6], values: [1, NaN, 3, 2, 0, 5, 4, 3, 2, 1, 0, -1] }], {
+      forwardOnly: true,
+    });
   });
 
   it('int32 argmax and topk work too', () => {
     checkParity((x) => mt.argmax(x, 1), [{ shape: [3, 40], int: 7 }], { forwardOnly: true });
     checkParity((x) => mt.topk(x, 4), [{ shape: [3, 40], int: 7 }], { forwardOnly: true });
   });
-
 });

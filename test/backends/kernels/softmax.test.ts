@@ -5,7 +5,10 @@ import { allBackends as backends, checkParity, errorsOf } from '../parity.js';
 
 describe('softmax and log-softmax agree with the reference backend on every fast backend', () => {
   const shapes = [[7], [3, 5], [2, 1, 9], [4, 33], [1, 1], [3, 4, 12], [2, 1]];
-  for (const [name, fn] of [['softmax', mt.softmax], ['logSoftmax', mt.logSoftmax]] as const) {
+  for (const [name, fn] of [
+    ['softmax', mt.softmax],
+    ['logSoftmax', mt.logSoftmax],
+  ] as const) {
     it(`${name} over the last axis, and its gradient`, () => {
       for (const shape of shapes) checkParity((x) => fn(x), [{ shape, range: [-8, 8] }], { tol: 2e-6 });
     });
@@ -25,9 +28,17 @@ describe('softmax and log-softmax agree with the reference backend on every fast
   it('softmax gives masked (-inf) entries zero weight; NaN rows stay NaN', () => {
     const values = [0.5, -Infinity, 1, 2, -Infinity, -Infinity, 3, 0, -1, 2, 1, 0.25];
     checkParity((x) => mt.softmax(x), [{ shape: [2, 6], values }]);
-    checkParity((x) => mt.softmax(x), [{ shape: [2, 5], values: [1, NaN, 2, 3, 4, 0, 1, 2, 3, 4] }], { forwardOnly: true });
-    checkParity((x) => mt.logSoftmax(x), [{ shape: [2, 5], values: [1, NaN, 2, 3, 4, 0, 1, 2, 3, 4] }], { forwardOnly: true });
-    checkParity((x) => mt.softmax(x), [{ shape: [1, 5], values: [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity] }], { forwardOnly: true });
+    checkParity((x) => mt.softmax(x), [{ shape: [2, 5], values: [1, NaN, 2, 3, 4, 0, 1, 2, 3, 4] }], {
+      forwardOnly: true,
+    });
+    checkParity((x) => mt.logSoftmax(x), [{ shape: [2, 5], values: [1, NaN, 2, 3, 4, 0, 1, 2, 3, 4] }], {
+      forwardOnly: true,
+    });
+    checkParity(
+      (x) => mt.softmax(x),
+      [{ shape: [1, 5], values: [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity] }],
+      { forwardOnly: true },
+    );
   });
 });
 
@@ -36,7 +47,14 @@ describe('cross-entropy agrees with the reference backend on every fast backend'
 
   it('per-row, summed and mean losses with their gradients', () => {
     for (const reduction of ['none', 'sum', 'mean'] as const) {
-      checkParity(ce({ reduction }), [{ shape: [5, 10], range: [-5, 5] }, { shape: [5], int: 10 }], { tol: 2e-6 });
+      checkParity(
+        ce({ reduction }),
+        [
+          { shape: [5, 10], range: [-5, 5] },
+          { shape: [5], int: 10 },
+        ],
+        { tol: 2e-6 },
+      );
       checkParity(ce({ reduction }), [{ shape: [2, 3, 7] }, { shape: [2, 3], int: 7 }], { tol: 2e-6 });
       checkParity(ce({ reduction }), [{ shape: [1, 3] }, { shape: [1], int: 3 }], { tol: 2e-6 });
       checkParity(ce({ reduction }), [{ shape: [9, 1] }, { shape: [9], int: 1 }], { tol: 2e-6 });
@@ -44,9 +62,30 @@ describe('cross-entropy agrees with the reference backend on every fast backend'
   });
 
   it('rows of a 50,000-class vocabulary, and many rows across threads', () => {
-    checkParity(ce({ reduction: 'none' }), [{ shape: [3, 50000], range: [-10, 10] }, { shape: [3], int: 50000 }], { tol: 2e-6 });
-    checkParity(ce({}), [{ shape: [1, 50001], range: [-4, 4] }, { shape: [1], int: 50001 }], { tol: 2e-6 });
-    checkParity(ce({}), [{ shape: [260, 301], range: [-30, 30] }, { shape: [260], int: 301 }], { tol: 2e-6 });
+    checkParity(
+      ce({ reduction: 'none' }),
+      [
+        { shape: [3, 50000], range: [-10, 10] },
+        { shape: [3], int: 50000 },
+      ],
+      { tol: 2e-6 },
+    );
+    checkParity(
+      ce({}),
+      [
+        { shape: [1, 50001], range: [-4, 4] },
+        { shape: [1], int: 50001 },
+      ],
+      { tol: 2e-6 },
+    );
+    checkParity(
+      ce({}),
+      [
+        { shape: [260, 301], range: [-30, 30] },
+        { shape: [260], int: 301 },
+      ],
+      { tol: 2e-6 },
+    );
   });
 
   it('ignoreIndex: ignored rows get zero loss and zero gradient', () => {
@@ -60,13 +99,28 @@ describe('cross-entropy agrees with the reference backend on every fast backend'
 
   it('masked logits (-inf) away from the target', () => {
     const logits = [0, -Infinity, 2, 1, -Infinity, 3, -Infinity, -Infinity];
-    checkParity(ce({ reduction: 'none' }), [{ shape: [2, 4], values: logits }, { shape: [2], int: 4, values: [2, 1] }]);
+    checkParity(ce({ reduction: 'none' }), [
+      { shape: [2, 4], values: logits },
+      { shape: [2], int: 4, values: [2, 1] },
+    ]);
   });
 
   it('a row of -inf has log-sum-exp -inf, and one with NaN among -inf has NaN, as in the reference', () => {
     const results = backends.map((backend) =>
       mt.scope(() => {
-        const rows = [...new Array<number>(5).fill(-Infinity), 1, 2, 3, 4, 5, -Infinity, NaN, -Infinity, -Infinity, -Infinity];
+        const rows = [
+          ...new Array<number>(5).fill(-Infinity),
+          1,
+          2,
+          3,
+          4,
+          5,
+          -Infinity,
+          NaN,
+          -Infinity,
+          -Infinity,
+          -Infinity,
+        ];
         const logits = mt.fromArray(new Float32Array(rows), [3, 5], { backend });
         const targets = mt.fromArray(new Int32Array([-100, 2, -100]), [3], { backend });
         const loss = mt.zeros([3], { backend });

@@ -14,20 +14,20 @@
 
 // @ts-ignore: decorator
 @inline export function f32At(base: usize, index: i32): f32 {
-  return load<f32>(base + (<usize>index << 2));
+  return load<f32>(base + ((<usize>index) << 2));
 }
 
 // @ts-ignore: decorator
 @inline export function setF32(base: usize, index: i32, v: f32): void {
-  store<f32>(base + (<usize>index << 2), v);
+  store<f32>(base + ((<usize>index) << 2), v);
 }
 
 // @ts-ignore: decorator
 @inline export function i32At(base: usize, index: i32): i32 {
-  return load<i32>(base + (<usize>index << 2));
+  return load<i32>(base + ((<usize>index) << 2));
 }
 
 // @ts-ignore: decorator
 @inline export function setI32(base: usize, index: i32, v: i32): void {
-  store<i32>(base + (<usize>index << 2), v);
+  store<i32>(base + ((<usize>index) << 2), v);
 }

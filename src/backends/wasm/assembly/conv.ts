@@ -6,7 +6,7 @@ import { madd, shareStart } from './common';
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
   // Negative indices wrap modulo 2^32, which wasm32 addressing turns back into the right byte.
-  return base + (<usize>index << 2);
+  return base + ((<usize>index) << 2);
 }
 
 // @ts-ignore: decorator
@@ -21,7 +21,7 @@ import { madd, shareStart } from './common';
 // @ts-ignore: decorator
 @inline function copySpan(dst: usize, src: usize, n: i32): void {
   if (n >= 64) {
-    memory.copy(dst, src, <usize>n << 2);
+    memory.copy(dst, src, (<usize>n) << 2);
     return;
   }
   let i = 0;
@@ -51,13 +51,24 @@ export function causalConv1dTaps(taps: usize, w: usize, dim: i32, k: i32, tid: i
 
 /** out[b,t,d] = bias[d] + sum_j taps[j,d] * x[b, t-k+1+j, d]; threads split the B*L rows. bias 0 means none. */
 export function causalConv1d(
-  out: usize, x: usize, sb: i32, st: i32, sd: i32, taps: usize, bias: usize,
-  batch: i32, len: i32, dim: i32, k: i32, tid: i32, nthreads: i32,
+  out: usize,
+  x: usize,
+  sb: i32,
+  st: i32,
+  sd: i32,
+  taps: usize,
+  bias: usize,
+  batch: i32,
+  len: i32,
+  dim: i32,
+  k: i32,
+  tid: i32,
+  nthreads: i32,
 ): void {
   const rows = batch * len;
   const vecEnd = sd == 1 ? dim & ~15 : 0;
-  const tapStep = <usize>dim << 2;
-  const xStep = <usize>st << 2;
+  const tapStep = (<usize>dim) << 2;
+  const xStep = (<usize>st) << 2;
   const zero = f32x4.splat(0);
   const r1 = shareStart(rows, tid + 1, nthreads);
   for (let r = shareStart(rows, tid, nthreads); r < r1; r++) {
@@ -93,7 +104,8 @@ export function causalConv1d(
     }
     for (; d < dim; d++) {
       let acc: f32 = bias ? load<f32>(at(bias, d)) : 0;
-      for (let j = j0; j < k; j++) acc += load<f32>(at(tj, (j - j0) * dim + d)) * load<f32>(at(xj, (j - j0) * st + d * sd));
+      for (let j = j0; j < k; j++)
+        acc += load<f32>(at(tj, (j - j0) * dim + d)) * load<f32>(at(xj, (j - j0) * st + d * sd));
       store<f32>(at(o, d), acc);
     }
   }
@@ -106,8 +118,22 @@ export function causalConv1d(
  * floats: the running weight sums as [k, D], then the bias sums.
  */
 export function causalConv1dGrad(
-  dx: usize, dw: usize, db: usize, g: usize, x: usize, sb: i32, st: i32, sd: i32, taps: usize, acc: usize,
-  batch: i32, len: i32, dim: i32, k: i32, tid: i32, nthreads: i32,
+  dx: usize,
+  dw: usize,
+  db: usize,
+  g: usize,
+  x: usize,
+  sb: i32,
+  st: i32,
+  sd: i32,
+  taps: usize,
+  acc: usize,
+  batch: i32,
+  len: i32,
+  dim: i32,
+  k: i32,
+  tid: i32,
+  nthreads: i32,
 ): void {
   const blocks = (dim + 15) >> 4;
   const d0 = shareStart(blocks, tid, nthreads) << 4;
@@ -116,8 +142,8 @@ export function causalConv1dGrad(
   for (let j = 0; j <= k; j++) zeroSpan(at(acc, j * dim + d0), d1 - d0);
   const sums = at(acc, k * dim);
   const vecEnd = sd == 1 ? d0 + ((d1 - d0) & ~15) : d0;
-  const rowStep = <usize>dim << 2;
-  const xStep = <usize>st << 2;
+  const rowStep = (<usize>dim) << 2;
+  const xStep = (<usize>st) << 2;
   for (let b = 0; b < batch; b++) {
     for (let s = 0; s < len; s++) {
       const r = b * len + s;
@@ -208,8 +234,23 @@ export function causalConv1dGrad(
 
 /** Fills col from x; threads split the rows. */
 export function im2col(
-  col: usize, x: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
-  dh: i32, dw: i32, ho: i32, wo: i32, planes: i32, tid: i32, nthreads: i32,
+  col: usize,
+  x: usize,
+  h: i32,
+  w: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  ho: i32,
+  wo: i32,
+  planes: i32,
+  tid: i32,
+  nthreads: i32,
 ): void {
   const taps = kh * kw;
   const n = ho * wo;
@@ -243,8 +284,23 @@ export function im2col(
 
 /** dx = the adjoint of im2col applied to col (overwrites dx); threads split the planes. */
 export function col2im(
-  dx: usize, col: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
-  dh: i32, dw: i32, ho: i32, wo: i32, planes: i32, tid: i32, nthreads: i32,
+  dx: usize,
+  col: usize,
+  h: i32,
+  w: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  ho: i32,
+  wo: i32,
+  planes: i32,
+  tid: i32,
+  nthreads: i32,
 ): void {
   const n = ho * wo;
   const p1 = shareStart(planes, tid + 1, nthreads);
@@ -263,7 +319,9 @@ export function col2im(
           const d = at(dst, ih * w + off);
           const s = at(src, oh * wo);
           if (sw == 1) addSpan(at(d, lo), at(s, lo), hi - lo);
-          else for (let ow = lo; ow < hi; ow++) store<f32>(at(d, ow * sw), load<f32>(at(d, ow * sw)) + load<f32>(at(s, ow)));
+          else
+            for (let ow = lo; ow < hi; ow++)
+              store<f32>(at(d, ow * sw), load<f32>(at(d, ow * sw)) + load<f32>(at(s, ow)));
         }
       }
     }
@@ -271,7 +329,15 @@ export function col2im(
 }
 
 /** out[p, :] += bias[p % channels] over `planes` planes of `size` floats. */
-export function convAddBias(out: usize, bias: usize, planes: i32, channels: i32, size: i32, tid: i32, nthreads: i32): void {
+export function convAddBias(
+  out: usize,
+  bias: usize,
+  planes: i32,
+  channels: i32,
+  size: i32,
+  tid: i32,
+  nthreads: i32,
+): void {
   const p1 = shareStart(planes, tid + 1, nthreads);
   for (let p = shareStart(planes, tid, nthreads); p < p1; p++) {
     const o = at(out, p * size);
@@ -283,7 +349,15 @@ export function convAddBias(out: usize, bias: usize, planes: i32, channels: i32,
 }
 
 /** dst[i] (+)= sum over r < count of src[r * n + i]; adds to dst when accumulate, else overwrites. */
-export function convSumBatch(dst: usize, src: usize, count: i32, n: i32, accumulate: i32, tid: i32, nthreads: i32): void {
+export function convSumBatch(
+  dst: usize,
+  src: usize,
+  count: i32,
+  n: i32,
+  accumulate: i32,
+  tid: i32,
+  nthreads: i32,
+): void {
   const quads = (n + 3) >> 2;
   const i0 = shareStart(quads, tid, nthreads) << 2;
   const i1 = min(n, shareStart(quads, tid + 1, nthreads) << 2);
@@ -307,7 +381,17 @@ export function convSumBatch(dst: usize, src: usize, count: i32, n: i32, accumul
 
 /** One output: the window's rows [ih0, ih1) and columns [iw0, iw1) of the plane at src. */
 // @ts-ignore: decorator
-@inline function poolOne(out: usize, indices: usize, e: i32, src: usize, w: i32, ih0: i32, ih1: i32, iw0: i32, iw1: i32): void {
+@inline function poolOne(
+  out: usize,
+  indices: usize,
+  e: i32,
+  src: usize,
+  w: i32,
+  ih0: i32,
+  ih1: i32,
+  iw0: i32,
+  iw1: i32,
+): void {
   let best = -Infinity as f32;
   let bestAt = -1;
   for (let ih = ih0; ih < ih1; ih++) {
@@ -340,8 +424,22 @@ export function convSumBatch(dst: usize, src: usize, count: i32, n: i32, accumul
  * a lane's NaN masks it for the rest of that window row, as the reference's break does.
  */
 export function maxPool2d(
-  out: usize, indices: usize, x: usize, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32,
-  ph: i32, pw: i32, ho: i32, wo: i32, planes: i32, tid: i32, nthreads: i32,
+  out: usize,
+  indices: usize,
+  x: usize,
+  h: i32,
+  w: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  ho: i32,
+  wo: i32,
+  planes: i32,
+  tid: i32,
+  nthreads: i32,
 ): void {
   // Outputs [owA, owB) have their whole window inside the columns of the plane.
   const owA = min(wo, (pw + sw - 1) / sw);
@@ -357,7 +455,8 @@ export function maxPool2d(
     const ih1 = min(h, oh * sh - ph + kh);
     const e = r * wo;
     let ow = 0;
-    for (; ow < owA; ow++) poolOne(out, indices, e + ow, src, w, ih0, ih1, max(0, ow * sw - pw), min(w, ow * sw - pw + kw));
+    for (; ow < owA; ow++)
+      poolOne(out, indices, e + ow, src, w, ih0, ih1, max(0, ow * sw - pw), min(w, ow * sw - pw + kw));
     for (; ow + 4 <= owB; ow += 4) {
       const iw0 = ow * sw - pw;
       let best = f32x4.splat(-Infinity);
@@ -376,6 +475,7 @@ export function maxPool2d(
       v128.store(at(out, e + ow), best);
       v128.store(at(indices, e + ow), bestAt);
     }
-    for (; ow < wo; ow++) poolOne(out, indices, e + ow, src, w, ih0, ih1, max(0, ow * sw - pw), min(w, ow * sw - pw + kw));
+    for (; ow < wo; ow++)
+      poolOne(out, indices, e + ow, src, w, ih0, ih1, max(0, ow * sw - pw), min(w, ow * sw - pw + kw));
   }
 }

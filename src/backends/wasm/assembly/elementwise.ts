@@ -1,6 +1,39 @@
 // Elementwise kernels over strided operands (see strided.ts): copy, fill, unary ops and their
 // gradients, binary ops, where. Float32 only, except copy, which also converts to/from int32.
-import { COPY_BITS, COPY_F32_TO_I32, UNARY_NEG, UNARY_EXP, UNARY_LOG, UNARY_SQRT, UNARY_RSQRT, UNARY_ABS, UNARY_RELU, UNARY_LEAKY_RELU, UNARY_GELU, UNARY_GELU_TANH, UNARY_SILU, UNARY_SIGMOID, UNARY_TANH, UNARY_SOFTPLUS, UNARY_CLAMP, UNARY_POW, UNARY_AFFINE, BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_POW, BINARY_MAXIMUM, BINARY_MINIMUM, BINARY_EQ, BINARY_NE, BINARY_LT, BINARY_LE, BINARY_GT, BINARY_GE } from '../abi/ops';
+import {
+  COPY_BITS,
+  COPY_F32_TO_I32,
+  UNARY_NEG,
+  UNARY_EXP,
+  UNARY_LOG,
+  UNARY_SQRT,
+  UNARY_RSQRT,
+  UNARY_ABS,
+  UNARY_RELU,
+  UNARY_LEAKY_RELU,
+  UNARY_GELU,
+  UNARY_GELU_TANH,
+  UNARY_SILU,
+  UNARY_SIGMOID,
+  UNARY_TANH,
+  UNARY_SOFTPLUS,
+  UNARY_CLAMP,
+  UNARY_POW,
+  UNARY_AFFINE,
+  BINARY_ADD,
+  BINARY_SUB,
+  BINARY_MUL,
+  BINARY_DIV,
+  BINARY_POW,
+  BINARY_MAXIMUM,
+  BINARY_MINIMUM,
+  BINARY_EQ,
+  BINARY_NE,
+  BINARY_LT,
+  BINARY_LE,
+  BINARY_GT,
+  BINARY_GE,
+} from '../abi/ops';
 import { shareStart } from './common';
 import { innerSize, innerStride, layoutSize, rowOffset } from './strided';
 import { erfv, expv, logv, sigmoidv, softplusv, tanhv } from './vmath';
@@ -22,7 +55,7 @@ let MODE: i32 = 0;
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
+  return base + ((<usize>index) << 2);
 }
 
 /** Calls S.run(row, c0, c1) for each row segment of this thread's share of the index space. */
@@ -53,7 +86,7 @@ class CopySegment {
     const o = rowOffset(LAYOUT, 0, row);
     const x = rowOffset(LAYOUT, 1, row);
     if (MODE == COPY_BITS && so == 1 && si == 1) {
-      memory.copy(at(OUT, o + c0), at(IN0, x + c0), <usize>(c1 - c0) << 2);
+      memory.copy(at(OUT, o + c0), at(IN0, x + c0), (<usize>(c1 - c0)) << 2);
       return;
     }
     for (let c = c0; c < c1; c++) {
@@ -100,31 +133,49 @@ export function fill(out: usize, bits: i32, layout: usize, tid: i32, nthreads: i
 
 class Neg {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return f32x4.neg(x); }
+  @inline f(x: v128): v128 {
+    return f32x4.neg(x);
+  }
   // @ts-ignore: decorator
-  @inline d(x: v128, g: v128): v128 { return f32x4.neg(g); }
+  @inline d(x: v128, g: v128): v128 {
+    return f32x4.neg(g);
+  }
 }
 class Exp {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return expv(x); }
+  @inline f(x: v128): v128 {
+    return expv(x);
+  }
   // @ts-ignore: decorator
-  @inline d(x: v128, g: v128): v128 { return f32x4.mul(g, expv(x)); }
+  @inline d(x: v128, g: v128): v128 {
+    return f32x4.mul(g, expv(x));
+  }
 }
 class Log {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return logv(x); }
+  @inline f(x: v128): v128 {
+    return logv(x);
+  }
   // @ts-ignore: decorator
-  @inline d(x: v128, g: v128): v128 { return f32x4.div(g, x); }
+  @inline d(x: v128, g: v128): v128 {
+    return f32x4.div(g, x);
+  }
 }
 class Sqrt {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return f32x4.sqrt(x); }
+  @inline f(x: v128): v128 {
+    return f32x4.sqrt(x);
+  }
   // @ts-ignore: decorator
-  @inline d(x: v128, g: v128): v128 { return f32x4.div(f32x4.mul(g, splat(0.5)), f32x4.sqrt(x)); }
+  @inline d(x: v128, g: v128): v128 {
+    return f32x4.div(f32x4.mul(g, splat(0.5)), f32x4.sqrt(x));
+  }
 }
 class Rsqrt {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return f32x4.div(splat(1), f32x4.sqrt(x)); }
+  @inline f(x: v128): v128 {
+    return f32x4.div(splat(1), f32x4.sqrt(x));
+  }
   // @ts-ignore: decorator
   @inline d(x: v128, g: v128): v128 {
     return f32x4.div(f32x4.mul(g, splat(-0.5)), f32x4.mul(x, f32x4.sqrt(x)));
@@ -132,7 +183,9 @@ class Rsqrt {
 }
 class Abs {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return f32x4.abs(x); }
+  @inline f(x: v128): v128 {
+    return f32x4.abs(x);
+  }
   // @ts-ignore: decorator
   @inline d(x: v128, g: v128): v128 {
     const pos = v128.and(f32x4.gt(x, splat(0)), g);
@@ -142,15 +195,23 @@ class Abs {
 }
 class Relu {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return v128.and(x, f32x4.gt(x, splat(0))); }
+  @inline f(x: v128): v128 {
+    return v128.and(x, f32x4.gt(x, splat(0)));
+  }
   // @ts-ignore: decorator
-  @inline d(x: v128, g: v128): v128 { return v128.and(g, f32x4.gt(x, splat(0))); }
+  @inline d(x: v128, g: v128): v128 {
+    return v128.and(g, f32x4.gt(x, splat(0)));
+  }
 }
 class LeakyRelu {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return v128.bitselect(x, f32x4.mul(x, P0), f32x4.gt(x, splat(0))); }
+  @inline f(x: v128): v128 {
+    return v128.bitselect(x, f32x4.mul(x, P0), f32x4.gt(x, splat(0)));
+  }
   // @ts-ignore: decorator
-  @inline d(x: v128, g: v128): v128 { return v128.bitselect(g, f32x4.mul(g, P0), f32x4.gt(x, splat(0))); }
+  @inline d(x: v128, g: v128): v128 {
+    return v128.bitselect(g, f32x4.mul(g, P0), f32x4.gt(x, splat(0)));
+  }
 }
 class Gelu {
   // @ts-ignore: decorator
@@ -167,7 +228,10 @@ class Gelu {
 class GeluTanh {
   // @ts-ignore: decorator
   @inline f(x: v128): v128 {
-    const u = f32x4.mul(splat(0.7978845608028654), f32x4.add(x, f32x4.mul(splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))));
+    const u = f32x4.mul(
+      splat(0.7978845608028654),
+      f32x4.add(x, f32x4.mul(splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))),
+    );
     return f32x4.mul(f32x4.mul(x, splat(0.5)), f32x4.add(splat(1), tanhv(u)));
   }
   // @ts-ignore: decorator
@@ -177,13 +241,18 @@ class GeluTanh {
     const t = tanhv(u);
     const du = f32x4.mul(splat(0.7978845608028654), f32x4.add(splat(1), f32x4.mul(splat(0.134145), x2)));
     const sech2 = f32x4.sub(splat(1), f32x4.mul(t, t));
-    const dy = f32x4.add(f32x4.mul(splat(0.5), f32x4.add(splat(1), t)), f32x4.mul(f32x4.mul(f32x4.mul(splat(0.5), x), sech2), du));
+    const dy = f32x4.add(
+      f32x4.mul(splat(0.5), f32x4.add(splat(1), t)),
+      f32x4.mul(f32x4.mul(f32x4.mul(splat(0.5), x), sech2), du),
+    );
     return f32x4.mul(g, dy);
   }
 }
 class Silu {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return f32x4.mul(x, sigmoidv(x)); }
+  @inline f(x: v128): v128 {
+    return f32x4.mul(x, sigmoidv(x));
+  }
   // @ts-ignore: decorator
   @inline d(x: v128, g: v128): v128 {
     const s = sigmoidv(x);
@@ -192,7 +261,9 @@ class Silu {
 }
 class Sigmoid {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return sigmoidv(x); }
+  @inline f(x: v128): v128 {
+    return sigmoidv(x);
+  }
   // @ts-ignore: decorator
   @inline d(x: v128, g: v128): v128 {
     const s = sigmoidv(x);
@@ -201,7 +272,9 @@ class Sigmoid {
 }
 class Tanh {
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return tanhv(x); }
+  @inline f(x: v128): v128 {
+    return tanhv(x);
+  }
   // @ts-ignore: decorator
   @inline d(x: v128, g: v128): v128 {
     const t = tanhv(x);
@@ -211,7 +284,9 @@ class Tanh {
 class Softplus {
   // P0 = beta, P1 = threshold.
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return softplusv(x, P0, P1); }
+  @inline f(x: v128): v128 {
+    return softplusv(x, P0, P1);
+  }
   // @ts-ignore: decorator
   @inline d(x: v128, g: v128): v128 {
     const bx = f32x4.mul(x, P0);
@@ -226,7 +301,9 @@ class Clamp {
     return v128.bitselect(P1, lo, f32x4.gt(x, P1));
   }
   // @ts-ignore: decorator
-  @inline d(x: v128, g: v128): v128 { return v128.and(g, v128.and(f32x4.ge(x, P0), f32x4.le(x, P1))); }
+  @inline d(x: v128, g: v128): v128 {
+    return v128.and(g, v128.and(f32x4.ge(x, P0), f32x4.le(x, P1)));
+  }
 }
 
 /** x^e for a constant e: repeated squaring for small integer e (exact for negative x), else exp(e log x). */
@@ -252,7 +329,9 @@ class Clamp {
 class Pow {
   // P0 = exponent.
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return powConst(x, f32x4.extract_lane(P0, 0)); }
+  @inline f(x: v128): v128 {
+    return powConst(x, f32x4.extract_lane(P0, 0));
+  }
   // @ts-ignore: decorator
   @inline d(x: v128, g: v128): v128 {
     const e = f32x4.extract_lane(P0, 0);
@@ -263,9 +342,13 @@ class Pow {
 class Affine {
   // P0 = scale, P1 = shift.
   // @ts-ignore: decorator
-  @inline f(x: v128): v128 { return f32x4.add(f32x4.mul(x, P0), P1); }
+  @inline f(x: v128): v128 {
+    return f32x4.add(f32x4.mul(x, P0), P1);
+  }
   // @ts-ignore: decorator
-  @inline d(x: v128, g: v128): v128 { return f32x4.mul(g, P0); }
+  @inline d(x: v128, g: v128): v128 {
+    return f32x4.mul(g, P0);
+  }
 }
 
 class UnarySegment<Op> {
@@ -319,29 +402,74 @@ export function unary(op: i32, out: usize, x: usize, p0: f32, p1: f32, layout: u
   P1 = splat(p1);
   LAYOUT = layout;
   switch (op) {
-    case UNARY_NEG: forEachSegment<UnarySegment<Neg>>(tid, nthreads); break;
-    case UNARY_EXP: forEachSegment<UnarySegment<Exp>>(tid, nthreads); break;
-    case UNARY_LOG: forEachSegment<UnarySegment<Log>>(tid, nthreads); break;
-    case UNARY_SQRT: forEachSegment<UnarySegment<Sqrt>>(tid, nthreads); break;
-    case UNARY_RSQRT: forEachSegment<UnarySegment<Rsqrt>>(tid, nthreads); break;
-    case UNARY_ABS: forEachSegment<UnarySegment<Abs>>(tid, nthreads); break;
-    case UNARY_RELU: forEachSegment<UnarySegment<Relu>>(tid, nthreads); break;
-    case UNARY_LEAKY_RELU: forEachSegment<UnarySegment<LeakyRelu>>(tid, nthreads); break;
-    case UNARY_GELU: forEachSegment<UnarySegment<Gelu>>(tid, nthreads); break;
-    case UNARY_GELU_TANH: forEachSegment<UnarySegment<GeluTanh>>(tid, nthreads); break;
-    case UNARY_SILU: forEachSegment<UnarySegment<Silu>>(tid, nthreads); break;
-    case UNARY_SIGMOID: forEachSegment<UnarySegment<Sigmoid>>(tid, nthreads); break;
-    case UNARY_TANH: forEachSegment<UnarySegment<Tanh>>(tid, nthreads); break;
-    case UNARY_SOFTPLUS: forEachSegment<UnarySegment<Softplus>>(tid, nthreads); break;
-    case UNARY_CLAMP: forEachSegment<UnarySegment<Clamp>>(tid, nthreads); break;
-    case UNARY_POW: forEachSegment<UnarySegment<Pow>>(tid, nthreads); break;
-    case UNARY_AFFINE: forEachSegment<UnarySegment<Affine>>(tid, nthreads); break;
-    default: unreachable();
+    case UNARY_NEG:
+      forEachSegment<UnarySegment<Neg>>(tid, nthreads);
+      break;
+    case UNARY_EXP:
+      forEachSegment<UnarySegment<Exp>>(tid, nthreads);
+      break;
+    case UNARY_LOG:
+      forEachSegment<UnarySegment<Log>>(tid, nthreads);
+      break;
+    case UNARY_SQRT:
+      forEachSegment<UnarySegment<Sqrt>>(tid, nthreads);
+      break;
+    case UNARY_RSQRT:
+      forEachSegment<UnarySegment<Rsqrt>>(tid, nthreads);
+      break;
+    case UNARY_ABS:
+      forEachSegment<UnarySegment<Abs>>(tid, nthreads);
+      break;
+    case UNARY_RELU:
+      forEachSegment<UnarySegment<Relu>>(tid, nthreads);
+      break;
+    case UNARY_LEAKY_RELU:
+      forEachSegment<UnarySegment<LeakyRelu>>(tid, nthreads);
+      break;
+    case UNARY_GELU:
+      forEachSegment<UnarySegment<Gelu>>(tid, nthreads);
+      break;
+    case UNARY_GELU_TANH:
+      forEachSegment<UnarySegment<GeluTanh>>(tid, nthreads);
+      break;
+    case UNARY_SILU:
+      forEachSegment<UnarySegment<Silu>>(tid, nthreads);
+      break;
+    case UNARY_SIGMOID:
+      forEachSegment<UnarySegment<Sigmoid>>(tid, nthreads);
+      break;
+    case UNARY_TANH:
+      forEachSegment<UnarySegment<Tanh>>(tid, nthreads);
+      break;
+    case UNARY_SOFTPLUS:
+      forEachSegment<UnarySegment<Softplus>>(tid, nthreads);
+      break;
+    case UNARY_CLAMP:
+      forEachSegment<UnarySegment<Clamp>>(tid, nthreads);
+      break;
+    case UNARY_POW:
+      forEachSegment<UnarySegment<Pow>>(tid, nthreads);
+      break;
+    case UNARY_AFFINE:
+      forEachSegment<UnarySegment<Affine>>(tid, nthreads);
+      break;
+    default:
+      unreachable();
   }
 }
 
 /** out = g * f'(x) for the unary op `op`. */
-export function unaryGrad(op: i32, out: usize, x: usize, g: usize, p0: f32, p1: f32, layout: usize, tid: i32, nthreads: i32): void {
+export function unaryGrad(
+  op: i32,
+  out: usize,
+  x: usize,
+  g: usize,
+  p0: f32,
+  p1: f32,
+  layout: usize,
+  tid: i32,
+  nthreads: i32,
+): void {
   OUT = out;
   IN0 = x;
   IN1 = g;
@@ -349,24 +477,59 @@ export function unaryGrad(op: i32, out: usize, x: usize, g: usize, p0: f32, p1: 
   P1 = splat(p1);
   LAYOUT = layout;
   switch (op) {
-    case UNARY_NEG: forEachSegment<UnaryGradSegment<Neg>>(tid, nthreads); break;
-    case UNARY_EXP: forEachSegment<UnaryGradSegment<Exp>>(tid, nthreads); break;
-    case UNARY_LOG: forEachSegment<UnaryGradSegment<Log>>(tid, nthreads); break;
-    case UNARY_SQRT: forEachSegment<UnaryGradSegment<Sqrt>>(tid, nthreads); break;
-    case UNARY_RSQRT: forEachSegment<UnaryGradSegment<Rsqrt>>(tid, nthreads); break;
-    case UNARY_ABS: forEachSegment<UnaryGradSegment<Abs>>(tid, nthreads); break;
-    case UNARY_RELU: forEachSegment<UnaryGradSegment<Relu>>(tid, nthreads); break;
-    case UNARY_LEAKY_RELU: forEachSegment<UnaryGradSegment<LeakyRelu>>(tid, nthreads); break;
-    case UNARY_GELU: forEachSegment<UnaryGradSegment<Gelu>>(tid, nthreads); break;
-    case UNARY_GELU_TANH: forEachSegment<UnaryGradSegment<GeluTanh>>(tid, nthreads); break;
-    case UNARY_SILU: forEachSegment<UnaryGradSegment<Silu>>(tid, nthreads); break;
-    case UNARY_SIGMOID: forEachSegment<UnaryGradSegment<Sigmoid>>(tid, nthreads); break;
-    case UNARY_TANH: forEachSegment<UnaryGradSegment<Tanh>>(tid, nthreads); break;
-    case UNARY_SOFTPLUS: forEachSegment<UnaryGradSegment<Softplus>>(tid, nthreads); break;
-    case UNARY_CLAMP: forEachSegment<UnaryGradSegment<Clamp>>(tid, nthreads); break;
-    case UNARY_POW: forEachSegment<UnaryGradSegment<Pow>>(tid, nthreads); break;
-    case UNARY_AFFINE: forEachSegment<UnaryGradSegment<Affine>>(tid, nthreads); break;
-    default: unreachable();
+    case UNARY_NEG:
+      forEachSegment<UnaryGradSegment<Neg>>(tid, nthreads);
+      break;
+    case UNARY_EXP:
+      forEachSegment<UnaryGradSegment<Exp>>(tid, nthreads);
+      break;
+    case UNARY_LOG:
+      forEachSegment<UnaryGradSegment<Log>>(tid, nthreads);
+      break;
+    case UNARY_SQRT:
+      forEachSegment<UnaryGradSegment<Sqrt>>(tid, nthreads);
+      break;
+    case UNARY_RSQRT:
+      forEachSegment<UnaryGradSegment<Rsqrt>>(tid, nthreads);
+      break;
+    case UNARY_ABS:
+      forEachSegment<UnaryGradSegment<Abs>>(tid, nthreads);
+      break;
+    case UNARY_RELU:
+      forEachSegment<UnaryGradSegment<Relu>>(tid, nthreads);
+      break;
+    case UNARY_LEAKY_RELU:
+      forEachSegment<UnaryGradSegment<LeakyRelu>>(tid, nthreads);
+      break;
+    case UNARY_GELU:
+      forEachSegment<UnaryGradSegment<Gelu>>(tid, nthreads);
+      break;
+    case UNARY_GELU_TANH:
+      forEachSegment<UnaryGradSegment<GeluTanh>>(tid, nthreads);
+      break;
+    case UNARY_SILU:
+      forEachSegment<UnaryGradSegment<Silu>>(tid, nthreads);
+      break;
+    case UNARY_SIGMOID:
+      forEachSegment<UnaryGradSegment<Sigmoid>>(tid, nthreads);
+      break;
+    case UNARY_TANH:
+      forEachSegment<UnaryGradSegment<Tanh>>(tid, nthreads);
+      break;
+    case UNARY_SOFTPLUS:
+      forEachSegment<UnaryGradSegment<Softplus>>(tid, nthreads);
+      break;
+    case UNARY_CLAMP:
+      forEachSegment<UnaryGradSegment<Clamp>>(tid, nthreads);
+      break;
+    case UNARY_POW:
+      forEachSegment<UnaryGradSegment<Pow>>(tid, nthreads);
+      break;
+    case UNARY_AFFINE:
+      forEachSegment<UnaryGradSegment<Affine>>(tid, nthreads);
+      break;
+    default:
+      unreachable();
   }
 }
 
@@ -374,19 +537,27 @@ export function unaryGrad(op: i32, out: usize, x: usize, g: usize, p0: f32, p1: 
 
 class Add {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return f32x4.add(a, b); }
+  @inline f(a: v128, b: v128): v128 {
+    return f32x4.add(a, b);
+  }
 }
 class Sub {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return f32x4.sub(a, b); }
+  @inline f(a: v128, b: v128): v128 {
+    return f32x4.sub(a, b);
+  }
 }
 class Mul {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return f32x4.mul(a, b); }
+  @inline f(a: v128, b: v128): v128 {
+    return f32x4.mul(a, b);
+  }
 }
 class Div {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return f32x4.div(a, b); }
+  @inline f(a: v128, b: v128): v128 {
+    return f32x4.div(a, b);
+  }
 }
 class PowBinary {
   // a^b with Math.pow's rules: negative a needs an integer b (sign from its parity), b = 0 gives 1.
@@ -404,35 +575,51 @@ class PowBinary {
 }
 class Maximum {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return f32x4.max(a, b); }
+  @inline f(a: v128, b: v128): v128 {
+    return f32x4.max(a, b);
+  }
 }
 class Minimum {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return f32x4.min(a, b); }
+  @inline f(a: v128, b: v128): v128 {
+    return f32x4.min(a, b);
+  }
 }
 class Eq {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.eq(a, b), splat(1)); }
+  @inline f(a: v128, b: v128): v128 {
+    return v128.and(f32x4.eq(a, b), splat(1));
+  }
 }
 class Ne {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.ne(a, b), splat(1)); }
+  @inline f(a: v128, b: v128): v128 {
+    return v128.and(f32x4.ne(a, b), splat(1));
+  }
 }
 class Lt {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.lt(a, b), splat(1)); }
+  @inline f(a: v128, b: v128): v128 {
+    return v128.and(f32x4.lt(a, b), splat(1));
+  }
 }
 class Le {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.le(a, b), splat(1)); }
+  @inline f(a: v128, b: v128): v128 {
+    return v128.and(f32x4.le(a, b), splat(1));
+  }
 }
 class Gt {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.gt(a, b), splat(1)); }
+  @inline f(a: v128, b: v128): v128 {
+    return v128.and(f32x4.gt(a, b), splat(1));
+  }
 }
 class Ge {
   // @ts-ignore: decorator
-  @inline f(a: v128, b: v128): v128 { return v128.and(f32x4.ge(a, b), splat(1)); }
+  @inline f(a: v128, b: v128): v128 {
+    return v128.and(f32x4.ge(a, b), splat(1));
+  }
 }
 
 class BinarySegment<Op> {
@@ -449,7 +636,8 @@ class BinarySegment<Op> {
     let c = c0;
     if (so == 1) {
       if (sa == 1 && sb == 1) {
-        for (; c + 4 <= c1; c += 4) v128.store(at(OUT, o + c), op.f(v128.load(at(IN0, a + c)), v128.load(at(IN1, b + c))));
+        for (; c + 4 <= c1; c += 4)
+          v128.store(at(OUT, o + c), op.f(v128.load(at(IN0, a + c)), v128.load(at(IN1, b + c))));
       } else if (sa == 1 && sb == 0) {
         const bv = v128.load32_splat(at(IN1, b));
         for (; c + 4 <= c1; c += 4) v128.store(at(OUT, o + c), op.f(v128.load(at(IN0, a + c)), bv));
@@ -473,20 +661,47 @@ export function binary(op: i32, out: usize, a: usize, b: usize, layout: usize, t
   IN1 = b;
   LAYOUT = layout;
   switch (op) {
-    case BINARY_ADD: forEachSegment<BinarySegment<Add>>(tid, nthreads); break;
-    case BINARY_SUB: forEachSegment<BinarySegment<Sub>>(tid, nthreads); break;
-    case BINARY_MUL: forEachSegment<BinarySegment<Mul>>(tid, nthreads); break;
-    case BINARY_DIV: forEachSegment<BinarySegment<Div>>(tid, nthreads); break;
-    case BINARY_POW: forEachSegment<BinarySegment<PowBinary>>(tid, nthreads); break;
-    case BINARY_MAXIMUM: forEachSegment<BinarySegment<Maximum>>(tid, nthreads); break;
-    case BINARY_MINIMUM: forEachSegment<BinarySegment<Minimum>>(tid, nthreads); break;
-    case BINARY_EQ: forEachSegment<BinarySegment<Eq>>(tid, nthreads); break;
-    case BINARY_NE: forEachSegment<BinarySegment<Ne>>(tid, nthreads); break;
-    case BINARY_LT: forEachSegment<BinarySegment<Lt>>(tid, nthreads); break;
-    case BINARY_LE: forEachSegment<BinarySegment<Le>>(tid, nthreads); break;
-    case BINARY_GT: forEachSegment<BinarySegment<Gt>>(tid, nthreads); break;
-    case BINARY_GE: forEachSegment<BinarySegment<Ge>>(tid, nthreads); break;
-    default: unreachable();
+    case BINARY_ADD:
+      forEachSegment<BinarySegment<Add>>(tid, nthreads);
+      break;
+    case BINARY_SUB:
+      forEachSegment<BinarySegment<Sub>>(tid, nthreads);
+      break;
+    case BINARY_MUL:
+      forEachSegment<BinarySegment<Mul>>(tid, nthreads);
+      break;
+    case BINARY_DIV:
+      forEachSegment<BinarySegment<Div>>(tid, nthreads);
+      break;
+    case BINARY_POW:
+      forEachSegment<BinarySegment<PowBinary>>(tid, nthreads);
+      break;
+    case BINARY_MAXIMUM:
+      forEachSegment<BinarySegment<Maximum>>(tid, nthreads);
+      break;
+    case BINARY_MINIMUM:
+      forEachSegment<BinarySegment<Minimum>>(tid, nthreads);
+      break;
+    case BINARY_EQ:
+      forEachSegment<BinarySegment<Eq>>(tid, nthreads);
+      break;
+    case BINARY_NE:
+      forEachSegment<BinarySegment<Ne>>(tid, nthreads);
+      break;
+    case BINARY_LT:
+      forEachSegment<BinarySegment<Lt>>(tid, nthreads);
+      break;
+    case BINARY_LE:
+      forEachSegment<BinarySegment<Le>>(tid, nthreads);
+      break;
+    case BINARY_GT:
+      forEachSegment<BinarySegment<Gt>>(tid, nthreads);
+      break;
+    case BINARY_GE:
+      forEachSegment<BinarySegment<Ge>>(tid, nthreads);
+      break;
+    default:
+      unreachable();
   }
 }
 
@@ -511,7 +726,16 @@ class WhereSegment {
 }
 
 /** out = cond != 0 ? a : b over strided operands (32-bit values of either type). */
-export function where(out: usize, cond: usize, a: usize, b: usize, condIsInt: i32, layout: usize, tid: i32, nthreads: i32): void {
+export function where(
+  out: usize,
+  cond: usize,
+  a: usize,
+  b: usize,
+  condIsInt: i32,
+  layout: usize,
+  tid: i32,
+  nthreads: i32,
+): void {
   OUT = out;
   IN0 = cond;
   IN1 = a;

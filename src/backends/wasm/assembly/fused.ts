@@ -5,11 +5,24 @@ import { sigmoidv } from './vmath';
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
+  return base + ((<usize>index) << 2);
 }
 
 /** sum = x + residual; out = sum / rms(sum) * weight, row by row; rows split across threads. */
-export function addRmsNorm(out: usize, sum: usize, rstd: usize, x: usize, residual: usize, weight: usize, hasWeight: i32, rows: i32, cols: i32, eps: f32, tid: i32, nthreads: i32): void {
+export function addRmsNorm(
+  out: usize,
+  sum: usize,
+  rstd: usize,
+  x: usize,
+  residual: usize,
+  weight: usize,
+  hasWeight: i32,
+  rows: i32,
+  cols: i32,
+  eps: f32,
+  tid: i32,
+  nthreads: i32,
+): void {
   const r0 = shareStart(rows, tid, nthreads);
   const r1 = shareStart(rows, tid + 1, nthreads);
   for (let r = r0; r < r1; r++) {
@@ -21,7 +34,11 @@ export function addRmsNorm(out: usize, sum: usize, rstd: usize, x: usize, residu
       v128.store(at(sum, base + c), s);
       acc = madd(s, s, acc);
     }
-    let ms = <f64>f32x4.extract_lane(acc, 0) + <f64>f32x4.extract_lane(acc, 1) + <f64>f32x4.extract_lane(acc, 2) + <f64>f32x4.extract_lane(acc, 3);
+    let ms =
+      <f64>f32x4.extract_lane(acc, 0) +
+      <f64>f32x4.extract_lane(acc, 1) +
+      <f64>f32x4.extract_lane(acc, 2) +
+      <f64>f32x4.extract_lane(acc, 3);
     for (; c < cols; c++) {
       const s = load<f32>(at(x, base + c)) + load<f32>(at(residual, base + c));
       store<f32>(at(sum, base + c), s);

@@ -39,7 +39,7 @@ let TILE: usize = 0;
 // @ts-ignore: decorator
 @inline function elems(offset: i32): usize {
   // Offsets may be negative (flipped views); the wrap-around of usize arithmetic handles that.
-  return <usize>offset << 2;
+  return (<usize>offset) << 2;
 }
 
 /**
@@ -54,7 +54,7 @@ function pack4(dst: usize, rowBytes: usize, src: usize, along: i32, across: i32,
     const s2 = src + elems(2 * across);
     const s3 = src + elems(3 * across);
     for (; p + 4 <= kc; p += 4) {
-      const o = <usize>p << 2;
+      const o = (<usize>p) << 2;
       const r0 = v128.load(src + o);
       const r1 = v128.load(s1 + o);
       const r2 = v128.load(s2 + o);
@@ -75,21 +75,21 @@ function pack4(dst: usize, rowBytes: usize, src: usize, along: i32, across: i32,
   for (; p < kc; p++) {
     const d = dst + <usize>p * rowBytes;
     const s = src + elems(p * along);
-    for (let l = 0; l < 4; l++) store<f32>(d + (<usize>l << 2), l < lines ? load<f32>(s + elems(l * across)) : 0);
+    for (let l = 0; l < 4; l++) store<f32>(d + ((<usize>l) << 2), l < lines ? load<f32>(s + elems(l * across)) : 0);
   }
 }
 
 /** Packs the mc x kc block of A at src into MR-row micro-panels at PA. */
 function packA(src: usize, mc: i32, kc: i32): void {
   for (let i = 0; i < mc; i += MR) {
-    pack4(PA + (<usize>(i * kc) << 2), MR << 2, src + elems(i * SAM), SAK, SAM, kc, min(MR, mc - i));
+    pack4(PA + ((<usize>(i * kc)) << 2), MR << 2, src + elems(i * SAM), SAK, SAM, kc, min(MR, mc - i));
   }
 }
 
 /** Packs the kc x nc block of B at src into NR-column micro-panels at PB. */
 function packB(src: usize, kc: i32, nc: i32): void {
   for (let j = 0; j < nc; j += NR) {
-    const dst = PB + (<usize>(j * kc) << 2);
+    const dst = PB + ((<usize>(j * kc)) << 2);
     const col = src + elems(j * SBN);
     pack4(dst, NR << 2, col, SBK, SBN, kc, min(4, nc - j));
     pack4(dst + 16, NR << 2, col + elems(4 * SBN), SBK, SBN, kc, max(0, min(4, nc - j - 4)));
@@ -102,7 +102,16 @@ function packB(src: usize, kc: i32, nc: i32): void {
  * own, V8's code for it ran 15% slower.
  */
 // @ts-ignore: decorator
-@inline function kernel(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, rows: i32, cols: i32, accumulate: bool): void {
+@inline function kernel(
+  pa: usize,
+  pb: usize,
+  kc: i32,
+  c: usize,
+  ldc: usize,
+  rows: i32,
+  cols: i32,
+  accumulate: bool,
+): void {
   let c00 = f32x4.splat(0);
   let c01 = c00;
   let c10 = c00;
@@ -167,8 +176,8 @@ function packB(src: usize, kc: i32, nc: i32): void {
   for (let i = 0; i < rows; i++) {
     const row = c + <usize>i * ldc;
     for (let j = 0; j < cols; j++) {
-      const dst = row + (<usize>j << 2);
-      const v = load<f32>(TILE + (<usize>(i * NR + j) << 2));
+      const dst = row + ((<usize>j) << 2);
+      const v = load<f32>(TILE + ((<usize>(i * NR + j)) << 2));
       store<f32>(dst, accumulate ? load<f32>(dst) + v : v);
     }
   }
@@ -176,7 +185,7 @@ function packB(src: usize, kc: i32, nc: i32): void {
 
 /** C[m0:m1, n0:n1] of one product; a, b, c point at the product's first elements. */
 function gemmRange(c: usize, a: usize, b: usize, m0: i32, m1: i32, n0: i32, n1: i32): void {
-  const ldc = <usize>N << 2;
+  const ldc = (<usize>N) << 2;
   for (let jc = n0; jc < n1; jc += NC) {
     const nc = min(NC, n1 - jc);
     for (let pc = 0; pc < K; pc += KC) {
@@ -185,11 +194,20 @@ function gemmRange(c: usize, a: usize, b: usize, m0: i32, m1: i32, n0: i32, n1: 
       for (let ic = m0; ic < m1; ic += MC) {
         const mc = min(MC, m1 - ic);
         packA(a + elems(ic * SAM + pc * SAK), mc, kc);
-        const cBlock = c + (<usize>(ic * N + jc) << 2);
+        const cBlock = c + ((<usize>(ic * N + jc)) << 2);
         for (let jr = 0; jr < nc; jr += NR) {
-          const pb = PB + (<usize>(jr * kc) << 2);
+          const pb = PB + ((<usize>(jr * kc)) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
-            kernel(PA + (<usize>(ir * kc) << 2), pb, kc, cBlock + <usize>ir * ldc + (<usize>jr << 2), ldc, min(MR, mc - ir), min(NR, nc - jr), pc > 0);
+            kernel(
+              PA + ((<usize>(ir * kc)) << 2),
+              pb,
+              kc,
+              cBlock + <usize>ir * ldc + ((<usize>jr) << 2),
+              ldc,
+              min(MR, mc - ir),
+              min(NR, nc - jr),
+              pc > 0,
+            );
           }
         }
       }
@@ -210,9 +228,25 @@ function gemmRange(c: usize, a: usize, b: usize, m0: i32, m1: i32, n0: i32, n1: 
  * of 4, nc of 8).
  */
 export function gemm(
-  c: usize, a: usize, sam: i32, sak: i32, b: usize, sbk: i32, sbn: i32, m: i32, n: i32, k: i32,
-  table: usize, nbatch: i32, scratch: usize, threadBytes: i32, kc: i32, mc: i32, nc: i32,
-  tid: i32, nthreads: i32,
+  c: usize,
+  a: usize,
+  sam: i32,
+  sak: i32,
+  b: usize,
+  sbk: i32,
+  sbn: i32,
+  m: i32,
+  n: i32,
+  k: i32,
+  table: usize,
+  nbatch: i32,
+  scratch: usize,
+  threadBytes: i32,
+  kc: i32,
+  mc: i32,
+  nc: i32,
+  tid: i32,
+  nthreads: i32,
 ): void {
   SAM = sam;
   SAK = sak;
@@ -224,13 +258,21 @@ export function gemm(
   MC = mc;
   NC = nc;
   PA = scratch + <usize>tid * <usize>threadBytes;
-  PB = PA + (<usize>(mc * kc) << 2);
-  TILE = PB + (<usize>(kc * nc) << 2);
-  const cStride = <usize>(m * n) << 2;
+  PB = PA + ((<usize>(mc * kc)) << 2);
+  TILE = PB + ((<usize>(kc * nc)) << 2);
+  const cStride = (<usize>(m * n)) << 2;
   if (splitBatches(nbatch, nthreads)) {
     const t1 = shareStart(nbatch, tid + 1, nthreads);
     for (let t = shareStart(nbatch, tid, nthreads); t < t1; t++) {
-      gemmRange(c + <usize>t * cStride, a + elems(load<i32>(table + (<usize>t << 3))), b + elems(load<i32>(table + (<usize>t << 3), 4)), 0, m, 0, n);
+      gemmRange(
+        c + <usize>t * cStride,
+        a + elems(load<i32>(table + ((<usize>t) << 3))),
+        b + elems(load<i32>(table + ((<usize>t) << 3), 4)),
+        0,
+        m,
+        0,
+        n,
+      );
     }
     return;
   }
@@ -250,7 +292,15 @@ export function gemm(
   }
   if (m0 >= m1 || n0 >= n1) return;
   for (let t = 0; t < nbatch; t++) {
-    gemmRange(c + <usize>t * cStride, a + elems(load<i32>(table + (<usize>t << 3))), b + elems(load<i32>(table + (<usize>t << 3), 4)), m0, m1, n0, n1);
+    gemmRange(
+      c + <usize>t * cStride,
+      a + elems(load<i32>(table + ((<usize>t) << 3))),
+      b + elems(load<i32>(table + ((<usize>t) << 3), 4)),
+      m0,
+      m1,
+      n0,
+      n1,
+    );
   }
 }
 
@@ -276,7 +326,7 @@ function gemvDot(y: usize, x: usize, b: usize, n0: i32, n1: i32): void {
     let s7 = s0;
     let p = 0;
     for (; p + 32 <= K; p += 32) {
-      const o = <usize>p << 2;
+      const o = (<usize>p) << 2;
       s0 = madd(v128.load(w + o), v128.load(x + o), s0);
       s1 = madd(v128.load(w + o, 16), v128.load(x + o, 16), s1);
       s2 = madd(v128.load(w + o, 32), v128.load(x + o, 32), s2);
@@ -286,10 +336,12 @@ function gemvDot(y: usize, x: usize, b: usize, n0: i32, n1: i32): void {
       s6 = madd(v128.load(w + o, 96), v128.load(x + o, 96), s6);
       s7 = madd(v128.load(w + o, 112), v128.load(x + o, 112), s7);
     }
-    for (; p + 4 <= K; p += 4) s0 = madd(v128.load(w + (<usize>p << 2)), v128.load(x + (<usize>p << 2)), s0);
-    let total = hsum(f32x4.add(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)), f32x4.add(f32x4.add(s4, s5), f32x4.add(s6, s7))));
-    for (; p < K; p++) total += load<f32>(w + (<usize>p << 2)) * load<f32>(x + (<usize>p << 2));
-    store<f32>(y + (<usize>n << 2), total);
+    for (; p + 4 <= K; p += 4) s0 = madd(v128.load(w + ((<usize>p) << 2)), v128.load(x + ((<usize>p) << 2)), s0);
+    let total = hsum(
+      f32x4.add(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)), f32x4.add(f32x4.add(s4, s5), f32x4.add(s6, s7))),
+    );
+    for (; p < K; p++) total += load<f32>(w + ((<usize>p) << 2)) * load<f32>(x + ((<usize>p) << 2));
+    store<f32>(y + ((<usize>n) << 2), total);
   }
 }
 
@@ -298,7 +350,7 @@ function gemvAxpy(y: usize, x: usize, b: usize, n0: i32, n1: i32): void {
   const row = elems(SBK);
   for (let j0 = n0; j0 < n1; j0 += GEMV_CHUNK) {
     const j1 = min(n1, j0 + GEMV_CHUNK);
-    memory.fill(y + (<usize>j0 << 2), 0, <usize>(j1 - j0) << 2);
+    memory.fill(y + ((<usize>j0) << 2), 0, (<usize>(j1 - j0)) << 2);
     let p = 0;
     // Four rows of B per pass over the chunk: a quarter of the loads and stores of y.
     for (; p + 4 <= K; p += 4) {
@@ -313,7 +365,7 @@ function gemvAxpy(y: usize, x: usize, b: usize, n0: i32, n1: i32): void {
       let j = j0;
       // Two vectors of y per step keep more loads of B in flight.
       for (; j + 8 <= j1; j += 8) {
-        const o = <usize>j << 2;
+        const o = (<usize>j) << 2;
         let v = v128.load(y + o);
         let u = v128.load(y + o, 16);
         v = madd(x0, v128.load(r0 + o), v);
@@ -328,7 +380,7 @@ function gemvAxpy(y: usize, x: usize, b: usize, n0: i32, n1: i32): void {
         v128.store(y + o, u, 16);
       }
       if (j + 4 <= j1) {
-        const o = <usize>j << 2;
+        const o = (<usize>j) << 2;
         let v = v128.load(y + o);
         v = madd(x0, v128.load(r0 + o), v);
         v = madd(x1, v128.load(r1 + o), v);
@@ -338,7 +390,7 @@ function gemvAxpy(y: usize, x: usize, b: usize, n0: i32, n1: i32): void {
         j += 4;
       }
       for (; j < j1; j++) {
-        const o = <usize>j << 2;
+        const o = (<usize>j) << 2;
         let v = load<f32>(y + o);
         v += f32x4.extract_lane(x0, 0) * load<f32>(r0 + o);
         v += f32x4.extract_lane(x1, 0) * load<f32>(r1 + o);
@@ -352,11 +404,11 @@ function gemvAxpy(y: usize, x: usize, b: usize, n0: i32, n1: i32): void {
       const r = b + elems(p * SBK);
       let j = j0;
       for (; j + 4 <= j1; j += 4) {
-        const o = <usize>j << 2;
+        const o = (<usize>j) << 2;
         v128.store(y + o, madd(xp, v128.load(r + o), v128.load(y + o)));
       }
       for (; j < j1; j++) {
-        const o = <usize>j << 2;
+        const o = (<usize>j) << 2;
         store<f32>(y + o, load<f32>(y + o) + f32x4.extract_lane(xp, 0) * load<f32>(r + o));
       }
     }
@@ -371,7 +423,7 @@ function gemvRange(y: usize, x: usize, b: usize, xs: usize, n0: i32, n1: i32): v
   }
   let xc = x;
   if (SAK != 1) {
-    for (let p = 0; p < K; p++) store<f32>(xs + (<usize>p << 2), load<f32>(x + elems(p * SAK)));
+    for (let p = 0; p < K; p++) store<f32>(xs + ((<usize>p) << 2), load<f32>(x + elems(p * SAK)));
     xc = xs;
   }
   gemvDot(y, xc, b, n0, n1);
@@ -383,8 +435,20 @@ function gemvRange(y: usize, x: usize, b: usize, xs: usize, n0: i32, n1: i32): v
  * threadBytes per thread, room for a contiguous copy of x.
  */
 export function gemv(
-  y: usize, x: usize, sak: i32, b: usize, sbk: i32, sbn: i32, n: i32, k: i32,
-  table: usize, nbatch: i32, scratch: usize, threadBytes: i32, tid: i32, nthreads: i32,
+  y: usize,
+  x: usize,
+  sak: i32,
+  b: usize,
+  sbk: i32,
+  sbn: i32,
+  n: i32,
+  k: i32,
+  table: usize,
+  nbatch: i32,
+  scratch: usize,
+  threadBytes: i32,
+  tid: i32,
+  nthreads: i32,
 ): void {
   SAK = sak;
   SBK = sbk;
@@ -392,11 +456,18 @@ export function gemv(
   N = n;
   K = k;
   const xs = scratch + <usize>tid * <usize>threadBytes;
-  const yStride = <usize>n << 2;
+  const yStride = (<usize>n) << 2;
   if (splitBatches(nbatch, nthreads)) {
     const t1 = shareStart(nbatch, tid + 1, nthreads);
     for (let t = shareStart(nbatch, tid, nthreads); t < t1; t++) {
-      gemvRange(y + <usize>t * yStride, x + elems(load<i32>(table + (<usize>t << 3))), b + elems(load<i32>(table + (<usize>t << 3), 4)), xs, 0, n);
+      gemvRange(
+        y + <usize>t * yStride,
+        x + elems(load<i32>(table + ((<usize>t) << 3))),
+        b + elems(load<i32>(table + ((<usize>t) << 3), 4)),
+        xs,
+        0,
+        n,
+      );
     }
     return;
   }
@@ -405,6 +476,13 @@ export function gemv(
   const n1 = min(n, shareStart(groups, tid + 1, nthreads) * GEMV_GROUP);
   if (n0 >= n1) return;
   for (let t = 0; t < nbatch; t++) {
-    gemvRange(y + <usize>t * yStride, x + elems(load<i32>(table + (<usize>t << 3))), b + elems(load<i32>(table + (<usize>t << 3), 4)), xs, n0, n1);
+    gemvRange(
+      y + <usize>t * yStride,
+      x + elems(load<i32>(table + ((<usize>t) << 3))),
+      b + elems(load<i32>(table + ((<usize>t) << 3), 4)),
+      xs,
+      n0,
+      n1,
+    );
   }
 }

@@ -1,7 +1,16 @@
 // Entry point of the kernel module: every export here is callable from the JS wrapper.
 export { copy, fill, unary, unaryGrad, binary, where } from './elementwise';
 export { gemm, gemv } from './gemm';
-export { causalConv1dTaps, causalConv1d, causalConv1dGrad, im2col, col2im, convAddBias, convSumBatch, maxPool2d } from './conv';
+export {
+  causalConv1dTaps,
+  causalConv1d,
+  causalConv1dGrad,
+  im2col,
+  col2im,
+  convAddBias,
+  convSumBatch,
+  maxPool2d,
+} from './conv';
 export { addRmsNorm, siluMul, siluMulGrad } from './fused';
 export { scanForward, scanBackward, scanReducePartials } from './scan';
 export { reduceRows, reduceCols, argReduce } from './reduce';

@@ -6,7 +6,7 @@ import { innerSize, innerStride, layoutSize, rowOffset } from './strided';
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
+  return base + ((<usize>index) << 2);
 }
 
 /** dst[0..n) += src[0..n), float32 or int32. */
@@ -25,10 +25,20 @@ import { innerSize, innerStride, layoutSize, rowOffset } from './strided';
 }
 
 /** out[i, j, :] = x[i, index[j], :] for x [outer, size, inner] and out [outer, count, inner]. */
-export function indexSelect(out: usize, x: usize, index: usize, outer: i32, size: i32, inner: i32, count: i32, tid: i32, nthreads: i32): void {
+export function indexSelect(
+  out: usize,
+  x: usize,
+  index: usize,
+  outer: i32,
+  size: i32,
+  inner: i32,
+  count: i32,
+  tid: i32,
+  nthreads: i32,
+): void {
   const rows = outer * count;
   const row1 = shareStart(rows, tid + 1, nthreads);
-  const bytes = <usize>inner << 2;
+  const bytes = (<usize>inner) << 2;
   for (let row = shareStart(rows, tid, nthreads); row < row1; row++) {
     const i = row / count;
     const src = load<i32>(at(index, row - i * count));
@@ -44,7 +54,18 @@ export function indexSelect(out: usize, x: usize, index: usize, outer: i32, size
  * Threads split the (i, column) pairs, so repeated indices never meet on two threads, and each
  * output element takes its additions in order of j, as the reference does.
  */
-export function indexAdd(out: usize, src: usize, index: usize, outer: i32, size: i32, inner: i32, count: i32, isInt: bool, tid: i32, nthreads: i32): void {
+export function indexAdd(
+  out: usize,
+  src: usize,
+  index: usize,
+  outer: i32,
+  size: i32,
+  inner: i32,
+  count: i32,
+  isInt: bool,
+  tid: i32,
+  nthreads: i32,
+): void {
   const n = outer * inner;
   let e = shareStart(n, tid, nthreads);
   const e1 = shareStart(n, tid + 1, nthreads);
@@ -87,7 +108,15 @@ export function countOutOfRange(index: usize, size: i32, result: usize, layout: 
  * out = x.gather(axis, index) over the layout of index's shape: operand 0 is out, 1 the index,
  * 2 is x with a zero stride on the axis, which the index value times axisStride replaces.
  */
-export function gather(out: usize, x: usize, index: usize, axisStride: i32, layout: usize, tid: i32, nthreads: i32): void {
+export function gather(
+  out: usize,
+  x: usize,
+  index: usize,
+  axisStride: i32,
+  layout: usize,
+  tid: i32,
+  nthreads: i32,
+): void {
   const n = layoutSize(layout);
   if (n == 0) return;
   const inner = innerSize(layout);
@@ -116,7 +145,16 @@ export function gather(out: usize, x: usize, index: usize, axisStride: i32, layo
  * operand 0 is out (zero stride on the axis), 1 the index, 2 src. Threads take whole rows, so
  * all the additions into one output element happen on one thread, in order along the axis.
  */
-export function scatterAdd(out: usize, src: usize, index: usize, axisStride: i32, isInt: bool, layout: usize, tid: i32, nthreads: i32): void {
+export function scatterAdd(
+  out: usize,
+  src: usize,
+  index: usize,
+  axisStride: i32,
+  isInt: bool,
+  layout: usize,
+  tid: i32,
+  nthreads: i32,
+): void {
   const inner = innerSize(layout);
   if (inner == 0) return;
   const rows = layoutSize(layout) / inner;

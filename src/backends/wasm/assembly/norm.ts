@@ -6,12 +6,12 @@ import { sumRun } from './reduce';
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
+  return base + ((<usize>index) << 2);
 }
 
 // @ts-ignore: decorator
 @inline function at64(base: usize, index: i32): usize {
-  return base + (<usize>index << 3);
+  return base + ((<usize>index) << 3);
 }
 
 // @ts-ignore: decorator
@@ -67,7 +67,19 @@ function centredSquares(p: usize, n: i32, hi: f32, lo: f32): f64 {
  * out = (x - mean) * rstd [* weight] [+ bias] per row of x [rows, cols]; weight and bias are 0
  * when absent. Writes each row's mean and rstd.
  */
-export function layerNorm(out: usize, mean: usize, rstd: usize, x: usize, weight: usize, bias: usize, rows: i32, cols: i32, eps: f64, tid: i32, nthreads: i32): void {
+export function layerNorm(
+  out: usize,
+  mean: usize,
+  rstd: usize,
+  x: usize,
+  weight: usize,
+  bias: usize,
+  rows: i32,
+  cols: i32,
+  eps: f64,
+  tid: i32,
+  nthreads: i32,
+): void {
   const r1 = shareStart(rows, tid + 1, nthreads);
   for (let r = shareStart(rows, tid, nthreads); r < r1; r++) {
     const p = at(x, r * cols);
@@ -102,7 +114,19 @@ export function layerNorm(out: usize, mean: usize, rstd: usize, x: usize, weight
  * dx of layer norm per row; with `partials` (else 0), thread tid also adds g * xhat and g into
  * its float64 block partials[tid * 2 cols ..], dweight's sums then dbias's.
  */
-export function layerNormGrad(dx: usize, partials: usize, g: usize, x: usize, mean: usize, rstd: usize, weight: usize, rows: i32, cols: i32, tid: i32, nthreads: i32): void {
+export function layerNormGrad(
+  dx: usize,
+  partials: usize,
+  g: usize,
+  x: usize,
+  mean: usize,
+  rstd: usize,
+  weight: usize,
+  rows: i32,
+  cols: i32,
+  tid: i32,
+  nthreads: i32,
+): void {
   const dw = partials ? at64(partials, tid * 2 * cols) : 0;
   const db = partials ? at64(dw, cols) : 0;
   const r1 = shareStart(rows, tid + 1, nthreads);
@@ -167,7 +191,17 @@ export function layerNormGrad(dx: usize, partials: usize, g: usize, x: usize, me
 }
 
 /** out = x * rstd [* weight] per row, rstd = 1 / sqrt(mean(x^2) + eps); writes each row's rstd. */
-export function rmsNorm(out: usize, rstd: usize, x: usize, weight: usize, rows: i32, cols: i32, eps: f64, tid: i32, nthreads: i32): void {
+export function rmsNorm(
+  out: usize,
+  rstd: usize,
+  x: usize,
+  weight: usize,
+  rows: i32,
+  cols: i32,
+  eps: f64,
+  tid: i32,
+  nthreads: i32,
+): void {
   const r1 = shareStart(rows, tid + 1, nthreads);
   for (let r = shareStart(rows, tid, nthreads); r < r1; r++) {
     const p = at(x, r * cols);
@@ -190,7 +224,18 @@ export function rmsNorm(out: usize, rstd: usize, x: usize, weight: usize, rows: 
 }
 
 /** dx of RMS norm per row; with `partials` (else 0), adds g * x * rstd into thread tid's block of cols float64. */
-export function rmsNormGrad(dx: usize, partials: usize, g: usize, x: usize, rstd: usize, weight: usize, rows: i32, cols: i32, tid: i32, nthreads: i32): void {
+export function rmsNormGrad(
+  dx: usize,
+  partials: usize,
+  g: usize,
+  x: usize,
+  rstd: usize,
+  weight: usize,
+  rows: i32,
+  cols: i32,
+  tid: i32,
+  nthreads: i32,
+): void {
   const dw = partials ? at64(partials, tid * cols) : 0;
   const r1 = shareStart(rows, tid + 1, nthreads);
   for (let r = shareStart(rows, tid, nthreads); r < r1; r++) {
@@ -237,7 +282,15 @@ export function rmsNormGrad(dx: usize, partials: usize, g: usize, x: usize, rstd
 }
 
 /** dst[c] = sum over t < count of partials[t * stride + c] (float64, in thread order) as float32. */
-export function normParamsSum(dst: usize, partials: usize, count: i32, stride: i32, cols: i32, tid: i32, nthreads: i32): void {
+export function normParamsSum(
+  dst: usize,
+  partials: usize,
+  count: i32,
+  stride: i32,
+  cols: i32,
+  tid: i32,
+  nthreads: i32,
+): void {
   const c1 = shareStart(cols, tid + 1, nthreads);
   for (let c = shareStart(cols, tid, nthreads); c < c1; c++) {
     let s: f64 = 0;

@@ -12,7 +12,7 @@ import { layoutDim, layoutRank, layoutStride } from './strided';
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
+  return base + ((<usize>index) << 2);
 }
 
 /** Offset of operand `op` at flat position `pos` of the dimensions [d0, d1) of the layout. */
@@ -60,7 +60,7 @@ function keptDims(layout: usize): i32 {
 export function sumRun(p: usize, n: i32, stride: i32): f64 {
   if (stride != 1) {
     let s: f64 = 0;
-    for (let i = 0; i < n; i++) s += <f64>load<f32>(p + (<usize>(i * stride) << 2));
+    for (let i = 0; i < n; i++) s += <f64>load<f32>(p + ((<usize>(i * stride)) << 2));
     return s;
   }
   let a0 = f64x2.splat(0);
@@ -87,19 +87,31 @@ export function sumRun(p: usize, n: i32, stride: i32): f64 {
 // s is the scalar form, where wasm's max/min already return NaN for a NaN operand.
 class Max {
   // @ts-ignore: decorator
-  @inline v(acc: v128, x: v128): v128 { return v128.bitselect(x, f32x4.pmax(acc, x), f32x4.ne(x, x)); }
+  @inline v(acc: v128, x: v128): v128 {
+    return v128.bitselect(x, f32x4.pmax(acc, x), f32x4.ne(x, x));
+  }
   // @ts-ignore: decorator
-  @inline s(a: f32, b: f32): f32 { return max<f32>(a, b); }
+  @inline s(a: f32, b: f32): f32 {
+    return max<f32>(a, b);
+  }
   // @ts-ignore: decorator
-  @inline identity(): f32 { return -Infinity; }
+  @inline identity(): f32 {
+    return -Infinity;
+  }
 }
 class Min {
   // @ts-ignore: decorator
-  @inline v(acc: v128, x: v128): v128 { return v128.bitselect(x, f32x4.pmin(acc, x), f32x4.ne(x, x)); }
+  @inline v(acc: v128, x: v128): v128 {
+    return v128.bitselect(x, f32x4.pmin(acc, x), f32x4.ne(x, x));
+  }
   // @ts-ignore: decorator
-  @inline s(a: f32, b: f32): f32 { return min<f32>(a, b); }
+  @inline s(a: f32, b: f32): f32 {
+    return min<f32>(a, b);
+  }
   // @ts-ignore: decorator
-  @inline identity(): f32 { return Infinity; }
+  @inline identity(): f32 {
+    return Infinity;
+  }
 }
 
 // @ts-ignore: decorator
@@ -118,7 +130,7 @@ class Min {
     a0 = m.v(a0, high(a0));
     r = m.s(f32x4.extract_lane(a0, 0), f32x4.extract_lane(a0, 1));
   }
-  for (; i < n; i++) r = m.s(r, load<f32>(p + (<usize>(i * stride) << 2)));
+  for (; i < n; i++) r = m.s(r, load<f32>(p + ((<usize>(i * stride)) << 2)));
   return r;
 }
 
@@ -144,7 +156,8 @@ class Min {
       store<f32>(at(out, o), <f32>s);
     } else {
       let e = changetype<M>(0).identity();
-      for (let r = 0; r < runs; r++) e = extremeRun<M>(e, at(x, base + offsetOver(layout, 1, kept, rank - 1, r)), n, stride);
+      for (let r = 0; r < runs; r++)
+        e = extremeRun<M>(e, at(x, base + offsetOver(layout, 1, kept, rank - 1, r)), n, stride);
       store<f32>(at(out, o), e);
     }
   }
@@ -164,7 +177,7 @@ const CHUNK: i32 = 16;
 
 // @ts-ignore: decorator
 @inline function at64(base: usize, index: i32): usize {
-  return base + (<usize>index << 3);
+  return base + ((<usize>index) << 3);
 }
 
 /** acc[0..4) (float64) += the four lanes of s (float32). */
@@ -248,7 +261,7 @@ const CHUNK: i32 = 16;
   const n = hasReduced ? layoutDim(layout, rank - 1) : 1;
   const stride = hasReduced ? layoutStride(layout, 1, rank - 1) : 0;
   const runs = hasReduced ? countOver(layout, kept, rank - 1) : 1;
-  const step = <usize>stride << 2;
+  const step = (<usize>stride) << 2;
   const o0 = shareStart(nOut, tid, nthreads);
   const o1 = shareStart(nOut, tid + 1, nthreads);
   for (let o = o0; o < o1; o++) {
@@ -377,7 +390,16 @@ function argRow(isMax: bool, p: usize, n: i32): i32 {
  * Index of the extreme along the middle axis of a contiguous [outer, size, inner] x; out is
  * [outer, inner] int32. Threads split the outputs.
  */
-export function argReduce(isMax: bool, out: usize, x: usize, outer: i32, size: i32, inner: i32, tid: i32, nthreads: i32): void {
+export function argReduce(
+  isMax: bool,
+  out: usize,
+  x: usize,
+  outer: i32,
+  size: i32,
+  inner: i32,
+  tid: i32,
+  nthreads: i32,
+): void {
   const nOut = outer * inner;
   let o = shareStart(nOut, tid, nthreads);
   const o1 = shareStart(nOut, tid + 1, nthreads);
@@ -385,7 +407,7 @@ export function argReduce(isMax: bool, out: usize, x: usize, outer: i32, size: i
     for (; o < o1; o++) store<i32>(at(out, o), argRow(isMax, at(x, o * size), size));
     return;
   }
-  const step = <usize>inner << 2;
+  const step = (<usize>inner) << 2;
   while (o < o1) {
     const i = o / inner;
     const j1 = min(inner, o - i * inner + (o1 - o));

@@ -4,26 +4,64 @@
 // block (its word offsets in ../abi/scan.ts).
 import { madd, shareStart } from './common';
 import { expv, sigmoidv, softplusv } from './vmath';
-import { Y, LAST, STATES, U, DELTA, A, BMAT, CMAT, DSKIP, Z, BIAS, H0, BATCH, LEN, DIM, NSTATE, U_STRIDES, DELTA_STRIDES, Z_STRIDES, B_STRIDES, C_STRIDES, SOFTPLUS, CHUNK, SCRATCH, SCRATCH_BYTES, GY, GLAST, DU, DDELTA, DA, DB, DC, DD, DZ, DBIAS, DH0, PARTS } from '../abi/scan';
+import {
+  Y,
+  LAST,
+  STATES,
+  U,
+  DELTA,
+  A,
+  BMAT,
+  CMAT,
+  DSKIP,
+  Z,
+  BIAS,
+  H0,
+  BATCH,
+  LEN,
+  DIM,
+  NSTATE,
+  U_STRIDES,
+  DELTA_STRIDES,
+  Z_STRIDES,
+  B_STRIDES,
+  C_STRIDES,
+  SOFTPLUS,
+  CHUNK,
+  SCRATCH,
+  SCRATCH_BYTES,
+  GY,
+  GLAST,
+  DU,
+  DDELTA,
+  DA,
+  DB,
+  DC,
+  DD,
+  DZ,
+  DBIAS,
+  DH0,
+  PARTS,
+} from '../abi/scan';
 
 // @ts-ignore: decorator
 @inline function param(p: usize, i: i32): i32 {
-  return load<i32>(p + (<usize>i << 2));
+  return load<i32>(p + ((<usize>i) << 2));
 }
 
 // @ts-ignore: decorator
 @inline function f32p(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
+  return base + ((<usize>index) << 2);
 }
 
 /** Four channels d0.. of a [B, L, D] sequence at (b, t): one load when dense, else lane by lane. */
 // @ts-ignore: decorator
 @inline function load4(base: usize, p: usize, strides: i32, b: i32, t: i32, d0: i32, lanes: i32): v128 {
   const s2 = param(p, strides + 2);
-  const at = base + (<usize>(b * param(p, strides) + t * param(p, strides + 1) + d0 * s2) << 2);
+  const at = base + ((<usize>(b * param(p, strides) + t * param(p, strides + 1) + d0 * s2)) << 2);
   if (lanes == 4 && s2 == 1) return v128.load(at);
   let v = f32x4.splat(0);
-  const step = <usize>s2 << 2;
+  const step = (<usize>s2) << 2;
   if (lanes > 0) v = f32x4.replace_lane(v, 0, load<f32>(at));
   if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(at + step));
   if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(at + 2 * step));
@@ -45,7 +83,7 @@ import { Y, LAST, STATES, U, DELTA, A, BMAT, CMAT, DSKIP, Z, BIAS, H0, BATCH, LE
     v128.store(at, v);
     return;
   }
-  const step = <usize>stride << 2;
+  const step = (<usize>stride) << 2;
   if (lanes > 0) store<f32>(at, f32x4.extract_lane(v, 0));
   if (lanes > 1) store<f32>(at + step, f32x4.extract_lane(v, 1));
   if (lanes > 2) store<f32>(at + 2 * step, f32x4.extract_lane(v, 2));
@@ -70,12 +108,12 @@ function gatherChannels(base: usize, d0: i32, lanes: i32): v128 {
 /** Address of B or C at (b, t, 0); the state index then steps by rowStep(). */
 // @ts-ignore: decorator
 @inline function rowAt(p: usize, which: i32, strides: i32, b: i32, t: i32): usize {
-  return <usize>param(p, which) + (<usize>(b * param(p, strides) + t * param(p, strides + 1)) << 2);
+  return <usize>param(p, which) + ((<usize>(b * param(p, strides) + t * param(p, strides + 1))) << 2);
 }
 
 // @ts-ignore: decorator
 @inline function rowStep(p: usize, strides: i32): usize {
-  return <usize>param(p, strides + 2) << 2;
+  return (<usize>param(p, strides + 2)) << 2;
 }
 
 /** Element [i, j] of the state layout [..., D, N] for the four channels d0.. as one vector. */
@@ -97,7 +135,7 @@ function scatterState(base: usize, row: i32, n: i32, i: i32, v: v128, lanes: i32
 
 // @ts-ignore: decorator
 @inline function vec(base: usize, i: i32): usize {
-  return base + (<usize>i << 4);
+  return base + ((<usize>i) << 4);
 }
 
 /** delta after bias and (optionally) softplus, and its raw value. */
@@ -110,7 +148,6 @@ function scatterState(base: usize, row: i32, n: i32, i: i32, v: v128, lanes: i32
 @inline function effectiveDelta(p: usize, raw: v128): v128 {
   return param(p, SOFTPLUS) ? softplusv(raw, f32x4.splat(1), f32x4.splat(20)) : raw;
 }
-
 
 /** Forward scan of one sequence b for the four channels d0.. (aq holds their rows of A). */
 function forwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, h: usize, bias: v128, skip: v128): void {
@@ -126,7 +163,8 @@ function forwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, h: us
   }
   for (let t = 0; t < len; t++) {
     if (param(p, STATES) && t % chunk == 0) {
-      for (let i = 0; i < n; i++) scatterState(param(p, STATES), (b * chunks + t / chunk) * dim + d0, n, i, v128.load(vec(h, i)), lanes);
+      for (let i = 0; i < n; i++)
+        scatterState(param(p, STATES), (b * chunks + t / chunk) * dim + d0, n, i, v128.load(vec(h, i)), lanes);
     }
     const dt = effectiveDelta(p, rawDelta(p, b, t, d0, lanes, bias));
     const u = load4(param(p, U), p, U_STRIDES, b, t, d0, lanes);
@@ -158,7 +196,7 @@ export function scanForward(p: usize, tid: i32, nthreads: i32): void {
   const blocks = (dim + 3) >> 2;
   const scratch: usize = <usize>param(p, SCRATCH) + <usize>tid * <usize>param(p, SCRATCH_BYTES);
   const aq = scratch;
-  const h = scratch + (<usize>n << 4);
+  const h = scratch + ((<usize>n) << 4);
   // Threads own blocks of four channels across the whole batch.
   for (let blk = shareStart(blocks, tid, nthreads); blk < shareStart(blocks, tid + 1, nthreads); blk++) {
     const d0 = blk << 2;
@@ -181,7 +219,21 @@ export function scanForward(p: usize, tid: i32, nthreads: i32): void {
  * Per-channel sums go to acc (dA rows, then dD and the delta-bias gradient); dB and dC, which
  * sum over channels, go to this thread's partials.
  */
-function backwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, dh: usize, acc: usize, hs: usize, decay: usize, partDB: usize, partDC: usize, bias: v128, skip: v128): void {
+function backwardSequence(
+  p: usize,
+  b: i32,
+  d0: i32,
+  lanes: i32,
+  aq: usize,
+  dh: usize,
+  acc: usize,
+  hs: usize,
+  decay: usize,
+  partDB: usize,
+  partDC: usize,
+  bias: v128,
+  skip: v128,
+): void {
   const bStep = rowStep(p, B_STRIDES);
   const cStep = rowStep(p, C_STRIDES);
   const len = param(p, LEN);
@@ -199,7 +251,8 @@ function backwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, dh: 
     const t0 = c * chunk;
     const t1 = min(len, t0 + chunk);
     // hs row k holds h_{t0 + k - 1}; row 0 is the state saved before the chunk.
-    for (let i = 0; i < n; i++) v128.store(vec(hs, i), gatherState(param(p, STATES), (b * chunks + c) * dim + d0, n, i, lanes));
+    for (let i = 0; i < n; i++)
+      v128.store(vec(hs, i), gatherState(param(p, STATES), (b * chunks + c) * dim + d0, n, i, lanes));
     for (let t = t0; t < t1; t++) {
       const dt = effectiveDelta(p, rawDelta(p, b, t, d0, lanes, bias));
       const dtu = f32x4.mul(dt, load4(param(p, U), p, U_STRIDES, b, t, d0, lanes));
@@ -209,7 +262,10 @@ function backwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, dh: 
         const a = expv(f32x4.mul(dt, v128.load(vec(aq, i))));
         // Kept for the walk back, which would otherwise compute every exp a second time.
         v128.store(vec(decay, row + i), a);
-        v128.store(vec(hs, row + i), madd(a, v128.load(vec(hs, row - n + i)), f32x4.mul(dtu, v128.load32_splat(bRow + <usize>i * bStep))));
+        v128.store(
+          vec(hs, row + i),
+          madd(a, v128.load(vec(hs, row - n + i)), f32x4.mul(dtu, v128.load32_splat(bRow + <usize>i * bStep))),
+        );
       }
     }
     for (let t = t1 - 1; t >= t0; t--) {
@@ -223,7 +279,8 @@ function backwardSequence(p: usize, b: i32, d0: i32, lanes: i32, aq: usize, dh: 
       if (param(p, Z)) {
         // Through the gate: out = pre * silu(z).
         let pre = f32x4.mul(skip, u);
-        for (let i = 0; i < n; i++) pre = madd(v128.load(vec(hs, row + i)), v128.load32_splat(cRow + <usize>i * cStep), pre);
+        for (let i = 0; i < n; i++)
+          pre = madd(v128.load(vec(hs, row + i)), v128.load32_splat(cRow + <usize>i * cStep), pre);
         const z = load4(param(p, Z), p, Z_STRIDES, b, t, d0, lanes);
         const s = sigmoidv(z);
         const dsilu = f32x4.mul(s, madd(z, f32x4.sub(one, s), one));
@@ -280,17 +337,18 @@ export function scanBackward(p: usize, tid: i32, nthreads: i32): void {
   const decay = vec(hs, (param(p, CHUNK) + 1) * n);
   const seqN = param(p, BATCH) * param(p, LEN) * n;
   // Per-thread partials of dB then dC, four lanes each: [B, L, N] vectors.
-  const partDB: usize = <usize>param(p, PARTS) + (<usize>(tid * 2 * seqN) << 4);
-  const partDC: usize = partDB + (<usize>seqN << 4);
-  memory.fill(partDB, 0, <usize>(2 * seqN) << 4);
+  const partDB: usize = <usize>param(p, PARTS) + ((<usize>(tid * 2 * seqN)) << 4);
+  const partDC: usize = partDB + ((<usize>seqN) << 4);
+  memory.fill(partDB, 0, (<usize>(2 * seqN)) << 4);
   for (let blk = shareStart(blocks, tid, nthreads); blk < shareStart(blocks, tid + 1, nthreads); blk++) {
     const d0 = blk << 2;
     const lanes = min(4, dim - d0);
     for (let i = 0; i < n; i++) v128.store(vec(aq, i), gatherState(param(p, A), d0, n, i, lanes));
-    memory.fill(acc, 0, <usize>(n + 2) << 4);
+    memory.fill(acc, 0, (<usize>(n + 2)) << 4);
     const bias = channels(param(p, BIAS), d0, lanes);
     const skip = channels(param(p, DSKIP), d0, lanes);
-    for (let b = 0; b < param(p, BATCH); b++) backwardSequence(p, b, d0, lanes, aq, dh, acc, hs, decay, partDB, partDC, bias, skip);
+    for (let b = 0; b < param(p, BATCH); b++)
+      backwardSequence(p, b, d0, lanes, aq, dh, acc, hs, decay, partDB, partDC, bias, skip);
     for (let i = 0; i < n; i++) scatterState(param(p, DA), d0, n, i, v128.load(vec(acc, i)), lanes);
     if (param(p, DD)) store4(param(p, DD), d0, 1, v128.load(vec(acc, n)), lanes);
     if (param(p, DBIAS)) store4(param(p, DBIAS), d0, 1, v128.load(vec(acc, n + 1)), lanes);

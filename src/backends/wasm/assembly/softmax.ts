@@ -6,7 +6,7 @@ import { expv } from './vmath';
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
+  return base + ((<usize>index) << 2);
 }
 
 // @ts-ignore: decorator
@@ -123,7 +123,17 @@ function rowLogSumExp(p: usize, n: i32): f64 {
  * Per-row loss and log-sum-exp of logits [rows, cols] against int32 targets (checked by the
  * caller); rows whose target is ignoreIndex get loss 0. Threads split rows.
  */
-export function crossEntropy(loss: usize, lse: usize, logits: usize, targets: usize, rows: i32, cols: i32, ignoreIndex: i32, tid: i32, nthreads: i32): void {
+export function crossEntropy(
+  loss: usize,
+  lse: usize,
+  logits: usize,
+  targets: usize,
+  rows: i32,
+  cols: i32,
+  ignoreIndex: i32,
+  tid: i32,
+  nthreads: i32,
+): void {
   const r1 = shareStart(rows, tid + 1, nthreads);
   for (let r = shareStart(rows, tid, nthreads); r < r1; r++) {
     const p = at(logits, r * cols);
@@ -139,7 +149,18 @@ export function crossEntropy(loss: usize, lse: usize, logits: usize, targets: us
  * elementwise once lse is known, so threads split the flattened [rows, cols] range: a few rows
  * of a large vocabulary still use every thread.
  */
-export function crossEntropyGrad(dlogits: usize, logits: usize, lse: usize, targets: usize, gLoss: usize, rows: i32, cols: i32, ignoreIndex: i32, tid: i32, nthreads: i32): void {
+export function crossEntropyGrad(
+  dlogits: usize,
+  logits: usize,
+  lse: usize,
+  targets: usize,
+  gLoss: usize,
+  rows: i32,
+  cols: i32,
+  ignoreIndex: i32,
+  tid: i32,
+  nthreads: i32,
+): void {
   const n = rows * cols;
   let e = shareStart(n, tid, nthreads);
   const e1 = shareStart(n, tid + 1, nthreads);
@@ -151,7 +172,7 @@ export function crossEntropyGrad(dlogits: usize, logits: usize, lse: usize, targ
     const p = at(logits, r * cols);
     const q = at(dlogits, r * cols);
     if (t == ignoreIndex) {
-      memory.fill(at(q, c0), 0, <usize>(c1 - c0) << 2);
+      memory.fill(at(q, c0), 0, (<usize>(c1 - c0)) << 2);
     } else {
       const g = load<f32>(at(gLoss, r));
       const l = load<f32>(at(lse, r));

@@ -15,13 +15,13 @@ import { LAYOUT_SHAPE, LAYOUT_STRIDES, MAX_RANK } from '../abi/strided';
 // @ts-ignore: decorator
 @inline export function layoutDim(layout: usize, d: i32): i32 {
   const shape: usize = LAYOUT_SHAPE << 2;
-  return load<i32>(layout + shape + (<usize>d << 2));
+  return load<i32>(layout + shape + ((<usize>d) << 2));
 }
 
 // @ts-ignore: decorator
 @inline export function layoutStride(layout: usize, operand: i32, d: i32): i32 {
   const strides: usize = LAYOUT_STRIDES << 2;
-  return load<i32>(layout + strides + (<usize>(operand * MAX_RANK + d) << 2));
+  return load<i32>(layout + strides + ((<usize>(operand * MAX_RANK + d)) << 2));
 }
 
 /** Number of elements the layout addresses. */

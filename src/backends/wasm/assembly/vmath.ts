@@ -10,13 +10,13 @@ import { madd } from './common';
 // @ts-ignore: decorator
 @inline export function expv(x0: v128): v128 {
   // pmin/pmax are one instruction each (min/max carry NaN and -0 fix-ups) and keep a NaN x.
-  const x1 = f32x4.pmax(f32x4.pmin(x0, splat(88.3762626647950)), splat(-88.3762626647949));
+  const x1 = f32x4.pmax(f32x4.pmin(x0, splat(88.376262664795)), splat(-88.3762626647949));
   const fx = f32x4.nearest(f32x4.mul(x1, splat(1.44269504088896341)));
   // x - fx*ln2 in two steps (ln2 = C1 + C2) to keep the reduction exact.
   let x = f32x4.sub(x1, f32x4.mul(fx, splat(0.693359375)));
-  x = f32x4.sub(x, f32x4.mul(fx, splat(-2.12194440e-4)));
+  x = f32x4.sub(x, f32x4.mul(fx, splat(-2.1219444e-4)));
   const z = f32x4.mul(x, x);
-  let y = splat(1.9875691500e-4);
+  let y = splat(1.98756915e-4);
   y = madd(y, x, splat(1.3981999507e-3));
   y = madd(y, x, splat(8.3334519073e-3));
   y = madd(y, x, splat(4.1665795894e-2));
@@ -42,8 +42,8 @@ import { madd } from './common';
   let x = f32x4.sub(f32x4.add(m, v128.and(small, m)), splat(1));
   const z = f32x4.mul(x, x);
   let y = splat(7.0376836292e-2);
-  y = madd(y, x, splat(-1.1514610310e-1));
-  y = madd(y, x, splat(1.1676998740e-1));
+  y = madd(y, x, splat(-1.151461031e-1));
+  y = madd(y, x, splat(1.167699874e-1));
   y = madd(y, x, splat(-1.2420140846e-1));
   y = madd(y, x, splat(1.4249322787e-1));
   y = madd(y, x, splat(-1.6668057665e-1));
@@ -51,7 +51,7 @@ import { madd } from './common';
   y = madd(y, x, splat(-2.4999993993e-1));
   y = madd(y, x, splat(3.3333331174e-1));
   y = f32x4.mul(f32x4.mul(y, x), z);
-  y = madd(e, splat(-2.12194440e-4), y);
+  y = madd(e, splat(-2.1219444e-4), y);
   y = madd(z, splat(-0.5), y);
   x = f32x4.add(x, y);
   x = madd(e, splat(0.693359375), x);

@@ -41,14 +41,37 @@ export function causalConv1d(ctx: WasmContext, out: View, x: View, weight: View,
   }
 }
 
-export function causalConv1dGrad(ctx: WasmContext, dx: View, dweight: View, dbias: View | null, g: View, x: View, weight: View): void {
+export function causalConv1dGrad(
+  ctx: WasmContext,
+  dx: View,
+  dweight: View,
+  dbias: View | null,
+  g: View,
+  x: View,
+  weight: View,
+): void {
   const [batch, len, dim] = x.shape as [number, number, number];
   const k = weight.shape[1]!;
   const [sb, st, sd] = x.strides as [number, number, number];
   const t = taps(ctx, weight);
   const acc = ctx.scratch((k + 1) * dim * 4);
   try {
-    const args = [ctx.addr(dx), ctx.addr(dweight), dbias ? ctx.addr(dbias) : 0, ctx.addr(g), ctx.addr(x), sb, st, sd, t, acc, batch, len, dim, k];
+    const args = [
+      ctx.addr(dx),
+      ctx.addr(dweight),
+      dbias ? ctx.addr(dbias) : 0,
+      ctx.addr(g),
+      ctx.addr(x),
+      sb,
+      st,
+      sd,
+      t,
+      acc,
+      batch,
+      len,
+      dim,
+      k,
+    ];
     ctx.run('causalConv1dGrad', args, batch * len * dim);
   } finally {
     ctx.freeScratch(acc);
@@ -96,7 +119,23 @@ function geometry(x: View, weight: View, y: View, p: Conv2dParams): Geometry {
   const n = ho * wo;
   const perElement = ((pointwise ? 0 : cin * kh * kw * n) + cout * cinPG * kh * kw) * 4;
   const chunk = Math.max(1, Math.min(batch, Math.floor(CHUNK_BYTES / Math.max(1, perElement))));
-  return { batch, cin, h, w, cout, ho, wo, kh, kw, groups: p.groups, coutPG: cout / p.groups, kc: cinPG * kh * kw, n, pointwise, chunk };
+  return {
+    batch,
+    cin,
+    h,
+    w,
+    cout,
+    ho,
+    wo,
+    kh,
+    kw,
+    groups: p.groups,
+    coutPG: cout / p.groups,
+    kc: cinPG * kh * kw,
+    n,
+    pointwise,
+    chunk,
+  };
 }
 
 function geometryArgs(gm: Geometry, p: Conv2dParams): number[] {
@@ -110,7 +149,12 @@ function columnStrides(gm: Geometry): number[] {
 
 /** A chunk of the output side (out, or the gradient g) as [bc, groups, coutPG, n]. */
 function outputChunk(gm: Geometry, y: View, b0: number, bc: number): View {
-  return reshaped(y, b0 * gm.cout * gm.n, [bc, gm.groups, gm.coutPG, gm.n], [gm.cout * gm.n, gm.coutPG * gm.n, gm.n, 1]);
+  return reshaped(
+    y,
+    b0 * gm.cout * gm.n,
+    [bc, gm.groups, gm.coutPG, gm.n],
+    [gm.cout * gm.n, gm.coutPG * gm.n, gm.n, 1],
+  );
 }
 
 /** The weight [cout, kc] as one [coutPG, kc] matrix per group, shared by a chunk of bc; transposed when asked. */
@@ -124,7 +168,14 @@ function weightMatrices(gm: Geometry, weight: View, bc: number, transposed: bool
  * n]: the chunk of x (the input side) when pointwise, else scratch, which im2col of x fills
  * first when `fill`.
  */
-function forEachChunk(ctx: WasmContext, gm: Geometry, p: Conv2dParams, x: View, fill: boolean, body: (b0: number, bc: number, col: View) => void): void {
+function forEachChunk(
+  ctx: WasmContext,
+  gm: Geometry,
+  p: Conv2dParams,
+  x: View,
+  fill: boolean,
+  body: (b0: number, bc: number, col: View) => void,
+): void {
   const plane = gm.h * gm.w;
   const bytes = gm.chunk * gm.cin * gm.kh * gm.kw * gm.n * 4;
   const ptr = gm.pointwise ? 0 : ctx.scratch(bytes);
@@ -138,7 +189,11 @@ function forEachChunk(ctx: WasmContext, gm: Geometry, p: Conv2dParams, x: View, 
       }
       if (fill) {
         const planes = bc * gm.cin;
-        ctx.run('im2col', [ptr, ctx.addr(x) + b0 * gm.cin * plane * 4, ...geometryArgs(gm, p), planes], planes * gm.kh * gm.kw * gm.n);
+        ctx.run(
+          'im2col',
+          [ptr, ctx.addr(x) + b0 * gm.cin * plane * 4, ...geometryArgs(gm, p), planes],
+          planes * gm.kh * gm.kw * gm.n,
+        );
       }
       body(b0, bc, block(ptr, bytes, shape, columnStrides(gm)));
     }
@@ -150,7 +205,9 @@ function forEachChunk(ctx: WasmContext, gm: Geometry, p: Conv2dParams, x: View, 
 export function conv2d(ctx: WasmContext, out: View, x: View, weight: View, bias: View | null, p: Conv2dParams): void {
   if (count(out.shape) === 0) return;
   const gm = geometry(x, weight, out, p);
-  forEachChunk(ctx, gm, p, x, true, (b0, bc, col) => matmul(ctx, outputChunk(gm, out, b0, bc), weightMatrices(gm, weight, bc, false), col));
+  forEachChunk(ctx, gm, p, x, true, (b0, bc, col) =>
+    matmul(ctx, outputChunk(gm, out, b0, bc), weightMatrices(gm, weight, bc, false), col),
+  );
   if (bias) {
     const planes = gm.batch * gm.cout;
     ctx.run('convAddBias', [ctx.addr(out), ctx.addr(bias), planes, gm.cout, gm.n], planes * gm.n);
@@ -199,6 +256,21 @@ export function maxPool2d(ctx: WasmContext, out: View, indices: View, x: View, p
   const [batch, channels, h, w] = x.shape as [number, number, number, number];
   const [ho, wo] = [out.shape[2]!, out.shape[3]!];
   const planes = batch * channels;
-  const args = [ctx.addr(out), ctx.addr(indices), ctx.addr(x), h, w, p.kernelH, p.kernelW, p.strideH, p.strideW, p.padH, p.padW, ho, wo, planes];
+  const args = [
+    ctx.addr(out),
+    ctx.addr(indices),
+    ctx.addr(x),
+    h,
+    w,
+    p.kernelH,
+    p.kernelW,
+    p.strideH,
+    p.strideW,
+    p.padH,
+    p.padW,
+    ho,
+    wo,
+    planes,
+  ];
   ctx.run('maxPool2d', args, planes * ho * wo * p.kernelH * p.kernelW);
 }

@@ -62,7 +62,8 @@ function count(shape: readonly number[]): number {
 export function copy(ctx: WasmContext, out: View, x: View): void {
   const layout = ctx.layout(out.shape, out, x);
   if (layout === null) return ctx.reference('copy', [out, x]);
-  const mode = out.dtype === x.dtype ? codes.COPY_BITS : out.dtype === 'int32' ? codes.COPY_F32_TO_I32 : codes.COPY_I32_TO_F32;
+  const mode =
+    out.dtype === x.dtype ? codes.COPY_BITS : out.dtype === 'int32' ? codes.COPY_F32_TO_I32 : codes.COPY_I32_TO_F32;
   ctx.run('copy', [ctx.addr(out), ctx.addr(x), mode, layout], count(out.shape));
 }
 
@@ -96,5 +97,9 @@ export function binary(ctx: WasmContext, op: BinaryOp, out: View, a: View, b: Vi
 export function where(ctx: WasmContext, out: View, cond: View, a: View, b: View): void {
   const layout = ctx.layout(out.shape, out, cond, a, b);
   if (layout === null) return ctx.reference('where', [out, cond, a, b]);
-  ctx.run('where', [ctx.addr(out), ctx.addr(cond), ctx.addr(a), ctx.addr(b), cond.dtype === 'int32' ? 1 : 0, layout], count(out.shape));
+  ctx.run(
+    'where',
+    [ctx.addr(out), ctx.addr(cond), ctx.addr(a), ctx.addr(b), cond.dtype === 'int32' ? 1 : 0, layout],
+    count(out.shape),
+  );
 }

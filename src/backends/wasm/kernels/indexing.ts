@@ -82,7 +82,12 @@ export function scatterAdd(ctx: WasmContext, out: View, axis: number, index: Vie
   const order = [...index.shape.keys()].filter((d) => d !== axis).concat(axis);
   const permuted = (strides: readonly number[]) => order.map((d) => strides[d]!);
   const walkOut = { ...out, strides: permuted(out.strides.map((s, d) => (d === axis ? 0 : s))) };
-  const layout = ctx.layout(permuted(index.shape), walkOut, { ...index, strides: permuted(index.strides) }, { ...src, strides: permuted(src.strides) });
+  const layout = ctx.layout(
+    permuted(index.shape),
+    walkOut,
+    { ...index, strides: permuted(index.strides) },
+    { ...src, strides: permuted(src.strides) },
+  );
   if (layout === null) return fallback();
   const isInt = out.dtype === 'int32' ? 1 : 0;
   ctx.run('scatterAdd', [ctx.addr(out), ctx.addr(src), ctx.addr(index), out.strides[axis]!, isInt, layout], n);

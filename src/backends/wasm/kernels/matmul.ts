@@ -114,7 +114,20 @@ export function matmul(ctx: WasmContext, out: View, a: View, b: View): void {
     const scratch = ctx.scratch(tableBytes + ctx.threads * threadBytes);
     try {
       new Int32Array(ctx.memory.buffer, scratch, table.length).set(vector.table);
-      const args = [ctx.addr(out), vector.x, vector.sx, vector.w, vector.sk, vector.sn, vector.length, k, scratch, batches, scratch + tableBytes, threadBytes];
+      const args = [
+        ctx.addr(out),
+        vector.x,
+        vector.sx,
+        vector.w,
+        vector.sk,
+        vector.sn,
+        vector.length,
+        k,
+        scratch,
+        batches,
+        scratch + tableBytes,
+        threadBytes,
+      ];
       ctx.run('gemv', args, work);
     } finally {
       ctx.freeScratch(scratch);
@@ -131,7 +144,29 @@ export function matmul(ctx: WasmContext, out: View, a: View, b: View): void {
   const scratch = ctx.scratch(tableBytes + ctx.threads * threadBytes);
   try {
     new Int32Array(ctx.memory.buffer, scratch, table.length).set(table);
-    ctx.run('gemm', [ctx.addr(out), aAddr, sam, sak, bAddr, sbk, sbn, m, n, k, scratch, batches, scratch + tableBytes, threadBytes, kc, mc, nc], work);
+    ctx.run(
+      'gemm',
+      [
+        ctx.addr(out),
+        aAddr,
+        sam,
+        sak,
+        bAddr,
+        sbk,
+        sbn,
+        m,
+        n,
+        k,
+        scratch,
+        batches,
+        scratch + tableBytes,
+        threadBytes,
+        kc,
+        mc,
+        nc,
+      ],
+      work,
+    );
   } finally {
     ctx.freeScratch(scratch);
   }

@@ -22,7 +22,13 @@ function addrOr0(ctx: WasmContext, v: View | null): number {
  * into its own zeroed float64 block of `perThread` values, then normParamsSum adds the blocks in
  * thread order into each requested output (`targets`: output and offset within a block).
  */
-function withParamSums(ctx: WasmContext, cols: number, perThread: number, targets: [View | null, number][], kernel: (partials: number) => number): void {
+function withParamSums(
+  ctx: WasmContext,
+  cols: number,
+  perThread: number,
+  targets: [View | null, number][],
+  kernel: (partials: number) => number,
+): void {
   if (targets.every(([v]) => v === null)) {
     kernel(0);
     return;
@@ -40,28 +46,88 @@ function withParamSums(ctx: WasmContext, cols: number, perThread: number, target
   }
 }
 
-export function layerNorm(ctx: WasmContext, out: View, mean: View, rstd: View, x: View, weight: View | null, bias: View | null, eps: number): void {
+export function layerNorm(
+  ctx: WasmContext,
+  out: View,
+  mean: View,
+  rstd: View,
+  x: View,
+  weight: View | null,
+  bias: View | null,
+  eps: number,
+): void {
   const [rows, cols] = rowsOf(x);
   if (rows === 0) return;
-  const args = [ctx.addr(out), ctx.addr(mean), ctx.addr(rstd), ctx.addr(x), addrOr0(ctx, weight), addrOr0(ctx, bias), rows, cols, eps];
+  const args = [
+    ctx.addr(out),
+    ctx.addr(mean),
+    ctx.addr(rstd),
+    ctx.addr(x),
+    addrOr0(ctx, weight),
+    addrOr0(ctx, bias),
+    rows,
+    cols,
+    eps,
+  ];
   ctx.run('layerNorm', args, rowWork(rows, cols));
 }
 
-export function layerNormGrad(ctx: WasmContext, dx: View, dweight: View | null, dbias: View | null, g: View, x: View, mean: View, rstd: View, weight: View | null): void {
+export function layerNormGrad(
+  ctx: WasmContext,
+  dx: View,
+  dweight: View | null,
+  dbias: View | null,
+  g: View,
+  x: View,
+  mean: View,
+  rstd: View,
+  weight: View | null,
+): void {
   const [rows, cols] = rowsOf(x);
-  withParamSums(ctx, cols, 2 * cols, [[dweight, 0], [dbias, cols]], (partials) => {
-    const args = [ctx.addr(dx), partials, ctx.addr(g), ctx.addr(x), ctx.addr(mean), ctx.addr(rstd), addrOr0(ctx, weight), rows, cols];
-    return ctx.run('layerNormGrad', args, rowWork(rows, cols));
-  });
+  withParamSums(
+    ctx,
+    cols,
+    2 * cols,
+    [
+      [dweight, 0],
+      [dbias, cols],
+    ],
+    (partials) => {
+      const args = [
+        ctx.addr(dx),
+        partials,
+        ctx.addr(g),
+        ctx.addr(x),
+        ctx.addr(mean),
+        ctx.addr(rstd),
+        addrOr0(ctx, weight),
+        rows,
+        cols,
+      ];
+      return ctx.run('layerNormGrad', args, rowWork(rows, cols));
+    },
+  );
 }
 
 export function rmsNorm(ctx: WasmContext, out: View, rstd: View, x: View, weight: View | null, eps: number): void {
   const [rows, cols] = rowsOf(x);
   if (rows === 0) return;
-  ctx.run('rmsNorm', [ctx.addr(out), ctx.addr(rstd), ctx.addr(x), addrOr0(ctx, weight), rows, cols, eps], rowWork(rows, cols));
+  ctx.run(
+    'rmsNorm',
+    [ctx.addr(out), ctx.addr(rstd), ctx.addr(x), addrOr0(ctx, weight), rows, cols, eps],
+    rowWork(rows, cols),
+  );
 }
 
-export function rmsNormGrad(ctx: WasmContext, dx: View, dweight: View | null, g: View, x: View, rstd: View, weight: View | null): void {
+export function rmsNormGrad(
+  ctx: WasmContext,
+  dx: View,
+  dweight: View | null,
+  g: View,
+  x: View,
+  rstd: View,
+  weight: View | null,
+): void {
   const [rows, cols] = rowsOf(x);
   withParamSums(ctx, cols, cols, [[dweight, 0]], (partials) => {
     const args = [ctx.addr(dx), partials, ctx.addr(g), ctx.addr(x), ctx.addr(rstd), addrOr0(ctx, weight), rows, cols];

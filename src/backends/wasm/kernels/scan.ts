@@ -36,7 +36,15 @@ function work(s: ScanInputs): number {
   return s.u.shape[0]! * s.u.shape[1]! * s.u.shape[2]! * s.A.shape[1]!;
 }
 
-export function selectiveScan(ctx: WasmContext, y: View, lastState: View, chunkStates: View | null, s: ScanInputs, softplus: boolean, chunk: number): void {
+export function selectiveScan(
+  ctx: WasmContext,
+  y: View,
+  lastState: View,
+  chunkStates: View | null,
+  s: ScanInputs,
+  softplus: boolean,
+  chunk: number,
+): void {
   const n = s.A.shape[1]!;
   const perThread = align(2 * n * 16);
   const block = ctx.scratch(P.WORDS * 4);
@@ -55,7 +63,16 @@ export function selectiveScan(ctx: WasmContext, y: View, lastState: View, chunkS
   }
 }
 
-export function selectiveScanGrad(ctx: WasmContext, g: ScanGrads, gy: View, gLast: View | null, s: ScanInputs, chunkStates: View, softplus: boolean, chunk: number): void {
+export function selectiveScanGrad(
+  ctx: WasmContext,
+  g: ScanGrads,
+  gy: View,
+  gLast: View | null,
+  s: ScanInputs,
+  chunkStates: View,
+  softplus: boolean,
+  chunk: number,
+): void {
   const [batch, len] = s.u.shape as [number, number];
   const n = s.A.shape[1]!;
   // aq, dh, per-channel sums (n + 2), then the chunk's states and decays ((chunk + 1) * n each).

@@ -38,21 +38,49 @@ export function softmax(ctx: WasmContext, out: View, x: View, log: boolean): voi
 }
 
 // A bad target takes the reference path, which throws its own error for it.
-export function crossEntropy(ctx: WasmContext, loss: View, logSumExp: View, logits: View, targets: View, ignoreIndex: number): void {
+export function crossEntropy(
+  ctx: WasmContext,
+  loss: View,
+  logSumExp: View,
+  logits: View,
+  targets: View,
+  ignoreIndex: number,
+): void {
   const [rows, cols] = rowsOf(logits);
   if (!targetsValid(ctx, targets, rows, cols, ignoreIndex)) {
     return ctx.reference('crossEntropy', [loss, logSumExp, logits, targets, ignoreIndex]);
   }
   if (rows === 0) return;
-  ctx.run('crossEntropy', [ctx.addr(loss), ctx.addr(logSumExp), ctx.addr(logits), ctx.addr(targets), rows, cols, ignoreArg(ignoreIndex)], rowWork(rows, cols));
+  ctx.run(
+    'crossEntropy',
+    [ctx.addr(loss), ctx.addr(logSumExp), ctx.addr(logits), ctx.addr(targets), rows, cols, ignoreArg(ignoreIndex)],
+    rowWork(rows, cols),
+  );
 }
 
-export function crossEntropyGrad(ctx: WasmContext, dlogits: View, logits: View, logSumExp: View, targets: View, gLoss: View, ignoreIndex: number): void {
+export function crossEntropyGrad(
+  ctx: WasmContext,
+  dlogits: View,
+  logits: View,
+  logSumExp: View,
+  targets: View,
+  gLoss: View,
+  ignoreIndex: number,
+): void {
   const [rows, cols] = rowsOf(logits);
   if (!targetsValid(ctx, targets, rows, cols, ignoreIndex)) {
     return ctx.reference('crossEntropyGrad', [dlogits, logits, logSumExp, targets, gLoss, ignoreIndex]);
   }
   if (rows * cols === 0) return;
-  const args = [ctx.addr(dlogits), ctx.addr(logits), ctx.addr(logSumExp), ctx.addr(targets), ctx.addr(gLoss), rows, cols, ignoreArg(ignoreIndex)];
+  const args = [
+    ctx.addr(dlogits),
+    ctx.addr(logits),
+    ctx.addr(logSumExp),
+    ctx.addr(targets),
+    ctx.addr(gLoss),
+    rows,
+    cols,
+    ignoreArg(ignoreIndex),
+  ];
   ctx.run('crossEntropyGrad', args, rows * cols);
 }
