@@ -1,6 +1,9 @@
 import { MambaError } from '../util/errors.js';
 import type { MambaConfig } from './mamba-config.js';
 
+/** config.json's model_type of a Mamba LM in the transformers layout. */
+export const MAMBA_TYPE = 'mamba';
+
 type Json = Record<string, unknown>;
 
 function isObject(value: unknown): value is Json {
@@ -89,7 +92,7 @@ const SSM_CFG_KEYS = new Set([
 export function parseMambaConfig(json: unknown, source: string): MambaConfig {
   if (!isObject(json)) throw new MambaError(`${source}: a model config must be a JSON object`);
   const modelType = json.model_type;
-  if (modelType === 'mamba') return parseTransformersLayout(json, source);
+  if (modelType === MAMBA_TYPE) return parseTransformersLayout(json, source);
   if (modelType !== undefined) {
     throw new MambaError(
       `${source}: model_type ${JSON.stringify(modelType)} is not supported yet; mamba-ts loads Mamba-1 models ("mamba" configs, or state-spaces/mamba-* original configs)`,
@@ -243,7 +246,7 @@ export function toTransformersConfig(
     initializer_range: 0.1,
     intermediate_size: config.dInner,
     layer_norm_epsilon: config.layerNormEpsilon,
-    model_type: 'mamba',
+    model_type: MAMBA_TYPE,
     n_layer: config.nLayer,
     num_hidden_layers: config.nLayer,
     pad_token_id: config.padTokenId,

@@ -9,7 +9,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaMixer, type MambaLayerState } from '../ssm/mamba-mixer.js';
 import type { MambaConfig } from './mamba-config.js';
-import { transformersConfigJson } from './mamba-config-json.js';
+import { MAMBA_TYPE, transformersConfigJson } from './mamba-config-json.js';
 import { advanceLengths, type LanguageModel, type LMForwardOptions } from './language-model.js';
 import { preNormStack } from './residual.js';
 import { MambaError } from '../util/errors.js';
@@ -78,7 +78,7 @@ export type MambaState = {
  * `lm_head.weight`), initialised as the reference `_init_weights` does.
  */
 export class MambaLM extends Module implements LanguageModel<MambaState> {
-  readonly modelType = 'mamba';
+  readonly modelType = MAMBA_TYPE;
   readonly backbone: MambaBackbone;
   readonly lmHead: TiedHead | Linear;
 

@@ -1,5 +1,10 @@
 import type { MambaConfig } from '../../models/mamba-config.js';
-import { checkConfigAgainstWeights, parseMambaConfig, transformersConfigJson } from '../../models/mamba-config-json.js';
+import {
+  checkConfigAgainstWeights,
+  MAMBA_TYPE,
+  parseMambaConfig,
+  transformersConfigJson,
+} from '../../models/mamba-config-json.js';
 import { MambaLM } from '../../models/mamba-lm.js';
 import { withoutInitialisation } from '../../nn/init.js';
 import { MambaError } from '../../util/errors.js';
@@ -70,11 +75,11 @@ export async function saveMambaLM(model: MambaLM, folder: string, options: SaveM
 
 /** Mamba (S6) language models: transformers' model_type "mamba", or state-spaces' original layout, which has no model_type. */
 export const mambaEntry: ModelTypeEntry = {
-  modelTypes: ['mamba'],
+  modelTypes: [MAMBA_TYPE],
   task: 'language-model',
   description: 'a Mamba language model',
   accepts: (json) =>
-    json['model_type'] === 'mamba' ||
+    json['model_type'] === MAMBA_TYPE ||
     (json['model_type'] === undefined && (json['d_model'] !== undefined || json['n_layer'] !== undefined)),
   load: async (folder, _json, onProgress) => {
     const { model, layout } = await loadMambaLM(folder, onProgress);
