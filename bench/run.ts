@@ -3,6 +3,7 @@ import { createNodeWasmBackend } from '../src/backends/wasm/node.js';
 import { benchDecode, benchGenerationMemory } from './decode.js';
 import { benchGemm } from './gemm.js';
 import { benchKernels, benchMemory } from './kernels.js';
+import { benchMoE } from './moe.js';
 import { benchScan } from './scan.js';
 import { benchVisionScaling } from './vision.js';
 
@@ -10,7 +11,8 @@ import { benchVisionScaling } from './vision.js';
  * `npm run bench [-- section ...]`: prints one JSON object. Every speed is measured beside
  * numpy's (OpenBLAS) figure on the same work in the same run, with the ratio, because absolute
  * numbers on a shared machine mean little. Sections: kernels, gemm, scan, decode, memory, vision
- * (Vim against ViT from 16 to 4096 patches; no numpy twin: the two models are each other's yardstick).
+ * (Vim against ViT from 16 to 4096 patches; no numpy twin: the two models are each other's yardstick),
+ * moe (MoE-Mamba beside a plain Mamba LM of its active size: each is the other's yardstick).
  */
 const sections: Record<string, () => unknown> = {
   kernels: benchKernels,
@@ -19,6 +21,7 @@ const sections: Record<string, () => unknown> = {
   decode: benchDecode,
   memory: () => [benchMemory(), benchGenerationMemory()],
   vision: benchVisionScaling,
+  moe: benchMoE,
 };
 
 const wanted = process.argv.slice(2);
