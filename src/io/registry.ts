@@ -57,9 +57,9 @@ export function modelTaskOf(folder: string): ModelTask {
 }
 
 /** Loads whatever model a folder holds, onto the current backend. */
-export function loadModel(folder: string, onProgress?: LoadProgress): Promise<LoadedModel> {
+export async function loadModel(folder: string, onProgress?: LoadProgress): Promise<LoadedModel> {
   const json = readConfigJson(folder);
-  return modelTypeEntry(json, configPath(folder)).load(folder, json, onProgress);
+  return await modelTypeEntry(json, configPath(folder)).load(folder, json, onProgress);
 }
 
 /** Loads a folder that must hold a model of `task`; otherwise says what it holds and which commands take it. */

@@ -66,6 +66,10 @@ describe('Mamba LM', () => {
       return mt.concat(out, 1);
     });
     assertClose(pieces.toArray(), parallel, 2e-5, 'logits');
+    // The state counts the tokens of each sequence on the host, and refuses a batch of another size.
+    assert.deepEqual(state.lengths, [60, 60]);
+    assert.throws(() => model.forward(ids([[1]]), { state }), /the state holds 2 sequences but the input has 1/);
+    assert.deepEqual(state.lengths, [60, 60]);
     mt.disposeState(state);
   });
 

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import * as mt from '../../src/index.js';
-import { generate } from '../../src/generate/generate.js';
-import { loadMambaLM, openCheckpoint, saveMambaLM } from '../../src/io/index.js';
-import { fastBackends } from '../backends/fast-backends.js';
-import { assertClose } from '../helpers.js';
+import * as mt from '../../../src/index.js';
+import { generate } from '../../../src/generate/generate.js';
+import { loadMambaLM, openCheckpoint, saveMambaLM } from '../../../src/io/index.js';
+import { fastBackends } from '../../backends/fast-backends.js';
+import { assertClose } from '../../helpers.js';
 
-const fixture = (p: string) => fileURLToPath(new URL(`../../../test/fixtures/${p}`, import.meta.url));
+const fixture = (p: string) => fileURLToPath(new URL(`../../../../test/fixtures/${p}`, import.meta.url));
 const golden = JSON.parse(readFileSync(fixture('mamba-tiny-hf/expected.json'), 'utf8')) as {
   prompt_ids: number[];
   greedy_tokens: number[];
