@@ -1,7 +1,7 @@
 import type { Backend, BackendCore, KernelName, Kernels, StorageHandle, View } from './backend.js';
 import type { DType } from './dtype.js';
 import { mapKernelViews, type Access, type KernelArgs } from './kernel-signatures.js';
-import { isContiguousLayout } from './strides.js';
+import { isContiguousLayout, sizeOf } from './strides.js';
 
 /** Runs one of a fallback backend's kernels on views of another backend's memory. */
 export type Bridge = <K extends KernelName>(name: K, args: KernelArgs<K>) => void;
@@ -30,10 +30,6 @@ interface Span {
   /** One write-only contiguous view covers it all: its old contents need not be copied in. */
   covered: boolean;
   copy: StorageHandle;
-}
-
-function elements(view: View): number {
-  return view.shape.reduce((a, b) => a * b, 1);
 }
 
 /** [first, last] element offsets a non-empty view reaches; strides may be 0 or negative. */
@@ -67,7 +63,7 @@ function spansOf(views: readonly [View, Access][]): Map<StorageHandle, Span> {
     }
     span.read ||= access !== 'write';
     span.written ||= access !== 'read';
-    if (elements(view) === 0) continue;
+    if (sizeOf(view.shape) === 0) continue;
     const [lo, hi] = extent(view);
     span.lo = Math.min(span.lo, lo);
     span.hi = Math.max(span.hi, hi);
@@ -78,7 +74,7 @@ function spansOf(views: readonly [View, Access][]): Map<StorageHandle, Span> {
       access === 'write' &&
       isContiguousLayout(view.shape, view.strides) &&
       view.offset === span.lo &&
-      view.offset + elements(view) - 1 === span.hi;
+      view.offset + sizeOf(view.shape) - 1 === span.hi;
   }
   return spans;
 }
@@ -110,7 +106,7 @@ export function copyingBridge(partial: BackendCore, fallback: Backend): Bridge {
       }
       const rebase = (view: View): View => {
         const span = spans.get(view.handle)!;
-        return { ...view, handle: span.copy, offset: elements(view) === 0 ? 0 : view.offset - span.lo };
+        return { ...view, handle: span.copy, offset: sizeOf(view.shape) === 0 ? 0 : view.offset - span.lo };
       };
       try {
         call(fallback, name, mapKernelViews(name, args, rebase));

@@ -11,3 +11,21 @@ export function isContiguousLayout(shape: readonly number[], strides: readonly n
   }
   return true;
 }
+
+/** Elements of a tensor of this shape. */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Rows of the last axis: (number of rows, row length). */
+export function rowsOf(shape: readonly number[]): [number, number] {
+  const cols = shape.length === 0 ? 1 : shape[shape.length - 1]!;
+  return [sizeOf(shape.slice(0, -1)), cols];
+}
+
+/** Splits a contiguous shape around an axis into (outer, size, inner) extents. */
+export function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
+  return [sizeOf(shape.slice(0, axis)), shape[axis]!, sizeOf(shape.slice(axis + 1))];
+}

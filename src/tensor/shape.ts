@@ -6,11 +6,7 @@ export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
-export function sizeOf(shape: Shape): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+export { sizeOf } from '../backends/strides.js';
 
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);

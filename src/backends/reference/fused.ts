@@ -1,6 +1,7 @@
 import type { View } from '../backend.js';
 import { sigmoid } from './scalar-math.js';
-import { data, rows } from './strided.js';
+import { data } from './strided.js';
+import { rowsOf, sizeOf } from '../strides.js';
 
 /** sum = x + residual; out = rmsNorm(sum) * weight (Mamba's add-then-norm between blocks). */
 export function addRmsNorm(
@@ -12,7 +13,7 @@ export function addRmsNorm(
   weight: View | null,
   eps: number,
 ): void {
-  const [n, cols] = rows(x.shape);
+  const [n, cols] = rowsOf(x.shape);
   const xs = data(x);
   const rs = data(residual);
   const s = data(sum);
@@ -35,7 +36,7 @@ export function addRmsNorm(
 
 /** out = y * silu(z): the output gate of the Mamba mixer. */
 export function siluMul(out: View, y: View, z: View): void {
-  const n = out.shape.reduce((a, b) => a * b, 1);
+  const n = sizeOf(out.shape);
   const ys = data(y);
   const zs = data(z);
   const o = data(out);
@@ -47,7 +48,7 @@ export function siluMul(out: View, y: View, z: View): void {
 
 /** dy = g * silu(z); dz = g * y * silu'(z). */
 export function siluMulGrad(dy: View, dz: View, g: View, y: View, z: View): void {
-  const n = g.shape.reduce((a, b) => a * b, 1);
+  const n = sizeOf(g.shape);
   const gs = data(g);
   const ys = data(y);
   const zs = data(z);

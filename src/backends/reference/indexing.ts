@@ -1,6 +1,7 @@
 import type { View } from '../backend.js';
 import { MambaError } from '../../util/errors.js';
-import { aroundAxis, data, offsets } from './strided.js';
+import { data, offsets } from './strided.js';
+import { aroundAxis } from '../strides.js';
 
 function checkIndex(op: string, i: number, size: number, axis: number): void {
   if (!(i >= 0 && i < size)) {

@@ -1,5 +1,6 @@
 import type { View } from '../backend.js';
-import { data, rows } from './strided.js';
+import { data } from './strided.js';
+import { rowsOf } from '../strides.js';
 
 export function layerNorm(
   out: View,
@@ -10,7 +11,7 @@ export function layerNorm(
   bias: View | null,
   eps: number,
 ): void {
-  const [n, cols] = rows(x.shape);
+  const [n, cols] = rowsOf(x.shape);
   const xs = data(x);
   const o = data(out);
   const w = weight ? data(weight) : null;
@@ -45,7 +46,7 @@ export function layerNormGrad(
   rstd: View,
   weight: View | null,
 ): void {
-  const [n, cols] = rows(x.shape);
+  const [n, cols] = rowsOf(x.shape);
   const xs = data(x);
   const gs = data(g);
   const w = weight ? data(weight) : null;
@@ -79,7 +80,7 @@ export function layerNormGrad(
 }
 
 export function rmsNorm(out: View, rstd: View, x: View, weight: View | null, eps: number): void {
-  const [n, cols] = rows(x.shape);
+  const [n, cols] = rowsOf(x.shape);
   const xs = data(x);
   const o = data(out);
   const w = weight ? data(weight) : null;
@@ -97,7 +98,7 @@ export function rmsNorm(out: View, rstd: View, x: View, weight: View | null, eps
 }
 
 export function rmsNormGrad(dx: View, dweight: View | null, g: View, x: View, rstd: View, weight: View | null): void {
-  const [n, cols] = rows(x.shape);
+  const [n, cols] = rowsOf(x.shape);
   const xs = data(x);
   const gs = data(g);
   const w = weight ? data(weight) : null;

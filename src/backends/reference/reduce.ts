@@ -1,6 +1,7 @@
 import type { ArgReduceOp, ReduceOp, View } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
-import { aroundAxis, data, offsets, rows } from './strided.js';
+import { data, offsets } from './strided.js';
+import { aroundAxis, rowsOf } from '../strides.js';
 
 /** Reduces x over axes into out (keepdim shape), accumulating in float64. */
 export function reduce(op: ReduceOp, out: View, x: View, axes: readonly number[]): void {
@@ -118,7 +119,7 @@ function sortedColumns(xs: TypedArray, base: number, cols: number, largest: bool
 
 /** Sorted top-k along the last axis; ties keep the lower index first. */
 export function topk(values: View, indices: View, x: View, k: number, largest: boolean): void {
-  const [n, cols] = rows(x.shape);
+  const [n, cols] = rowsOf(x.shape);
   const xs = data(x);
   const vs = data(values);
   const is = data(indices);

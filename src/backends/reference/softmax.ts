@@ -1,6 +1,7 @@
 import type { View } from '../backend.js';
 import { MambaError } from '../../util/errors.js';
-import { data, rows } from './strided.js';
+import { data } from './strided.js';
+import { rowsOf } from '../strides.js';
 
 function rowLogSumExp(xs: ArrayLike<number>, base: number, cols: number): number {
   let max = -Infinity;
@@ -12,7 +13,7 @@ function rowLogSumExp(xs: ArrayLike<number>, base: number, cols: number): number
 }
 
 export function softmax(out: View, x: View, log: boolean): void {
-  const [n, cols] = rows(x.shape);
+  const [n, cols] = rowsOf(x.shape);
   const xs = data(x);
   const o = data(out);
   for (let r = 0; r < n; r++) {
@@ -34,7 +35,7 @@ function target(ts: ArrayLike<number>, view: View, r: number, cols: number, igno
 }
 
 export function crossEntropy(loss: View, logSumExp: View, logits: View, targets: View, ignoreIndex: number): void {
-  const [n, cols] = rows(logits.shape);
+  const [n, cols] = rowsOf(logits.shape);
   const xs = data(logits);
   const ts = data(targets);
   const l = data(loss);
@@ -56,7 +57,7 @@ export function crossEntropyGrad(
   gLoss: View,
   ignoreIndex: number,
 ): void {
-  const [n, cols] = rows(logits.shape);
+  const [n, cols] = rowsOf(logits.shape);
   const xs = data(logits);
   const ts = data(targets);
   const s = data(logSumExp);

@@ -38,20 +38,3 @@ export function offsets(view: View): Int32Array {
   }
   return out;
 }
-
-/** Splits a contiguous shape around an axis into (outer, size, inner) extents. */
-export function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1;
-  let inner = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i]!;
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i]!;
-  return [outer, shape[axis]!, inner];
-}
-
-/** Rows of the last axis: (number of rows, row length). */
-export function rows(shape: readonly number[]): [number, number] {
-  const cols = shape.length === 0 ? 1 : shape[shape.length - 1]!;
-  let n = 1;
-  for (let i = 0; i < shape.length - 1; i++) n *= shape[i]!;
-  return [n, cols];
-}

@@ -2,10 +2,7 @@ import type { Conv2dParams, Pool2dParams, View } from '../../backend.js';
 import type { WasmContext } from '../context.js';
 import { fill } from './elementwise.js';
 import { matmul } from './matmul.js';
-
-function count(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+import { sizeOf } from '../../strides.js';
 
 /** A float32 view over a block of wasm memory. */
 function block(ptr: number, bytes: number, shape: number[], strides: number[]): View {
@@ -203,7 +200,7 @@ function forEachChunk(
 }
 
 export function conv2d(ctx: WasmContext, out: View, x: View, weight: View, bias: View | null, p: Conv2dParams): void {
-  if (count(out.shape) === 0) return;
+  if (sizeOf(out.shape) === 0) return;
   const gm = geometry(x, weight, out, p);
   forEachChunk(ctx, gm, p, x, true, (b0, bc, col) =>
     matmul(ctx, outputChunk(gm, out, b0, bc), weightMatrices(gm, weight, bc, false), col),
@@ -215,7 +212,7 @@ export function conv2d(ctx: WasmContext, out: View, x: View, weight: View, bias:
 }
 
 export function conv2dGradInput(ctx: WasmContext, dx: View, g: View, weight: View, p: Conv2dParams): void {
-  if (count(dx.shape) === 0) return;
+  if (sizeOf(dx.shape) === 0) return;
   const gm = geometry(dx, weight, g, p);
   // col = W^T g, folded back onto dx by col2im; pointwise, col is dx itself.
   forEachChunk(ctx, gm, p, dx, false, (b0, bc, col) => {
@@ -228,7 +225,7 @@ export function conv2dGradInput(ctx: WasmContext, dx: View, g: View, weight: Vie
 }
 
 export function conv2dGradWeight(ctx: WasmContext, dweight: View, x: View, g: View, p: Conv2dParams): void {
-  const size = count(dweight.shape);
+  const size = sizeOf(dweight.shape);
   if (size === 0) return;
   const gm = geometry(x, dweight, g, p);
   if (gm.batch === 0) return fill(ctx, dweight, 0);

@@ -1,9 +1,6 @@
 import type { View } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-
-function count(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+import { sizeOf } from '../../strides.js';
 
 export function addRmsNorm(
   ctx: WasmContext,
@@ -16,7 +13,7 @@ export function addRmsNorm(
   eps: number,
 ): void {
   const cols = x.shape[x.shape.length - 1] ?? 1;
-  const rows = count(x.shape) / Math.max(cols, 1);
+  const rows = sizeOf(x.shape) / Math.max(cols, 1);
   ctx.run(
     'addRmsNorm',
     [
@@ -31,18 +28,18 @@ export function addRmsNorm(
       cols,
       eps,
     ],
-    count(x.shape),
+    sizeOf(x.shape),
   );
 }
 
 export function siluMul(ctx: WasmContext, out: View, y: View, z: View): void {
-  ctx.run('siluMul', [ctx.addr(out), ctx.addr(y), ctx.addr(z), count(out.shape)], count(out.shape));
+  ctx.run('siluMul', [ctx.addr(out), ctx.addr(y), ctx.addr(z), sizeOf(out.shape)], sizeOf(out.shape));
 }
 
 export function siluMulGrad(ctx: WasmContext, dy: View, dz: View, g: View, y: View, z: View): void {
   ctx.run(
     'siluMulGrad',
-    [ctx.addr(dy), ctx.addr(dz), ctx.addr(g), ctx.addr(y), ctx.addr(z), count(g.shape)],
-    count(g.shape),
+    [ctx.addr(dy), ctx.addr(dz), ctx.addr(g), ctx.addr(y), ctx.addr(z), sizeOf(g.shape)],
+    sizeOf(g.shape),
   );
 }

@@ -1,18 +1,10 @@
 import type { View } from '../../backend.js';
-import { isContiguousLayout } from '../../strides.js';
 import type { WasmContext } from '../context.js';
+import { aroundAxis, isContiguousLayout, sizeOf } from '../../strides.js';
 
 // The kernels trust their indices, so each wrapper checks them first. A bad index takes the
 // reference path, which throws the reference's error for it (and, like the reference, leaves
 // index_add's earlier rows added).
-
-function count(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
-  return [count(shape.slice(0, axis)), shape[axis]!, count(shape.slice(axis + 1))];
-}
 
 /** Whether every entry of a contiguous 1-D int32 index lies in [0, size). */
 function rowIndicesValid(ctx: WasmContext, index: View, size: number): boolean {
@@ -34,7 +26,7 @@ function indicesChecked(ctx: WasmContext, index: View, size: number): boolean {
   try {
     const counts = ctx.array('int32').subarray(result / 4, result / 4 + ctx.threads);
     counts.fill(0);
-    ctx.run('countOutOfRange', [ctx.addr(index), size, result, layout], count(index.shape));
+    ctx.run('countOutOfRange', [ctx.addr(index), size, result, layout], sizeOf(index.shape));
     return counts.every((bad) => bad === 0);
   } finally {
     ctx.freeScratch(result);
@@ -62,7 +54,7 @@ export function indexAdd(ctx: WasmContext, out: View, axis: number, index: View,
 
 export function gather(ctx: WasmContext, out: View, x: View, axis: number, index: View): void {
   if (!indicesChecked(ctx, index, x.shape[axis]!)) return ctx.reference('gather', [out, x, axis, index]);
-  const n = count(index.shape);
+  const n = sizeOf(index.shape);
   if (n === 0) return;
   // x walks index's shape with no stride on the axis; the kernel adds index * axis stride.
   const walkX = { ...x, strides: x.strides.map((s, d) => (d === axis ? 0 : s)) };
@@ -72,7 +64,7 @@ export function gather(ctx: WasmContext, out: View, x: View, axis: number, index
 }
 
 export function scatterAdd(ctx: WasmContext, out: View, axis: number, index: View, src: View): void {
-  const n = count(index.shape);
+  const n = sizeOf(index.shape);
   const fallback = () => ctx.reference('scatterAdd', [out, axis, index, src]);
   // With a contiguous out, distinct positions off the axis address distinct outputs, which is
   // what lets threads split them.

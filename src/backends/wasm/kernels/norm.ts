@@ -1,11 +1,6 @@
 import type { View } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-
-/** (rows, cols) of a contiguous view over its last axis. */
-function rowsOf(v: View): [number, number] {
-  const cols = v.shape.length === 0 ? 1 : v.shape[v.shape.length - 1]!;
-  return [v.shape.slice(0, -1).reduce((a, b) => a * b, 1), cols];
-}
+import { rowsOf } from '../../strides.js';
 
 /** Work to report for a kernel whose threads split rows: a single row stays on the calling thread. */
 function rowWork(rows: number, cols: number): number {
@@ -56,7 +51,7 @@ export function layerNorm(
   bias: View | null,
   eps: number,
 ): void {
-  const [rows, cols] = rowsOf(x);
+  const [rows, cols] = rowsOf(x.shape);
   if (rows === 0) return;
   const args = [
     ctx.addr(out),
@@ -83,7 +78,7 @@ export function layerNormGrad(
   rstd: View,
   weight: View | null,
 ): void {
-  const [rows, cols] = rowsOf(x);
+  const [rows, cols] = rowsOf(x.shape);
   withParamSums(
     ctx,
     cols,
@@ -110,7 +105,7 @@ export function layerNormGrad(
 }
 
 export function rmsNorm(ctx: WasmContext, out: View, rstd: View, x: View, weight: View | null, eps: number): void {
-  const [rows, cols] = rowsOf(x);
+  const [rows, cols] = rowsOf(x.shape);
   if (rows === 0) return;
   ctx.run(
     'rmsNorm',
@@ -128,7 +123,7 @@ export function rmsNormGrad(
   rstd: View,
   weight: View | null,
 ): void {
-  const [rows, cols] = rowsOf(x);
+  const [rows, cols] = rowsOf(x.shape);
   withParamSums(ctx, cols, cols, [[dweight, 0]], (partials) => {
     const args = [ctx.addr(dx), partials, ctx.addr(g), ctx.addr(x), ctx.addr(rstd), addrOr0(ctx, weight), rows, cols];
     return ctx.run('rmsNormGrad', args, rowWork(rows, cols));

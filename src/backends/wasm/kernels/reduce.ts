@@ -2,12 +2,9 @@ import type { ArgReduceOp, ReduceOp, View } from '../../backend.js';
 import { REDUCE_MAX, REDUCE_MIN, REDUCE_SUM } from '../abi/ops.js';
 import type { WasmContext } from '../context.js';
 import { coalesce } from '../layout.js';
+import { sizeOf } from '../../strides.js';
 
 const REDUCE_CODES: Record<ReduceOp, number> = { sum: REDUCE_SUM, max: REDUCE_MAX, min: REDUCE_MIN };
-
-function count(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
 
 /**
  * Sum, max or min of a float32 x (any strides) over `axes`. The layout lists the kept dimensions
@@ -16,7 +13,7 @@ function count(shape: readonly number[]): number {
  * reference path.
  */
 export function reduce(ctx: WasmContext, op: ReduceOp, out: View, x: View, axes: readonly number[]): void {
-  const nOut = count(out.shape);
+  const nOut = sizeOf(out.shape);
   if (x.dtype !== 'float32') return ctx.reference('reduce', [op, out, x, axes]);
   if (nOut === 0) return;
   const rank = x.shape.length;
@@ -43,7 +40,7 @@ export function reduce(ctx: WasmContext, op: ReduceOp, out: View, x: View, axes:
   const innerKept = (k < 0 ? mergedOut.length : k) - 1;
   const columns = innerKept >= 0 && mergedX[innerKept] === 1;
   // Threads split the outputs, so a single output stays on the calling thread.
-  const work = nOut > 1 ? Math.max(count(x.shape), nOut) : 0;
+  const work = nOut > 1 ? Math.max(sizeOf(x.shape), nOut) : 0;
   if (!columns) {
     ctx.run('reduceRows', [REDUCE_CODES[op], ctx.addr(out), ctx.addr(x), layout], work);
     return;
@@ -59,8 +56,8 @@ export function reduce(ctx: WasmContext, op: ReduceOp, out: View, x: View, axes:
 
 export function argReduce(ctx: WasmContext, op: ArgReduceOp, out: View, x: View, axis: number): void {
   if (x.dtype !== 'float32') return ctx.reference('argReduce', [op, out, x, axis]);
-  const outer = count(x.shape.slice(0, axis));
-  const inner = count(x.shape.slice(axis + 1));
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const inner = sizeOf(x.shape.slice(axis + 1));
   const size = x.shape[axis]!;
   if (outer * inner === 0) return;
   // An empty axis (which the ops reject) gives index 0, as in the reference, without reading x.

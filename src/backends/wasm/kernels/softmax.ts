@@ -1,11 +1,6 @@
 import type { View } from '../../backend.js';
 import type { WasmContext } from '../context.js';
-
-/** (rows, cols) of a contiguous view over its last axis. */
-function rowsOf(v: View): [number, number] {
-  const cols = v.shape.length === 0 ? 1 : v.shape[v.shape.length - 1]!;
-  return [v.shape.slice(0, -1).reduce((a, b) => a * b, 1), cols];
-}
+import { rowsOf } from '../../strides.js';
 
 /** Work to report for a kernel whose threads split rows: a single row stays on the calling thread. */
 function rowWork(rows: number, cols: number): number {
@@ -32,7 +27,7 @@ function targetsValid(ctx: WasmContext, targets: View, n: number, cols: number, 
 }
 
 export function softmax(ctx: WasmContext, out: View, x: View, log: boolean): void {
-  const [rows, cols] = rowsOf(x);
+  const [rows, cols] = rowsOf(x.shape);
   if (rows * cols === 0) return;
   ctx.run('softmax', [ctx.addr(out), ctx.addr(x), rows, cols, log ? 1 : 0], rowWork(rows, cols));
 }
@@ -46,7 +41,7 @@ export function crossEntropy(
   targets: View,
   ignoreIndex: number,
 ): void {
-  const [rows, cols] = rowsOf(logits);
+  const [rows, cols] = rowsOf(logits.shape);
   if (!targetsValid(ctx, targets, rows, cols, ignoreIndex)) {
     return ctx.reference('crossEntropy', [loss, logSumExp, logits, targets, ignoreIndex]);
   }
@@ -67,7 +62,7 @@ export function crossEntropyGrad(
   gLoss: View,
   ignoreIndex: number,
 ): void {
-  const [rows, cols] = rowsOf(logits);
+  const [rows, cols] = rowsOf(logits.shape);
   if (!targetsValid(ctx, targets, rows, cols, ignoreIndex)) {
     return ctx.reference('crossEntropyGrad', [dlogits, logits, logSumExp, targets, gLoss, ignoreIndex]);
   }
