@@ -51,28 +51,33 @@ export function modelTypeEntry(json: Record<string, unknown>, source: string): M
   );
 }
 
+/** A folder's config.json, where it lies, and the entry that reads it. */
+function openFolder(folder: string): { json: Record<string, unknown>; source: string; entry: ModelTypeEntry } {
+  const source = configPath(folder);
+  const json = readConfigJson(source);
+  return { json, source, entry: modelTypeEntry(json, source) };
+}
+
 /** The task of the model a folder holds, from its config.json alone (no weights read). */
 export function modelTaskOf(folder: string): ModelTask {
-  return modelTypeEntry(readConfigJson(folder), configPath(folder)).task;
+  return openFolder(folder).entry.task;
 }
 
 /** Loads whatever model a folder holds, onto the current backend. */
 export async function loadModel(folder: string, onProgress?: LoadProgress): Promise<LoadedModel> {
-  const json = readConfigJson(folder);
-  return await modelTypeEntry(json, configPath(folder)).load(folder, json, onProgress);
+  const { json, source, entry } = openFolder(folder);
+  return await entry.load(folder, json, source, onProgress);
 }
 
 /** Loads a folder that must hold a model of `task`; otherwise says what it holds and which commands take it. */
 async function loadTask<T extends LoadedModel>(task: T['task'], folder: string, onProgress?: LoadProgress): Promise<T> {
-  const json = readConfigJson(folder);
-  const source = configPath(folder);
-  const entry = modelTypeEntry(json, source);
+  const { json, source, entry } = openFolder(folder);
   if (entry.task !== task) {
     throw new MambaError(
       `${source} describes ${entry.description} (model_type ${JSON.stringify(json['model_type'])}), not ${TASK_NAMES[task]}; use it with mamba-ts ${TASK_COMMANDS[entry.task].join(', ')}`,
     );
   }
-  return (await entry.load(folder, json, onProgress)) as T;
+  return (await entry.load(folder, json, source, onProgress)) as T;
 }
 
 export const loadLanguageModel = (folder: string, onProgress?: LoadProgress) =>

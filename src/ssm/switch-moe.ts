@@ -50,12 +50,12 @@ export interface MoEStats {
   zLoss: number;
 }
 
-/** MoEStats as tensors, left on the device until the training log asks for them. */
-interface MoEStatTensors {
+/** What stats() reads: tensors left on the device until the training log asks for them, and the slot count. */
+interface LastStats {
   load: Tensor;
-  kept: Tensor;
   auxLoss: Tensor;
   zLoss: Tensor;
+  slots: number;
 }
 
 /** One expert: a two-layer feed-forward network with GELU. */
@@ -117,16 +117,16 @@ export function routeTokens(probs: Tensor, topK: number, capacity: number): Rout
 /**
  * A Switch mixture-of-experts feed-forward layer (Fedus et al.; MoE-Mamba's MoE layer): a linear
  * router with softmax, top-k routing with a capacity per expert (overflowing tokens give zero
- * here, so the block's residual passes them through), each expert run only on its own tokens
- * (gather, run, scatter back), outputs scaled by the router probability of the chosen expert.
- * After a forward pass, `auxLoss` holds the weighted load-balancing plus z-loss to add to the
- * training loss, and `stats` what happened.
+ * here, so the block's residual passes them through), each expert run on its fixed number of
+ * slots (dispatch into them, run, read back), outputs scaled by the router probability of the
+ * chosen expert. After a forward pass, `auxLoss` holds the weighted load-balancing plus z-loss to
+ * add to the training loss, and `stats()` reads what happened.
  */
 export class SwitchMoE extends Module {
   readonly router: Linear;
   readonly experts: ModuleList<Expert>;
   auxLoss: Tensor | null = null;
-  private lastStats: { tensors: MoEStatTensors; slots: number } | null = null;
+  private lastStats: LastStats | null = null;
 
   constructor(
     readonly dModel: number,
@@ -181,32 +181,28 @@ export class SwitchMoE extends Module {
     const z = mean(square(logSumExp));
     this.auxLoss =
       zLossWeight > 0 ? add(mul(balance, auxLossWeight), mul(z, zLossWeight)) : mul(balance, auxLossWeight);
-    this.keepStats({ load: sum(route.kept, 0), kept: sum(route.kept), auxLoss: balance, zLoss: z }, tokens * topK);
+    this.disposeStats();
+    this.lastStats = {
+      load: keep(detach(sum(route.kept, 0))),
+      auxLoss: keep(detach(balance)),
+      zLoss: keep(detach(z)),
+      slots: tokens * topK,
+    };
     return reshape(out, x.shape);
   }
 
   /** What the last forward pass did, read from the device: for training logs, after the step. */
   stats(): MoEStats | null {
     if (!this.lastStats) return null;
-    const { tensors, slots } = this.lastStats;
-    return {
-      load: Array.from(tensors.load.toArray()),
-      dropped: 1 - tensors.kept.item() / slots,
-      auxLoss: tensors.auxLoss.item(),
-      zLoss: tensors.zLoss.item(),
-    };
-  }
-
-  private keepStats(tensors: MoEStatTensors, slots: number): void {
-    this.disposeStats();
-    const kept = Object.fromEntries(
-      Object.entries(tensors).map(([k, t]) => [k, keep(detach(t))]),
-    ) as unknown as MoEStatTensors;
-    this.lastStats = { tensors: kept, slots };
+    const { load, auxLoss, zLoss, slots } = this.lastStats;
+    const perExpert = Array.from(load.toArray());
+    const kept = perExpert.reduce((a, b) => a + b, 0);
+    return { load: perExpert, dropped: 1 - kept / slots, auxLoss: auxLoss.item(), zLoss: zLoss.item() };
   }
 
   private disposeStats(): void {
-    if (this.lastStats) for (const t of Object.values(this.lastStats.tensors)) t.dispose();
+    if (!this.lastStats) return;
+    for (const t of [this.lastStats.load, this.lastStats.auxLoss, this.lastStats.zLoss]) t.dispose();
     this.lastStats = null;
   }
 

@@ -6,7 +6,7 @@ import {
 } from '../../models/classifier-schema.js';
 import type { ImageClassifier } from '../../models/vim.js';
 import { withoutInitialisation } from '../../nn/init.js';
-import { configPath, writeModelFolder } from '../model-folder.js';
+import { writeModelFolder } from '../model-folder.js';
 import { loadModuleWeights } from '../module-weights.js';
 import type { ModelTypeEntry } from './types.js';
 
@@ -24,8 +24,8 @@ export const classifierEntry: ModelTypeEntry = {
   task: 'image-classifier',
   description: 'an image classifier',
   accepts: (json) => (CLASSIFIER_MODEL_TYPES as readonly unknown[]).includes(json['model_type']),
-  load: async (folder, json) => {
-    const { model, info } = withoutInitialisation(() => parseClassifier(json, configPath(folder)));
+  load: async (folder, json, source) => {
+    const { model, info } = withoutInitialisation(() => parseClassifier(json, source));
     await loadModuleWeights(model, folder);
     return { task: 'image-classifier', model, ...info };
   },

@@ -2,7 +2,6 @@ import type { LanguageModel } from '../../models/language-model.js';
 import { moeMambaConfigFromJson, MoEMambaLM, MOE_MAMBA_TYPE } from '../../models/moe-mamba.js';
 import { transformerConfigFromJson, TransformerLM, TRANSFORMER_TYPE } from '../../models/transformer.js';
 import { withoutInitialisation } from '../../nn/init.js';
-import { configPath } from '../model-folder.js';
 import { loadModuleWeights } from '../module-weights.js';
 import type { ModelTypeEntry } from './types.js';
 
@@ -20,8 +19,8 @@ function languageModelEntry(
     task: 'language-model',
     description,
     accepts: (json) => json['model_type'] === modelType,
-    load: async (folder, json) => {
-      const model = withoutInitialisation(() => build(json, configPath(folder)));
+    load: async (folder, json, source) => {
+      const model = withoutInitialisation(() => build(json, source));
       await loadModuleWeights(model, folder);
       return { task: 'language-model', model, layout: modelType };
     },

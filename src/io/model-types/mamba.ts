@@ -32,7 +32,11 @@ export async function readMambaConfig(path: string): Promise<MambaConfig> {
  * Tensor by tensor, so that peak memory stays near the model's size.
  */
 export async function loadMambaLM(folder: string, onProgress?: LoadProgress): Promise<LoadedMamba> {
-  const config = await readMambaConfig(folder);
+  return loadMambaWeights(folder, await readMambaConfig(folder), onProgress);
+}
+
+/** The model a parsed config describes, filled from the folder's weights in whichever layout they are. */
+async function loadMambaWeights(folder: string, config: MambaConfig, onProgress?: LoadProgress): Promise<LoadedMamba> {
   const checkpoint = await openCheckpoint(folder);
   const { layout, embedding, lmHead } = checkConfigAgainstWeights(config, checkpoint.tensors, checkpoint.source);
   if (!config.tieEmbeddings && !lmHead) {
@@ -81,8 +85,8 @@ export const mambaEntry: ModelTypeEntry = {
   accepts: (json) =>
     json['model_type'] === MAMBA_TYPE ||
     (json['model_type'] === undefined && (json['d_model'] !== undefined || json['n_layer'] !== undefined)),
-  load: async (folder, _json, onProgress) => {
-    const { model, layout } = await loadMambaLM(folder, onProgress);
+  load: async (folder, json, source, onProgress) => {
+    const { model, layout } = await loadMambaWeights(folder, parseMambaConfig(json, source), onProgress);
     return { task: 'language-model', model, layout };
   },
 };

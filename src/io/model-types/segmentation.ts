@@ -8,7 +8,7 @@ import {
 import type { SegmentationNetwork } from '../../models/unet.js';
 import { withoutInitialisation } from '../../nn/init.js';
 import { MambaError } from '../../util/errors.js';
-import { configPath, writeModelFolder } from '../model-folder.js';
+import { writeModelFolder } from '../model-folder.js';
 import { loadModuleWeights } from '../module-weights.js';
 import type { ModelTypeEntry } from './types.js';
 
@@ -27,8 +27,7 @@ export const segmentationEntry: ModelTypeEntry = {
   task: 'segmentation',
   description: 'a segmentation network',
   accepts: (json) => (SEGMENTATION_MODEL_TYPES as readonly unknown[]).includes(json['model_type']),
-  load: async (folder, json) => {
-    const source = configPath(folder);
+  load: async (folder, json, source) => {
     const info = parseSegmentationInfo(json, source);
     const net = withoutInitialisation(() => buildSegmentationNetwork(info.network));
     if (net.divisor !== info.preprocessing.divisor)

@@ -42,5 +42,6 @@ export interface ModelTypeEntry {
   readonly description: string;
   /** Whether this entry reads a config.json (by its model_type, or its keys where it has none). */
   accepts(json: Record<string, unknown>): boolean;
-  load(folder: string, json: Record<string, unknown>, onProgress?: LoadProgress): Promise<LoadedModel>;
+  /** Builds the model `json` (read from the config file `source`) describes and fills its weights from `folder`. */
+  load(folder: string, json: Record<string, unknown>, source: string, onProgress?: LoadProgress): Promise<LoadedModel>;
 }
