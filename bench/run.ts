@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { createNodeWasmBackend } from '../src/backends/wasm/node.js';
 import { benchDecode, benchGenerationMemory } from './decode.js';
+import { benchFormats } from './formats.js';
 import { benchGemm } from './gemm.js';
 import { benchKernels, benchMemory } from './kernels.js';
 import { benchMoE } from './moe.js';
@@ -12,7 +13,8 @@ import { benchVisionScaling } from './vision.js';
  * numpy's (OpenBLAS) figure on the same work in the same run, with the ratio, because absolute
  * numbers on a shared machine mean little. Sections: kernels, gemm, scan, decode, memory, vision
  * (Vim against ViT from 16 to 4096 patches; no numpy twin: the two models are each other's yardstick),
- * moe (MoE-Mamba beside a plain Mamba LM of its active size: each is the other's yardstick).
+ * moe (MoE-Mamba beside a plain Mamba LM of its active size: each is the other's yardstick),
+ * formats (CRC-32 and inflate beside Node's zlib on the same bytes).
  */
 const sections: Record<string, () => unknown> = {
   kernels: benchKernels,
@@ -22,6 +24,7 @@ const sections: Record<string, () => unknown> = {
   memory: () => [benchMemory(), benchGenerationMemory()],
   vision: benchVisionScaling,
   moe: benchMoE,
+  formats: benchFormats,
 };
 
 const wanted = process.argv.slice(2);
