@@ -35,7 +35,25 @@ export {
   type TransformerState,
   type TransformerLayerState,
 } from './models/transformer.js';
-export { generate, type GenerateOptions, type GenerateResult } from './generate/generate.js';
+export {
+  generate,
+  generateSteps,
+  type GenerateOptions,
+  type GenerateResult,
+  type GeneratedToken,
+} from './generate/generate.js';
+export { TextModel, type TextModelSource } from './pipeline/text-model.js';
+export { Session, type TextGenerationOptions, type TextGenerationResult } from './pipeline/session.js';
+export { loadTextModel, type LoadOptions, type ModelSource } from './pipeline/load.js';
+export { memoryFiles, urlFiles, type ModelFiles, type UrlFilesOptions } from './load/model-files.js';
+export {
+  ByteTokenizer,
+  Tokenizer,
+  readTokenizer,
+  type DecodeOptions,
+  type StreamDecoder,
+  type TextTokenizer,
+} from './load/tokenizer.js';
 export { sampleToken, type SamplingOptions } from './generate/sample.js';
 export { Tensor } from './tensor/tensor.js';
 export type { DType, TypedArray } from './backends/dtype.js';

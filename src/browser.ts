@@ -4,6 +4,8 @@
  * Node). Nothing here may import a node: module.
  */
 import type { Backend } from './backends/backend.js';
+import { loadOverHttp, type LoadOptions, type ModelSource } from './pipeline/load.js';
+import type { TextModel } from './pipeline/text-model.js';
 import { getBackend, registerBackend, setBackend } from './backends/registry.js';
 import { createBrowserWasmBackend, WasmUnsupportedError } from './backends/wasm/browser.js';
 import { MambaError } from './util/errors.js';
@@ -52,4 +54,13 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
   if (name !== 'wasm' && name !== 'reference')
     throw new MambaError(`init: unknown backend '${String(name)}'; use 'wasm' or 'reference'`);
   return setBackend(name === 'wasm' ? await loadWasm(options.threads) : getBackend('reference'));
+}
+
+/**
+ * Loads a language model and its tokenizer in one call: the URL of a model folder (relative to the
+ * page), a hub id (`org/name`, fetched from huggingface.co), ModelFiles, or the folder's files as
+ * bytes by name (from fetch() or a file picker). Call init() first.
+ */
+export function load(source: ModelSource, options: LoadOptions = {}): Promise<TextModel> {
+  return loadOverHttp(source, options, globalThis.location?.href);
 }

@@ -5,4 +5,5 @@
 import './backends/node.js';
 
 export * from './api.js';
+export { load, type NodeLoadOptions } from './io/load.js';
 export { createNodeWasmBackend } from './backends/wasm/node.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelTask } from '../io/model-types/types.js';
+import type { ModelTask } from '../load/model-types/types.js';
 import { modelTaskOf } from '../io/registry.js';
 import { evaluate, evalUsage } from './eval.js';
 import {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setBackend } from '../backends/registry.js';
 import { createNodeWasmBackend } from '../backends/wasm/node.js';
 import { resolveModel } from '../hub/model-source.js';
-import type { LoadedLanguageModel } from '../io/model-types/types.js';
+import type { LoadedLanguageModel } from '../load/model-types/types.js';
 import { loadLanguageModel } from '../io/registry.js';
 import { ByteTokenizer, loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import { MambaError } from '../util/errors.js';

@@ -29,6 +29,9 @@ export function sequenceNll<S extends LMState>(
 ): NllResult {
   if (ids.length < 2)
     throw new MambaError('evaluation needs at least two tokens (one to predict from, one to predict)');
+  const outside = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= model.vocabLimit);
+  if (outside !== undefined)
+    throw new MambaError(`token id ${outside} is not in the model's vocabulary [0, ${model.vocabLimit})`);
   const start = performance.now();
   return noGrad(() => {
     const state = model.initialState(1);
@@ -43,7 +46,9 @@ export function sequenceNll<S extends LMState>(
             lastOnly: false,
           });
           const targets = fromArray(new Int32Array(target), [1, target.length], { dtype: 'int32' });
-          return crossEntropy(slice(logits, 1, 0, target.length), targets, { reduction: 'sum' }).item();
+          // The softmax runs over the tokens alone: padding rows of the vocabulary are not outcomes.
+          const scored = slice(slice(logits, 1, 0, target.length), 2, 0, model.vocabLimit);
+          return crossEntropy(scored, targets, { reduction: 'sum' }).item();
         });
         onProgress?.(at + input.length, ids.length - 1);
       }

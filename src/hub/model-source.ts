@@ -1,6 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { MambaError } from '../util/errors.js';
+import {
+  DEFAULT_HUB_ENDPOINT,
+  FALLBACK_TOKENIZER_REPO,
+  HUB_ID,
+  TOKENIZER_FILES,
+  WEIGHT_FILES,
+} from '../util/model-repo.js';
 import { hfHome, hubCacheDir, RepoCache, type Env } from './hub-cache.js';
 import { HubClient, HubUnreachableError } from './hub-client.js';
 import type { ProgressStream } from './progress.js';
@@ -37,19 +44,7 @@ export interface ResolvedModel {
   commit?: string;
 }
 
-/** Where the original-layout checkpoints (state-spaces/mamba-*) take their tokenizer from. */
-export const FALLBACK_TOKENIZER_REPO = 'EleutherAI/gpt-neox-20b';
-
-const DEFAULT_ENDPOINT = 'https://huggingface.co';
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
-// In order of preference: safetensors loads without unpickling and maps straight into memory.
-const WEIGHT_FILES = [
-  'model.safetensors',
-  'model.safetensors.index.json',
-  'pytorch_model.bin',
-  'pytorch_model.bin.index.json',
-];
-const HUB_ID = /^([A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*)(?:@(.+))?$/;
+export { FALLBACK_TOKENIZER_REPO } from '../util/model-repo.js';
 
 /**
  * Turns a `--model` argument into a local folder. An existing folder is used as it is, without
@@ -91,7 +86,7 @@ export async function resolveModel(spec: string, options: ResolveModelOptions = 
   if (offline)
     return fromCache(cache, revision, cacheDir, 'HF_HUB_OFFLINE is set; unset it to download the model once');
   const client = new HubClient({
-    endpoint: options.hubUrl ?? env['HF_ENDPOINT'] ?? DEFAULT_ENDPOINT,
+    endpoint: options.hubUrl ?? env['HF_ENDPOINT'] ?? DEFAULT_HUB_ENDPOINT,
     token: options.token ?? readToken(env),
     timeoutMs: (Number(env['HF_HUB_ETAG_TIMEOUT']) || 10) * 1000,
     progress,

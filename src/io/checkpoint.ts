@@ -3,39 +3,18 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { FloatWriteDType, TensorEntry } from '../formats/dtypes.js';
-import { openSafetensors, planSafetensors, writeSafetensors, type SafetensorsInput } from '../formats/safetensors.js';
-import { openTorchCheckpoint } from '../formats/torch-zip.js';
+import type { FloatWriteDType } from '../formats/dtypes.js';
+import { planSafetensors, writeSafetensors, type SafetensorsInput } from '../formats/safetensors.js';
+import { openIndex, openWeights, openWeightsSource, type Checkpoint } from '../load/checkpoint.js';
 import { fileSource, writeFileAtomicStreaming } from './files.js';
+import { folderFiles } from './folder-files.js';
 
-export interface Checkpoint {
-  /** The folder (or the file) that was opened, as an absolute path. */
-  readonly source: string;
-  readonly format: 'safetensors' | 'pytorch';
-  /** Absolute paths of the weight files, in the order their tensors are listed. */
-  readonly files: readonly string[];
-  /**
-   * Every tensor by name, read lazily: `entry.read()` is async and reads only that tensor. Names
-   * are as stored (original layout `backbone.embedding.weight`, transformers layout
-   * `backbone.embeddings.weight`); checkConfigAgainstWeights tells which layout a checkpoint has.
-   */
-  readonly tensors: Map<string, TensorEntry>;
-}
-
-/** Weight files in the order transformers prefers them; the first one present is used. */
-const WEIGHT_FILES = [
-  'model.safetensors',
-  'model.safetensors.index.json',
-  'pytorch_model.bin',
-  'pytorch_model.bin.index.json',
-];
+export type { Checkpoint } from '../load/checkpoint.js';
 
 /**
- * Opens the weights of a checkpoint folder as published on the Hugging Face hub: one of
- * model.safetensors, model.safetensors.index.json (shards), pytorch_model.bin (torch.save zip) or
- * pytorch_model.bin.index.json (shards). A path to one such file (or to any .safetensors or
- * .bin/.pt/.pth file, or an *.index.json) opens just that. Headers are read and checked now;
- * tensor data is read when asked for.
+ * Opens the weights of a checkpoint folder (see load/checkpoint.ts openWeights), or of one weights
+ * file: a path to any .safetensors or .bin/.pt/.pth file, or to an *.index.json of shards, opens
+ * just that. Headers are read and checked now; tensor data is read when asked for.
  */
 export async function openCheckpoint(path: string): Promise<Checkpoint> {
   const source = resolve(path);
@@ -43,94 +22,10 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
     throw new MambaError(
       `${source} does not exist; pass a checkpoint folder (with model.safetensors or pytorch_model.bin) or a weights file`,
     );
-  if (statSync(source).isFile()) return openWeightsFile(source, source);
-  const found = WEIGHT_FILES.find((file) => existsSync(join(source, file)));
-  if (!found) {
-    throw new MambaError(
-      `${source} holds no weights: expected one of ${WEIGHT_FILES.join(', ')}. Download the checkpoint's files into it (e.g. from state-spaces/mamba-130m or state-spaces/mamba-130m-hf)`,
-    );
-  }
-  return openWeightsFile(source, join(source, found));
-}
-
-async function openWeightsFile(source: string, file: string): Promise<Checkpoint> {
-  if (file.endsWith('.index.json')) return openIndex(source, file);
-  if (file.endsWith('.safetensors')) {
-    return {
-      source,
-      format: 'safetensors',
-      files: [file],
-      tensors: (await openSafetensors(await fileSource(file))).tensors,
-    };
-  }
-  if (/\.(bin|pt|pth)$/.test(file))
-    return {
-      source,
-      format: 'pytorch',
-      files: [file],
-      tensors: (await openTorchCheckpoint(await fileSource(file))).tensors,
-    };
-  throw new MambaError(
-    `${file}: not a weights file mamba-ts knows (.safetensors, .bin, .pt, .pth or a *.index.json of shards)`,
-  );
-}
-
-/**
- * A sharded checkpoint: the index's `weight_map` names each tensor's shard file. Every tensor of
- * every shard is listed (as transformers loads them), and the map must agree with the shards.
- */
-async function openIndex(source: string, indexPath: string): Promise<Checkpoint> {
-  let index: unknown;
-  try {
-    index = JSON.parse(await readFile(indexPath, 'utf8'));
-  } catch (error) {
-    throw new MambaError(`${indexPath}: not a JSON shard index (${(error as Error).message})`);
-  }
-  const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
-    throw new MambaError(`${indexPath}: no "weight_map" object mapping tensor names to shard files`);
-  }
-  const shardNames: string[] = [];
-  for (const [name, file] of Object.entries(weightMap)) {
-    // The index comes from the network; a shard name must not lead outside the folder.
-    if (typeof file !== 'string' || file !== basename(file) || file === '..' || file === '.' || file.includes('\\')) {
-      throw new MambaError(
-        `${indexPath}: tensor "${name}" maps to ${JSON.stringify(file)}, which is not a file name in this folder`,
-      );
-    }
-    if (!shardNames.includes(file)) shardNames.push(file);
-  }
-  if (shardNames.length === 0) throw new MambaError(`${indexPath}: the weight_map is empty`);
-  const isSafetensors = indexPath.endsWith('.safetensors.index.json');
-  const folder = dirname(indexPath);
-  const files = shardNames.map((name) => join(folder, name));
-  for (const file of files) {
-    if (!existsSync(file))
-      throw new MambaError(`${indexPath} lists the shard ${basename(file)}, which is missing; download it too`);
-  }
-  const shards = await Promise.all(
-    files.map(async (file) => (isSafetensors ? openSafetensors : openTorchCheckpoint)(await fileSource(file))),
-  );
-  const tensors = new Map<string, TensorEntry>();
-  for (const shard of shards) {
-    for (const [name, entry] of shard.tensors) {
-      const other = tensors.get(name);
-      if (other)
-        throw new MambaError(
-          `${indexPath}: tensor "${name}" is stored in both ${basename(other.file)} and ${basename(entry.file)}`,
-        );
-      tensors.set(name, entry);
-    }
-  }
-  for (const [name, file] of Object.entries(weightMap as Record<string, string>)) {
-    const entry = tensors.get(name);
-    if (!entry || basename(entry.file) !== file) {
-      throw new MambaError(
-        `${indexPath} says tensor "${name}" is in ${file}, but ${entry ? `it is in ${basename(entry.file)}` : 'no shard holds it'}`,
-      );
-    }
-  }
-  return { source, format: isSafetensors ? 'safetensors' : 'pytorch', files, tensors };
+  if (!statSync(source).isFile()) return openWeights(folderFiles(source));
+  if (source.endsWith('.index.json'))
+    return openIndex(folderFiles(dirname(source)), basename(source), await readFile(source, 'utf8'));
+  return openWeightsSource(await fileSource(source));
 }
 
 export interface SaveOptions {

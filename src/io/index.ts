@@ -20,6 +20,7 @@ export {
   type LoadedMamba,
   type SaveMambaOptions,
 } from './model-types/mamba.js';
+export { folderFiles } from './folder-files.js';
 export { saveVisionModel } from './model-types/classifier.js';
 export { saveSegmentationModel } from './model-types/segmentation.js';
 export type {
@@ -29,7 +30,7 @@ export type {
   LoadedSegmentation,
   ModelTask,
   ModelTypeEntry,
-} from './model-types/types.js';
+} from '../load/model-types/types.js';
 export {
   loadImageClassifier,
   loadLanguageModel,

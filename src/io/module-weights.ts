@@ -1,7 +1,6 @@
 import type { Module } from '../nn/module.js';
-import { formatShape, shapesEqual } from '../tensor/shape.js';
+import { fillModuleWeights } from '../load/module-weights.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { MambaError } from '../util/errors.js';
 import { openCheckpoint, saveSafetensors, type SaveOptions } from './checkpoint.js';
 
 /**
@@ -32,23 +31,5 @@ export async function loadModuleWeights(
   path: string,
   rename: (name: string) => string = (n) => n,
 ): Promise<void> {
-  const checkpoint = await openCheckpoint(path);
-  const filled = new Set<Tensor>();
-  for (const [name, t] of module.stateDict()) {
-    if (filled.has(t)) continue;
-    const entry = checkpoint.tensors.get(rename(name));
-    if (!entry) continue;
-    if (!shapesEqual(entry.shape, t.shape)) {
-      throw new MambaError(
-        `${checkpoint.source}: ${entry.name} has shape ${formatShape(entry.shape)}, the model expects ${formatShape(t.shape)}`,
-      );
-    }
-    t.write(await entry.read());
-    filled.add(t);
-  }
-  const missing = [...module.stateDict()].filter(([, t]) => !filled.has(t)).map(([n]) => n);
-  if (missing.length > 0)
-    throw new MambaError(
-      `${checkpoint.source}: no stored values for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
-    );
+  await fillModuleWeights(module, await openCheckpoint(path), rename);
 }

@@ -144,6 +144,7 @@ function parseOriginalLayout(json: Json, source: string): MambaConfig {
     dModel,
     nLayer: top.int('n_layer', 64),
     vocabSize: vocab % multiple === 0 ? vocab : vocab + multiple - (vocab % multiple),
+    vocabLimit: vocab,
     dState: ssm.int('d_state', 16),
     dConv: ssm.int('d_conv', 4),
     expand,
@@ -171,10 +172,13 @@ function parseTransformersLayout(json: Json, source: string): MambaConfig {
   // transformers' MambaConfig defaults.
   const dModel = keys.int('hidden_size', 768);
   const expand = keys.positive('expand', 2);
+  // transformers' vocab_size counts the padded rows, so every row is a token here.
+  const vocabSize = keys.int('vocab_size', 50280);
   const config: MambaConfig = {
     dModel,
     nLayer: keys.int('num_hidden_layers', 32),
-    vocabSize: keys.int('vocab_size', 50280),
+    vocabSize,
+    vocabLimit: vocabSize,
     dState: keys.int('state_size', 16),
     dConv: keys.int('conv_kernel', 4),
     expand,

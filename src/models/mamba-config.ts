@@ -10,6 +10,11 @@ export interface MambaConfig extends MambaMixerConfig {
   nLayer: number;
   /** Rows of the embedding: the vocabulary padded up to padVocabSizeMultiple. */
   vocabSize: number;
+  /**
+   * The vocabulary before padding (config.json's vocab_size): ids at or past it are padding rows,
+   * which no sampler or score may use (state-spaces/mamba-130m: 50277 tokens in 50280 rows).
+   */
+  vocabLimit: number;
   layerNormEpsilon: number;
   residualInFp32: boolean;
   tieEmbeddings: boolean;
@@ -19,6 +24,7 @@ export interface MambaConfig extends MambaMixerConfig {
   padTokenId?: number;
 }
 
+/** `vocabSize` is the vocabulary before padding; `vocabLimit` defaults to it. */
 export type MambaConfigOptions = Partial<MambaConfig> & Pick<MambaConfig, 'dModel' | 'nLayer' | 'vocabSize'>;
 
 /** The mixer's defaults (ssm/mixer-config.ts) plus the reference's for the model (docs/mamba-spec.md §1.7). */
@@ -32,11 +38,16 @@ export function mambaConfig(options: MambaConfigOptions): MambaConfig {
     ...options,
     padVocabSizeMultiple: multiple,
     vocabSize: vocab % multiple === 0 ? vocab : vocab + multiple - (vocab % multiple),
+    vocabLimit: options.vocabLimit ?? vocab,
   });
-  for (const key of ['nLayer', 'vocabSize'] as const) {
+  for (const key of ['nLayer', 'vocabSize', 'vocabLimit'] as const) {
     const v = config[key];
     if (!Number.isInteger(v) || v < 1)
       throw new MambaError(`Mamba config: ${key} must be a positive integer, got ${v}`);
   }
+  if (config.vocabLimit > config.vocabSize)
+    throw new MambaError(
+      `Mamba config: vocabLimit ${config.vocabLimit} is past the ${config.vocabSize} rows of the embedding`,
+    );
   return config;
 }

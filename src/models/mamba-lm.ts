@@ -102,6 +102,10 @@ export class MambaLM extends Module implements LanguageModel<MambaState> {
     return this.config.vocabSize;
   }
 
+  get vocabLimit(): number {
+    return this.config.vocabLimit;
+  }
+
   /** Logits [B, L, vocab] for int32 token ids [B, L] (see LanguageModel.forward). */
   forward(ids: Tensor, options: LMForwardOptions<MambaState> = {}): Tensor {
     if (ids.rank !== 2 || ids.dtype !== 'int32')

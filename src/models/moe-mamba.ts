@@ -37,7 +37,8 @@ export function moeMambaConfigFromJson(json: Record<string, unknown>, source: st
   const { mamba, moe, pattern } = json as Partial<MoEMambaConfig>;
   if (!mamba || !moe || !Array.isArray(pattern))
     throw new MambaError(`${source}: a moe-mamba config needs "mamba", "moe" and "pattern"`);
-  return { mamba, moe, pattern };
+  // Folders written before the vocabulary limit was recorded have none: every row is a token.
+  return { mamba: { ...mamba, vocabLimit: mamba.vocabLimit ?? mamba.vocabSize }, moe, pattern };
 }
 
 export function checkMoEMambaConfig(c: MoEMambaConfig): void {
@@ -115,6 +116,10 @@ export class MoEMambaLM extends Module implements LanguageModel<MoEMambaState> {
 
   get vocabSize(): number {
     return this.config.mamba.vocabSize;
+  }
+
+  get vocabLimit(): number {
+    return this.config.mamba.vocabLimit;
   }
 
   /** Logits [B, L, vocab] for int32 token ids [B, L] (see LanguageModel.forward). */

@@ -76,6 +76,7 @@ const MAMBA_130M_CONFIG: MambaConfig = {
   dModel: 768,
   nLayer: 24,
   vocabSize: 50280,
+  vocabLimit: 50277,
   dState: 16,
   dConv: 4,
   expand: 2,
@@ -98,6 +99,8 @@ describe('config.json of both published layouts', () => {
   it('parses the transformers layout (mamba-130m-hf)', () => {
     assert.deepEqual(parseMambaConfig(MAMBA_130M_HF, 'config.json'), {
       ...MAMBA_130M_CONFIG,
+      // transformers' vocab_size is the padded one: every row counts as a token.
+      vocabLimit: 50280,
       bosTokenId: 0,
       eosTokenId: 0,
       padTokenId: 0,
@@ -146,6 +149,9 @@ describe('config.json of both published layouts', () => {
     assert.equal(vocab({ d_model: 8, vocab_size: 50277, pad_vocab_size_multiple: 1 }), 50277);
     assert.equal(vocab({ d_model: 8 }), 50280);
     assert.equal(vocab({ model_type: 'mamba', vocab_size: 50277 }), 50277);
+    const limit = (json: object) => parseMambaConfig(json, 'c').vocabLimit;
+    assert.equal(limit({ d_model: 8, vocab_size: 250 }), 250);
+    assert.equal(limit({ model_type: 'mamba', vocab_size: 256 }), 256);
   });
 
   it('refuses configs it cannot run, or that are not Mamba configs, naming the file', () => {

@@ -1,14 +1,6 @@
-import {
-  classifierConfigJson,
-  CLASSIFIER_MODEL_TYPES,
-  parseClassifier,
-  type ClassifierInfo,
-} from '../../models/classifier-schema.js';
+import { classifierConfigJson, type ClassifierInfo } from '../../models/classifier-schema.js';
 import type { ImageClassifier } from '../../models/vim.js';
-import { withoutInitialisation } from '../../nn/init.js';
 import { writeModelFolder } from '../model-folder.js';
-import { loadModuleWeights } from '../module-weights.js';
-import type { ModelTypeEntry } from './types.js';
 
 /**
  * Writes a Vim or ViT folder: config.json (model_type "vim" or "vit", the model's config, the class
@@ -17,16 +9,3 @@ import type { ModelTypeEntry } from './types.js';
 export async function saveVisionModel(model: ImageClassifier, folder: string, info: ClassifierInfo): Promise<string[]> {
   return await writeModelFolder(folder, model, classifierConfigJson(model, info));
 }
-
-/** Vision Mamba and its ViT baseline, as `mamba-ts train vim|vit` writes them. */
-export const classifierEntry: ModelTypeEntry = {
-  modelTypes: CLASSIFIER_MODEL_TYPES,
-  task: 'image-classifier',
-  description: 'an image classifier',
-  accepts: (json) => (CLASSIFIER_MODEL_TYPES as readonly unknown[]).includes(json['model_type']),
-  load: async (folder, json, source) => {
-    const { model, info } = withoutInitialisation(() => parseClassifier(json, source));
-    await loadModuleWeights(model, folder);
-    return { task: 'image-classifier', model, ...info };
-  },
-};

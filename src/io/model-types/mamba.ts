@@ -1,25 +1,12 @@
+import { loadMambaWeights, type LoadedMamba } from '../../load/model-types/mamba.js';
+import type { LoadProgress } from '../../load/model-types/types.js';
 import type { MambaConfig } from '../../models/mamba-config.js';
-import {
-  checkConfigAgainstWeights,
-  MAMBA_TYPE,
-  parseMambaConfig,
-  transformersConfigJson,
-} from '../../models/mamba-config-json.js';
-import { MambaLM } from '../../models/mamba-lm.js';
-import { withoutInitialisation } from '../../nn/init.js';
-import { MambaError } from '../../util/errors.js';
-import { openCheckpoint } from '../checkpoint.js';
+import { parseMambaConfig, transformersConfigJson } from '../../models/mamba-config-json.js';
+import type { MambaLM } from '../../models/mamba-lm.js';
+import { folderFiles } from '../folder-files.js';
 import { configPath, readConfigJson, writeModelFolder } from '../model-folder.js';
-import type { LoadProgress, ModelTypeEntry } from './types.js';
 
-export interface LoadedMamba {
-  model: MambaLM;
-  config: MambaConfig;
-  /** Which published layout the weights were in. */
-  layout: 'original' | 'transformers';
-  /** The weight files read. */
-  files: readonly string[];
-}
+export type { LoadedMamba } from '../../load/model-types/mamba.js';
 
 /** Reads and parses config.json of either published layout from a checkpoint folder, or the config file at `path`. */
 export async function readMambaConfig(path: string): Promise<MambaConfig> {
@@ -32,29 +19,7 @@ export async function readMambaConfig(path: string): Promise<MambaConfig> {
  * Tensor by tensor, so that peak memory stays near the model's size.
  */
 export async function loadMambaLM(folder: string, onProgress?: LoadProgress): Promise<LoadedMamba> {
-  return loadMambaWeights(folder, await readMambaConfig(folder), onProgress);
-}
-
-/** The model a parsed config describes, filled from the folder's weights in whichever layout they are. */
-async function loadMambaWeights(folder: string, config: MambaConfig, onProgress?: LoadProgress): Promise<LoadedMamba> {
-  const checkpoint = await openCheckpoint(folder);
-  const { layout, embedding, lmHead } = checkConfigAgainstWeights(config, checkpoint.tensors, checkpoint.source);
-  if (!config.tieEmbeddings && !lmHead) {
-    throw new MambaError(
-      `${checkpoint.source}: the config says the head is not tied to the embedding, but there is no lm_head.weight`,
-    );
-  }
-  const model = withoutInitialisation(() => new MambaLM(config));
-  const targets = [...model.stateDict()].filter(([name]) => !(name === 'lm_head.weight' && config.tieEmbeddings));
-  let done = 0;
-  for (const [name, param] of targets) {
-    const stored = name === 'backbone.embeddings.weight' ? embedding : name;
-    const entry = checkpoint.tensors.get(stored);
-    if (!entry) throw new MambaError(`${checkpoint.source}: tensor ${stored} is missing`);
-    param.write(await entry.read());
-    onProgress?.(++done, targets.length);
-  }
-  return { model, config, layout, files: checkpoint.files };
+  return loadMambaWeights(folderFiles(folder), await readMambaConfig(folder), onProgress);
 }
 
 export interface SaveMambaOptions {
@@ -76,17 +41,3 @@ export async function saveMambaLM(model: MambaLM, folder: string, options: SaveM
     ...(options.maxShardBytes && { maxShardBytes: options.maxShardBytes }),
   });
 }
-
-/** Mamba (S6) language models: transformers' model_type "mamba", or state-spaces' original layout, which has no model_type. */
-export const mambaEntry: ModelTypeEntry = {
-  modelTypes: [MAMBA_TYPE],
-  task: 'language-model',
-  description: 'a Mamba language model',
-  accepts: (json) =>
-    json['model_type'] === MAMBA_TYPE ||
-    (json['model_type'] === undefined && (json['d_model'] !== undefined || json['n_layer'] !== undefined)),
-  load: async (folder, json, source, onProgress) => {
-    const { model, layout } = await loadMambaWeights(folder, parseMambaConfig(json, source), onProgress);
-    return { task: 'language-model', model, layout };
-  },
-};

@@ -1,16 +1,6 @@
-import {
-  buildSegmentationNetwork,
-  parseSegmentationInfo,
-  segmentationConfigJson,
-  SEGMENTATION_MODEL_TYPES,
-  type SegmentationModelInfo,
-} from '../../models/segmentation-schema.js';
+import { segmentationConfigJson, type SegmentationModelInfo } from '../../models/segmentation-schema.js';
 import type { SegmentationNetwork } from '../../models/unet.js';
-import { withoutInitialisation } from '../../nn/init.js';
-import { MambaError } from '../../util/errors.js';
 import { writeModelFolder } from '../model-folder.js';
-import { loadModuleWeights } from '../module-weights.js';
-import type { ModelTypeEntry } from './types.js';
 
 /** Writes config.json (see models/segmentation-schema.ts) and model.safetensors. */
 export async function saveSegmentationModel(
@@ -20,22 +10,3 @@ export async function saveSegmentationModel(
 ): Promise<string[]> {
   return await writeModelFolder(folder, net, segmentationConfigJson(info));
 }
-
-/** U-Mamba and its U-Net baseline, as `mamba-ts train umamba|unet` writes them. */
-export const segmentationEntry: ModelTypeEntry = {
-  modelTypes: SEGMENTATION_MODEL_TYPES,
-  task: 'segmentation',
-  description: 'a segmentation network',
-  accepts: (json) => (SEGMENTATION_MODEL_TYPES as readonly unknown[]).includes(json['model_type']),
-  load: async (folder, json, source) => {
-    const info = parseSegmentationInfo(json, source);
-    const net = withoutInitialisation(() => buildSegmentationNetwork(info.network));
-    if (net.divisor !== info.preprocessing.divisor)
-      throw new MambaError(
-        `${source}: the preprocessing divisor ${info.preprocessing.divisor} does not match the network's ${net.divisor}`,
-      );
-    await loadModuleWeights(net, folder);
-    net.eval();
-    return { task: 'segmentation', model: net, info };
-  },
-};

@@ -1,4 +1,5 @@
 import type { LanguageModel } from '../../models/language-model.js';
+import type { ModelFiles } from '../model-files.js';
 import type { ClassifierInfo } from '../../models/classifier-schema.js';
 import type { SegmentationModelInfo } from '../../models/segmentation-schema.js';
 import type { SegmentationNetwork } from '../../models/unet.js';
@@ -42,6 +43,11 @@ export interface ModelTypeEntry {
   readonly description: string;
   /** Whether this entry reads a config.json (by its model_type, or its keys where it has none). */
   accepts(json: Record<string, unknown>): boolean;
-  /** Builds the model `json` (read from the config file `source`) describes and fills its weights from `folder`. */
-  load(folder: string, json: Record<string, unknown>, source: string, onProgress?: LoadProgress): Promise<LoadedModel>;
+  /** Builds the model `json` (read from the config file `source`) describes and fills its weights from `files`. */
+  load(
+    files: ModelFiles,
+    json: Record<string, unknown>,
+    source: string,
+    onProgress?: LoadProgress,
+  ): Promise<LoadedModel>;
 }

@@ -2,7 +2,8 @@ import type { LanguageModel } from '../../models/language-model.js';
 import { moeMambaConfigFromJson, MoEMambaLM, MOE_MAMBA_TYPE } from '../../models/moe-mamba.js';
 import { transformerConfigFromJson, TransformerLM, TRANSFORMER_TYPE } from '../../models/transformer.js';
 import { withoutInitialisation } from '../../nn/init.js';
-import { loadModuleWeights } from '../module-weights.js';
+import { openWeights } from '../checkpoint.js';
+import { fillModuleWeights } from '../module-weights.js';
 import type { ModelTypeEntry } from './types.js';
 
 /**
@@ -19,9 +20,9 @@ function languageModelEntry(
     task: 'language-model',
     description,
     accepts: (json) => json['model_type'] === modelType,
-    load: async (folder, json, source) => {
+    load: async (files, json, source) => {
       const model = withoutInitialisation(() => build(json, source));
-      await loadModuleWeights(model, folder);
+      await fillModuleWeights(model, await openWeights(files));
       return { task: 'language-model', model, layout: modelType };
     },
   };
