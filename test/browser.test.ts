@@ -1,63 +1,36 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { PageReport } from './browser/checks.js';
+import { chromiumMissing, launchChromium, serveStatic, withTimeout, type StaticServer } from './browser/harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PAGE_TIMEOUT_MS = 90_000;
 // This file runs from dist/test/; the server's root is dist/, where the page finds /src/browser.js.
 const root = fileURLToPath(new URL('..', import.meta.url));
+const nodeModules = fileURLToPath(new URL('../../node_modules/', import.meta.url));
 
-const types: Record<string, string> = {
-  '.js': 'text/javascript',
-  '.wasm': 'application/wasm',
-  '.html': 'text/html; charset=utf-8',
-  '.map': 'application/json',
+// The npm packages the library imports, mapped for a page that loads dist/ without a bundler.
+const importMap = {
+  imports: {
+    '@huggingface/tokenizers': '/node_modules/@huggingface/tokenizers/dist/tokenizers.mjs',
+    fflate: '/node_modules/fflate/esm/browser.js',
+  },
 };
 
-const page =
-  '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>mamba-ts</title></head><body></body></html>';
+const page = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>mamba-ts</title><script type="importmap">${JSON.stringify(importMap)}</script></head><body></body></html>`;
 
-/** A static server of dist/ (and the blank test page at /); `isolated` adds the COOP/COEP headers on every response. */
-async function serve(isolated: boolean): Promise<{ server: Server; origin: string }> {
-  const server = createServer((req, res) => {
-    const headers: Record<string, string> = { 'cache-control': 'no-store' };
-    if (isolated) {
-      headers['cross-origin-opener-policy'] = 'same-origin';
-      headers['cross-origin-embedder-policy'] = 'require-corp';
-    }
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
-    if (path === '/') {
-      res.writeHead(200, { ...headers, 'content-type': types['.html']! }).end(page);
-      return;
-    }
-    const file = resolve(root, `.${path}`);
-    const type = types[extname(file)];
-    if (!file.startsWith(root.endsWith(sep) ? root : root + sep) || !type) {
-      res.writeHead(404, headers).end();
-      return;
-    }
-    readFile(file).then(
-      (body) => res.writeHead(200, { ...headers, 'content-type': type }).end(body),
-      () => res.writeHead(404, headers).end(),
-    );
-  });
-  await new Promise<void>((done, fail) => server.once('error', fail).listen(0, '127.0.0.1', done));
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+/** A static server of dist/, the packages of the import map, and the blank test page at /. */
+function serve(isolated: boolean): Promise<StaticServer> {
+  return serveStatic((path) => {
+    if (path === '/') return { html: page };
+    const file = path.startsWith('/node_modules/')
+      ? resolve(nodeModules, `.${path.slice('/node_modules'.length)}`)
+      : resolve(root, `.${path}`);
+    const inside = [root, nodeModules].some((dir) => file.startsWith(dir.endsWith(sep) ? dir : dir + sep));
+    return inside ? { file } : null;
+  }, isolated);
 }
 
 /** Loads the blank page from `origin`, runs test/browser/checks.ts in it, and returns its report and console output. */
@@ -111,31 +84,18 @@ function assertComputed(report: PageReport, logs: string[]): void {
 }
 
 test('the browser build runs in headless Chromium', { timeout: 4 * PAGE_TIMEOUT_MS }, async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(
-      `${CHROMIUM} is missing; install it with 'bash scripts/ensure-chromium.sh' (as root) to run the browser test`,
-    );
+  const missing = chromiumMissing();
+  if (missing) {
+    t.skip(missing);
     return;
   }
-  const servers: Server[] = [];
+  const servers: StaticServer[] = [];
   let browser: Browser | undefined;
   try {
     const isolated = await serve(true);
     const plain = await serve(false);
-    servers.push(isolated.server, plain.server);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    servers.push(isolated, plain);
+    browser = await launchChromium();
 
     await t.test('a cross-origin isolated page runs the wasm backend on 2 threads', async () => {
       const { report, logs } = await runPage(browser!, isolated.origin, 2);
@@ -158,9 +118,6 @@ test('the browser build runs in headless Chromium', { timeout: 4 * PAGE_TIMEOUT_
     });
   } finally {
     await browser?.close();
-    for (const server of servers) {
-      server.closeAllConnections();
-      await new Promise((done) => server.close(done));
-    }
+    for (const server of servers) await server.close();
   }
 });
