@@ -40,6 +40,7 @@ export function moeMambaConfigFromJson(json: Record<string, unknown>, source: st
   return { mamba, moe, pattern };
 }
 
+/** Throws a MambaError naming the first bad setting of a MoE-Mamba config (its MoE settings and layer pattern). */
 export function checkMoEMambaConfig(c: MoEMambaConfig): void {
   checkMoEConfig(c.moe);
   if (c.pattern.length === 0 || c.pattern.some((k) => k !== 'mamba' && k !== 'moe')) {
