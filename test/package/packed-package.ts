@@ -28,8 +28,9 @@ export interface PackedPackage {
 export function pack(): Omit<PackedPackage, 'consumer'> {
   const dir = mkdtempSync(join(tmpdir(), 'mamba-ts-package-'));
   const packed = JSON.parse(
-    execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+    execFileSync('npm', ['pack', '--ignore-scripts', '--offline', '--json', '--pack-destination', dir], {
       cwd: repoRoot,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     }),
