@@ -3,7 +3,9 @@
  * of node: imports, directly or through what it imports, so that browsers can load it.
  */
 // The fluent methods (x.add(y), loss.backward()) are for users of the library; src/ itself calls the ops.
-import './ops/fluent.js';
+// `export *` rather than a bare import, which some TypeScript versions leave out of the .d.ts: this
+// stays in both the .js and the .d.ts, so the methods' types reach users along with the methods.
+export * from './ops/fluent.js';
 
 export * from './ops/index.js';
 export * as nn from './nn/index.js';
@@ -35,6 +37,73 @@ export {
   type TransformerState,
   type TransformerLayerState,
 } from './models/transformer.js';
+export {
+  MoEMambaLM,
+  MoEBlock,
+  MambaLayerBlock,
+  alternatingPattern,
+  checkMoEMambaConfig,
+  MOE_MAMBA_TYPE,
+  type MoEMambaConfig,
+  type MoEMambaState,
+  type LayerKind,
+} from './models/moe-mamba.js';
+export { SwitchMoE, checkMoEConfig, type MoEConfig, type MoEStats } from './ssm/switch-moe.js';
+export { BiMambaMixer } from './ssm/bimamba.js';
+export {
+  Vim,
+  VimBlock,
+  PatchEmbed,
+  vimConfig,
+  vimPreset,
+  vimMixerConfig,
+  vimClassTokenPosition,
+  VIM_PRESETS,
+  type ImageClassifier,
+  type VimConfig,
+  type VimConfigOptions,
+  type VimPreset,
+} from './models/vim.js';
+export {
+  ViT,
+  VitBlock,
+  vitConfig,
+  vitParameterCount,
+  vitConfigForParameters,
+  VIT_PRESETS,
+  type VitConfig,
+  type VitConfigOptions,
+} from './models/vit.js';
+export { UMamba, umambaConfig, type UMambaConfig, type UMambaOptions, type UMambaVariant } from './models/umamba.js';
+export {
+  UNet,
+  UShapedNetwork,
+  unetConfigForParameters,
+  deepSupervisionWeights,
+  type SegmentationNetwork,
+  type UNetConfig,
+} from './models/unet.js';
+export {
+  classifierConfigJson,
+  parseClassifier,
+  CLASSIFIER_MODEL_TYPES,
+  type ClassifierInfo,
+  type Normalisation,
+} from './models/classifier-schema.js';
+export {
+  buildSegmentationNetwork,
+  segmentationConfigJson,
+  parseSegmentationInfo,
+  MRICRON_TASKS,
+  SEGMENTATION_MODEL_TYPES,
+  type MricronTask,
+  type Preprocessing,
+  type SegmentationDataSpec,
+  type SegmentationModelInfo,
+  type SegmentationNetworkSpec,
+} from './models/segmentation-schema.js';
+export { sequenceNll, type NllResult } from './eval/nll.js';
+export { windowedNll } from './eval/window-nll.js';
 export {
   generate,
   generateSteps,
@@ -85,4 +154,7 @@ export { getBackend, setBackend, registerBackend, backendNames, setDefaultBacken
 export { WasmBackend, type ComposedWasmBackend, type WasmBackendOptions } from './backends/wasm/backend.js';
 export { ReferenceBackend } from './backends/reference/index.js';
 export { MambaError, ShapeError, DisposedError } from './util/errors.js';
-export { SGD, AdamW, Optimizer, type ParamGroup } from './train/optim.js';
+export { SGD, AdamW, Optimizer, type AdamWOptions, type ParamGroup } from './train/optim.js';
+export { warmupCosine } from './train/schedule.js';
+export { clipGradNorm } from './train/clip.js';
+export { ByteBatches } from './train/byte-batches.js';

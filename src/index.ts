@@ -1,9 +1,11 @@
 /**
- * mamba-ts: tensors with autograd on pluggable backends, PyTorch-style modules, and (as the
- * library grows) the Mamba family of selective state-space models.
+ * mamba-ts in Node: the shared API (api.ts), the Node wasm backend, and init(). The trainers and
+ * data sets are in the `mamba-ts/train` and `mamba-ts/data` entries, model folders on disk in
+ * `mamba-ts/io`.
  */
-import './backends/node.js';
-
+// Importing init also registers Node's backends (backends/node.ts).
+export { init } from './backends/node.js';
 export * from './api.js';
 export { load, type NodeLoadOptions } from './io/load.js';
+export type { InitOptions } from './backends/init.js';
 export { createNodeWasmBackend } from './backends/wasm/node.js';

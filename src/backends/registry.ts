@@ -31,6 +31,7 @@ export function registerBackend(name: string, factory: () => PartialBackend, fal
   });
 }
 
+/** The names getBackend() and setBackend() accept: 'reference' and each registered backend. */
 export function backendNames(): string[] {
   return [...factories.keys()];
 }

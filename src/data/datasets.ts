@@ -85,10 +85,12 @@ const DATASETS: Record<string, DatasetSpec> = {
   },
 };
 
+/** The names of the data sets that can be installed (`mamba-ts data list`). */
 export function datasetNames(): string[] {
   return Object.keys(DATASETS);
 }
 
+/** One line per data set: its name, what it holds and the package it comes from. */
 export function describeDatasets(): string {
   return Object.entries(DATASETS)
     .map(([name, d]) => `  ${name.padEnd(12)} ${d.description} (from ${d.source})`)
@@ -101,11 +103,13 @@ function spec(name: string): DatasetSpec {
   return d;
 }
 
+/** Where a data set lives (or will, once installed) under the data folder; unknown names are an error. */
 export function datasetFolder(name: string): string {
   spec(name);
   return join(dataDir(), name);
 }
 
+/** Whether every file of a data set is in its folder already. */
 export function isInstalled(name: string): boolean {
   return spec(name).files.every((f) => existsSync(join(datasetFolder(name), f)));
 }

@@ -97,10 +97,12 @@ export function parseDatasetSpec(
   return { kind: 'folder', path, testFraction: split.testFraction ?? 0.2 };
 }
 
+/** A data spec as the command line writes it (e.g. mricron:aal-lobes, or the folder's path). */
 export function describeSpec(spec: SegmentationDataSpec): string {
   return spec.kind === 'mricron' ? `mricron:${spec.task}` : spec.path;
 }
 
+/** Loads the slices a spec names (mricron volumes or a folder of PNG pairs), preprocessed for a network with this scale and divisor. */
 export function loadSegmentationData(
   spec: SegmentationDataSpec,
   pre: { scale: number; divisor: number },

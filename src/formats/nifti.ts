@@ -37,6 +37,7 @@ const INTEGER_RANGE: Partial<Record<NiftiDataType, [number, number]>> = {
   uint32: [0, 4294967295],
 };
 
+/** The NIfTI-1 header's datatype code of a data type name (e.g. 'int16' -> 4). */
 export function niftiDataTypeCode(name: NiftiDataType): number {
   return CODE_OF[name];
 }

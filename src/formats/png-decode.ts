@@ -64,6 +64,7 @@ interface Chunks {
   idat: Uint8Array[];
 }
 
+/** Decodes PNG bytes to 8-bit RGBA; `source` names the file in errors. */
 export function decodePng(bytes: Uint8Array, source: string): RgbaImage {
   const bad: Fail = (reason) => new MambaError(`${source} could not be decoded as a PNG image: ${reason}`);
   const { header, palette, paletteSize, key, idat } = readChunks(bytes, bad);

@@ -1,5 +1,10 @@
 // The `mamba-ts/io` entry: model folders and files on disk, and the Hugging Face hub. The
 // byte-level formats they read are in `mamba-ts/formats`.
+// Its models compute, so it sets up what the main entry does: Node's backends and the fluent
+// tensor methods (with their types: see api.ts).
+import '../backends/node.js';
+export * from '../ops/fluent.js';
+
 export { openCheckpoint, saveSafetensors, type Checkpoint, type SaveOptions } from './checkpoint.js';
 export type { FloatWriteDType, ReadArray, StoredDType, TensorEntry } from '../formats/dtypes.js';
 export type { SafetensorsInput } from '../formats/safetensors.js';

@@ -29,9 +29,12 @@ async function loadTask<T extends LoadedModel>(task: T['task'], folder: string, 
   return (await loadModelFiles(folderFiles(folder), { task, ...(onProgress && { onProgress }) })) as T;
 }
 
+/** Loads a folder that must hold a language model (Mamba, MoE-Mamba, Transformer); otherwise says what it holds. */
 export const loadLanguageModel = (folder: string, onProgress?: LoadProgress) =>
   loadTask<LoadedLanguageModel>('language-model', folder, onProgress);
+/** Loads a folder that must hold an image classifier (Vim, ViT), with its class names and normalisation. */
 export const loadImageClassifier = (folder: string) => loadTask<LoadedClassifier>('image-classifier', folder);
+/** Loads a folder that must hold a segmentation network (U-Mamba, U-Net), with its preprocessing and data split. */
 export const loadSegmentationModel = (folder: string) => loadTask<LoadedSegmentation>('segmentation', folder);
 
 /** Saves any language model as a folder its registry entry loads: config.json (LanguageModel.configJson) and model.safetensors. */

@@ -41,6 +41,7 @@ export interface LanguageModel<S extends LMState = LMState> extends Module {
   configJson(): string;
 }
 
+/** Frees every tensor of a language model's state (the model's own state is not freed with it). */
 export function disposeState(state: LMState): void {
   for (const layer of state.layers) for (const t of Object.values(layer)) t.dispose();
 }

@@ -41,6 +41,7 @@ export function moeMambaConfigFromJson(json: Record<string, unknown>, source: st
   return { mamba: { ...mamba, vocabLimit: mamba.vocabLimit ?? mamba.vocabSize }, moe, pattern };
 }
 
+/** Throws a MambaError naming the first bad setting of a MoE-Mamba config (its MoE settings and layer pattern). */
 export function checkMoEMambaConfig(c: MoEMambaConfig): void {
   checkMoEConfig(c.moe);
   if (c.pattern.length === 0 || c.pattern.some((k) => k !== 'mamba' && k !== 'moe')) {

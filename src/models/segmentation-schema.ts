@@ -49,6 +49,7 @@ export interface SegmentationModelInfo {
 
 export const SEGMENTATION_MODEL_TYPES = ['umamba', 'unet'] as const;
 
+/** A new U-Mamba or U-Net from the network part of a segmentation folder's config. */
 export function buildSegmentationNetwork(
   spec: SegmentationNetworkSpec,
   options: InitOptions = {},
@@ -68,6 +69,7 @@ export function segmentationConfigJson(info: SegmentationModelInfo): string {
   return JSON.stringify(json, null, 2) + '\n';
 }
 
+/** Reads and checks a segmentation folder's config.json; `source` names the file in errors. */
 export function parseSegmentationInfo(json: Record<string, unknown>, source: string): SegmentationModelInfo {
   const type = json['model_type'];
   if (!(SEGMENTATION_MODEL_TYPES as readonly unknown[]).includes(type)) {

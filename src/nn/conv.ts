@@ -115,6 +115,7 @@ export class ConvTranspose2d extends ConvLayer {
   }
 }
 
+/** 2D max pooling over [N, C, H, W] as a module (maxPool2d with fixed kernel, stride and padding). */
 export class MaxPool2d extends Module implements Layer {
   constructor(
     readonly kernelSize: Pair,
@@ -128,6 +129,7 @@ export class MaxPool2d extends Module implements Layer {
   }
 }
 
+/** 2D average pooling over [N, C, H, W] as a module (avgPool2d with fixed kernel, stride and padding). */
 export class AvgPool2d extends Module implements Layer {
   constructor(
     readonly kernelSize: Pair,

@@ -23,18 +23,22 @@ export function withoutInitialisation<T>(build: () => T): T {
   }
 }
 
+/** False inside withoutInitialisation, where parameters are made as zeros because weights will be loaded over them. */
 export function isInitialising(): boolean {
   return !skipping;
 }
 
+/** A parameter drawn from U(-bound, bound) (zeros, undrawn, inside withoutInitialisation). */
 export function uniform(shape: readonly number[], bound: number, generator: Generator = defaultGenerator): Tensor {
   return skipping ? full(shape, 0) : rand(shape, { low: -bound, high: bound, generator });
 }
 
+/** A parameter drawn from N(0, std^2) (zeros, undrawn, inside withoutInitialisation). */
 export function normal(shape: readonly number[], std: number, generator: Generator = defaultGenerator): Tensor {
   return skipping ? full(shape, 0) : randn(shape, { std, generator });
 }
 
+/** A parameter filled with `value` (e.g. norm weights 1, biases 0). */
 export function constant(shape: readonly number[], value: number): Tensor {
   return full(shape, value);
 }

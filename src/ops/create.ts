@@ -25,6 +25,7 @@ export function setDefaultFloatDType(dtype: 'float32' | 'float64'): void {
   defaultFloat = dtype;
 }
 
+/** The dtype new float tensors get when none is given (see setDefaultFloatDType). */
 export function defaultFloatDType(): DType {
   return defaultFloat;
 }
@@ -84,6 +85,7 @@ export function tensor(
   return fromArray(flat as number[], options.shape ?? shape, options);
 }
 
+/** A tensor of the given shape with every element `value` (default float dtype unless one is given). */
 export function full(shape: readonly number[], value: number, options: CreateOptions = {}): Tensor {
   checkShape(shape, 'full');
   const backend = backendFrom(options.backend);
@@ -92,15 +94,20 @@ export function full(shape: readonly number[], value: number, options: CreateOpt
   return finish(t, options);
 }
 
+/** A tensor of zeros with the given shape. */
 export const zeros = (shape: readonly number[], options: CreateOptions = {}) => full(shape, 0, options);
+/** A tensor of ones with the given shape. */
 export const ones = (shape: readonly number[], options: CreateOptions = {}) => full(shape, 1, options);
 
 function like(t: Tensor, options: CreateOptions): CreateOptions {
   return { dtype: t.dtype, backend: t.backend, ...options };
 }
 
+/** Zeros with the shape, dtype and backend of `t` (the options may change the last two). */
 export const zerosLike = (t: Tensor, options: CreateOptions = {}) => full(t.shape, 0, like(t, options));
+/** Ones with the shape, dtype and backend of `t` (the options may change the last two). */
 export const onesLike = (t: Tensor, options: CreateOptions = {}) => full(t.shape, 1, like(t, options));
+/** `value` everywhere, with the shape, dtype and backend of `t` (the options may change the last two). */
 export const fullLike = (t: Tensor, value: number, options: CreateOptions = {}) =>
   full(t.shape, value, like(t, options));
 

@@ -31,24 +31,37 @@ function unaryOp(op: UnaryOp, x: Tensor, params: UnaryParams = {}): Tensor {
   return out;
 }
 
+/** Elementwise negation, -x. */
 export const neg = (x: Tensor) => unaryOp('neg', x);
+/** Elementwise exponential, e^x. */
 export const exp = (x: Tensor) => unaryOp('exp', x);
+/** Elementwise natural logarithm (-Infinity at 0, NaN below). */
 export const log = (x: Tensor) => unaryOp('log', x);
+/** Elementwise square root (NaN below 0). */
 export const sqrt = (x: Tensor) => unaryOp('sqrt', x);
+/** Elementwise 1 / sqrt(x), in one pass. */
 export const rsqrt = (x: Tensor) => unaryOp('rsqrt', x);
+/** Elementwise absolute value |x| (float or int32). */
 export const abs = (x: Tensor) => unaryOp('abs', x);
+/** Elementwise max(x, 0) (float or int32). */
 export const relu = (x: Tensor) => unaryOp('relu', x);
+/** Elementwise x where x > 0, else slope * x (PyTorch's default slope 0.01). */
 export const leakyRelu = (x: Tensor, slope = 0.01) => unaryOp('leakyRelu', x, { slope });
 /** GELU; the exact erf form by default, PyTorch's approximate='tanh' on request. */
 export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none') =>
   unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+/** Elementwise x * sigmoid(x) (SiLU, also called swish): Mamba's gate. */
 export const silu = (x: Tensor) => unaryOp('silu', x);
+/** Elementwise 1 / (1 + e^-x). */
 export const sigmoid = (x: Tensor) => unaryOp('sigmoid', x);
+/** Elementwise hyperbolic tangent. */
 export const tanh = (x: Tensor) => unaryOp('tanh', x);
 /** log(1 + exp(beta x)) / beta, linear above the threshold (20, as in PyTorch and the Mamba kernels). */
 export const softplus = (x: Tensor, beta = 1, threshold = 20) => unaryOp('softplus', x, { beta, threshold });
+/** Elementwise x limited to [min, max]; either bound may be left out. */
 export const clamp = (x: Tensor, min?: number, max?: number) =>
   unaryOp('clamp', x, { ...(min !== undefined && { min }), ...(max !== undefined && { max }) });
+/** Elementwise x * x. */
 export const square = (x: Tensor) => unaryOp('pow', x, { exponent: 2 });
 /** x * scale + shift in one pass. */
 export const affine = (x: Tensor, scale: number, shift = 0) => unaryOp('affine', x, { scale, shift });
@@ -135,22 +148,37 @@ function arithmetic(op: BinaryOp, a: Operand, b: Operand): Tensor {
   return affineFor(op, a, b) ?? binaryOp(op, ...operands(a, b));
 }
 
+/**
+ * a + b, elementwise with NumPy broadcasting; either side may be a number. A number beside a float
+ * tensor runs as one fused multiply-add pass (`affine`) rather than a broadcast binary op.
+ */
 export const add = (a: Operand, b: Operand) => arithmetic('add', a, b);
+/** a - b, elementwise with broadcasting; either side may be a number. */
 export const sub = (a: Operand, b: Operand) => arithmetic('sub', a, b);
+/** a * b, elementwise with broadcasting; either side may be a number. */
 export const mul = (a: Operand, b: Operand) => arithmetic('mul', a, b);
+/** a / b, elementwise with broadcasting; either side may be a number. */
 export const div = (a: Operand, b: Operand) => arithmetic('div', a, b);
+/** a ** b, elementwise with broadcasting; a tensor to a number power runs as one unary pass. */
 export function pow(a: Operand, b: Operand): Tensor {
   if (typeof a !== 'number' && typeof b === 'number') return unaryOp('pow', a, { exponent: b });
   return binaryOp('pow', ...operands(a, b));
 }
+/** The larger of a and b, elementwise with broadcasting (on ties the gradient is split in halves, as in PyTorch). */
 export const maximum = (a: Operand, b: Operand) => binaryOp('maximum', ...operands(a, b));
+/** The smaller of a and b, elementwise with broadcasting (on ties the gradient is split in halves, as in PyTorch). */
 export const minimum = (a: Operand, b: Operand) => binaryOp('minimum', ...operands(a, b));
 /** Comparisons give 1 where true and 0 where false, in the inputs' dtype. */
 export const eq = (a: Operand, b: Operand) => binaryOp('eq', ...operands(a, b));
+/** 1 where a != b, else 0 (see eq). */
 export const ne = (a: Operand, b: Operand) => binaryOp('ne', ...operands(a, b));
+/** 1 where a < b, else 0 (see eq). */
 export const lt = (a: Operand, b: Operand) => binaryOp('lt', ...operands(a, b));
+/** 1 where a <= b, else 0 (see eq). */
 export const le = (a: Operand, b: Operand) => binaryOp('le', ...operands(a, b));
+/** 1 where a > b, else 0 (see eq). */
 export const gt = (a: Operand, b: Operand) => binaryOp('gt', ...operands(a, b));
+/** 1 where a >= b, else 0 (see eq). */
 export const ge = (a: Operand, b: Operand) => binaryOp('ge', ...operands(a, b));
 
 /** cond != 0 ? a : b, broadcasting all three. */

@@ -37,6 +37,7 @@ export function sum(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   return out;
 }
 
+/** Mean over the given axes (all by default); float tensors only. */
 export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   requireFloat('mean', x);
   const ax = normalizeAxes(axes, x.rank, 'mean');
@@ -62,7 +63,9 @@ function extreme(op: 'max' | 'min', x: Tensor, axes: Axes | undefined, keepDims:
   return out;
 }
 
+/** Largest value over the given axes (all by default); tied maxima share the gradient equally. */
 export const max = (x: Tensor, axes?: Axes, keepDims = false) => extreme('max', x, axes, keepDims);
+/** Smallest value over the given axes (all by default); tied minima share the gradient equally. */
 export const min = (x: Tensor, axes?: Axes, keepDims = false) => extreme('min', x, axes, keepDims);
 
 function argExtreme(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, keepDims: boolean): Tensor {
@@ -82,6 +85,7 @@ function argExtreme(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined
 
 /** Index of the largest element along an axis (of the flattened tensor when no axis is given). */
 export const argmax = (x: Tensor, axis?: number, keepDims = false) => argExtreme('argmax', x, axis, keepDims);
+/** Index of the smallest element along an axis (of the flattened tensor when no axis is given). */
 export const argmin = (x: Tensor, axis?: number, keepDims = false) => argExtreme('argmin', x, axis, keepDims);
 
 /** The k largest (or smallest) entries along an axis, sorted, with their int32 indices. */

@@ -29,10 +29,12 @@ function softmaxLast(x: Tensor, log: boolean): Tensor {
   return out;
 }
 
+/** exp(x) / sum(exp(x)) along an axis (the last by default), computed stably (max subtracted first). */
 export function softmax(x: Tensor, axis = -1): Tensor {
   return lastAxisOp('softmax', x, axis, (xc) => softmaxLast(xc, false));
 }
 
+/** log(softmax(x)) along an axis (the last by default), computed without forming softmax. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return lastAxisOp('logSoftmax', x, axis, (xc) => softmaxLast(xc, true));
 }

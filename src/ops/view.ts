@@ -44,6 +44,7 @@ export function detach(x: Tensor): Tensor {
   return x.restride(x.shape, x.strides, x.offset);
 }
 
+/** The same elements in a new shape (one axis may be -1: inferred); a view when x is contiguous, else a copy. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = resolveShape('reshape', x.size, shape, x.shape);
   const src = contiguous(x);
@@ -54,6 +55,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return out;
 }
 
+/** Axes startAxis..endAxis merged into one (all by default, giving a vector), as a reshape. */
 export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
   if (x.rank === 0) return reshape(x, [1]);
   const s = normalizeAxis(startAxis, x.rank, 'flatten');
@@ -62,6 +64,7 @@ export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
   return reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
 }
 
+/** A view with the axes reordered: axis i of the result is axis axes[i] of x. No copy. */
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const order = axes.map((a) => normalizeAxis(a, x.rank, 'permute'));
   if (order.length !== x.rank || new Set(order).size !== order.length) {
@@ -80,6 +83,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   return out;
 }
 
+/** A view with two axes swapped (the last two by default). No copy. */
 export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
   const a = normalizeAxis(axis0, x.rank, 'transpose');
   const b = normalizeAxis(axis1, x.rank, 'transpose');
@@ -89,11 +93,13 @@ export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
   return permute(x, order);
 }
 
+/** A size-1 axis inserted at `axis` (which may be x.rank, to append one). */
 export function unsqueeze(x: Tensor, axis: number): Tensor {
   const a = normalizeAxis(axis, x.rank + 1, 'unsqueeze');
   return reshape(x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);
 }
 
+/** Size-1 axes removed: every one, or only `axis` (left as it is when its size is not 1). */
 export function squeeze(x: Tensor, axis?: number): Tensor {
   if (axis === undefined)
     return reshape(

@@ -29,6 +29,7 @@ export interface MoEConfig {
   zLossWeight: number;
 }
 
+/** Throws a MambaError naming the first bad setting of a MoE layer's config. */
 export function checkMoEConfig(c: MoEConfig): void {
   if (!Number.isInteger(c.experts) || c.experts < 1)
     throw new MambaError(`MoE: experts must be a positive integer, got ${c.experts}`);

@@ -11,6 +11,7 @@ type Parent = NodeParent<Tensor>;
 
 let gradEnabled = true;
 
+/** Whether operations record a graph for backward() now (false inside noGrad). */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -30,6 +31,7 @@ export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);
 }
 
+/** Runs fn recording a graph again, inside a noGrad block (e.g. a gradient step during evaluation). */
 export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn);
 }

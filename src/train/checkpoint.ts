@@ -70,6 +70,7 @@ export function latestCheckpoint(out: string): string | null {
   return dir;
 }
 
+/** The trainer_state.json of a checkpoint folder: step, planned steps, time, settings and last loss. */
 export function readTrainerState(dir: string): TrainerState {
   return JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
 }

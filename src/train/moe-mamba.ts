@@ -30,6 +30,7 @@ export function defaultMoE(dModel: number, expand: number): MoEConfig {
   };
 }
 
+/** The MoE-Mamba config of a byte-level run: nLayer pairs of a Mamba and a MoE layer over 256 byte values. */
 export function moeMambaByteConfig(s: MoEMambaByteSettings): MoEMambaConfig {
   return {
     mamba: mambaConfig({ dModel: s.dModel, nLayer: s.nLayer, dState: s.dState, expand: s.expand, vocabSize: 256 }),
