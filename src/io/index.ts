@@ -27,10 +27,12 @@ export type {
   LoadedLanguageModel,
   LoadedModel,
   LoadedSegmentation,
+  ModelSummary,
   ModelTask,
   ModelTypeEntry,
 } from './model-types/types.js';
 export {
+  describeModel,
   loadImageClassifier,
   loadLanguageModel,
   loadModel,
@@ -39,6 +41,8 @@ export {
   MODEL_TYPES,
   saveLanguageModel,
   TASK_COMMANDS,
+  taskMismatch,
+  type ModelDescription,
 } from './registry.js';
 export { readConfigJson, writeModelFolder } from './model-folder.js';
 export {
@@ -52,6 +56,7 @@ export {
 export {
   resolveModel,
   FALLBACK_TOKENIZER_REPO,
+  ModelFolderNotFoundError,
   type ResolveModelOptions,
   type ResolvedModel,
 } from '../hub/model-source.js';

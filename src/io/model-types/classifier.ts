@@ -2,9 +2,10 @@ import {
   classifierConfigJson,
   CLASSIFIER_MODEL_TYPES,
   parseClassifier,
+  parseClassifierJson,
   type ClassifierInfo,
 } from '../../models/classifier-schema.js';
-import type { ImageClassifier } from '../../models/vim.js';
+import { patchGrid, type ImageClassifier } from '../../models/vim.js';
 import { withoutInitialisation } from '../../nn/init.js';
 import { writeModelFolder } from '../model-folder.js';
 import { loadModuleWeights } from '../module-weights.js';
@@ -28,5 +29,23 @@ export const classifierEntry: ModelTypeEntry = {
     const { model, info } = withoutInitialisation(() => parseClassifier(json, source));
     await loadModuleWeights(model, folder);
     return { task: 'image-classifier', model, ...info };
+  },
+  summarise: (json, source) => {
+    const { network, info } = parseClassifierJson(json, source);
+    const c = network.config;
+    const grid = patchGrid(c.imageSize, c.patchSize, c.stride);
+    const blocks =
+      network.modelType === 'vim'
+        ? `d_state ${network.config.dState}, expand ${network.config.expand}`
+        : `${network.config.nHead} heads, MLP width ${network.config.mlpRatio * c.dModel}`;
+    const names = info.classNames.length <= 12 ? ` (${info.classNames.join(', ')})` : '';
+    return {
+      layout: network.modelType,
+      config: { ...c, classNames: info.classNames, normalisation: info.normalisation },
+      sizes:
+        `${c.channels}x${c.imageSize}x${c.imageSize} images, ${c.patchSize}-pixel patches at stride ${c.stride} (${grid}x${grid}), ` +
+        `d_model ${c.dModel}, depth ${c.depth}, ${blocks}, ${c.numClasses} classes${names}`,
+      repeated: [],
+    };
   },
 };

@@ -7,6 +7,7 @@ import {
 } from '../../models/mamba-config-json.js';
 import { MambaLM } from '../../models/mamba-lm.js';
 import { withoutInitialisation } from '../../nn/init.js';
+import { mixerStateSize } from '../../ssm/mixer-config.js';
 import { MambaError } from '../../util/errors.js';
 import { openCheckpoint } from '../checkpoint.js';
 import { configPath, readConfigJson, writeModelFolder } from '../model-folder.js';
@@ -88,5 +89,17 @@ export const mambaEntry: ModelTypeEntry = {
   load: async (folder, json, source, onProgress) => {
     const { model, layout } = await loadMambaWeights(folder, parseMambaConfig(json, source), onProgress);
     return { task: 'language-model', model, layout };
+  },
+  summarise: (json, source, checkpoint) => {
+    const config = parseMambaConfig(json, source);
+    const { layout } = checkConfigAgainstWeights(config, checkpoint.tensors, checkpoint.source);
+    return {
+      layout,
+      config,
+      sizes: `d_model ${config.dModel}, ${config.nLayer} layers, d_inner ${config.dInner}, d_state ${config.dState}, d_conv ${config.dConv}, dt_rank ${config.dtRank}, vocab ${config.vocabSize}`,
+      repeated: config.tieEmbeddings && checkpoint.tensors.has('lm_head.weight') ? ['lm_head.weight'] : [],
+      tiedHead: config.tieEmbeddings,
+      state: { values: config.nLayer * mixerStateSize(config), per: 'sequence' },
+    };
   },
 };
