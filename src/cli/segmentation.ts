@@ -381,7 +381,6 @@ export async function segmentCommand(argv: string[]): Promise<void> {
     usage,
   );
   if (!values.input) throw new UsageError('--input is required: a .nii/.nii.gz volume or a PNG/JPEG image', usage);
-  existingPath(values.input, '--input', usage, 'file');
   if (!values.out) throw new UsageError('--out is required: where to write the predicted labels', usage);
   const volume = /\.nii(\.gz)?$/i.test(values.input);
   if (volume && !/\.nii(\.gz)?$/i.test(values.out))
@@ -389,6 +388,7 @@ export async function segmentCommand(argv: string[]): Promise<void> {
   if (!volume && !/\.png$/i.test(values.out)) throw new UsageError('for an image input, --out must end in .png', usage);
   if (values.overlay !== undefined && !/\.png$/i.test(values.overlay))
     throw new UsageError('--overlay must end in .png', usage);
+  existingPath(values.input, '--input', usage, 'file');
   applyRuntime(values, usage);
   const { net, info } = await openSegmentationModel(values.model, usage);
   const started = performance.now();
