@@ -323,11 +323,12 @@ export async function evalSegmentationCommand(argv: string[]): Promise<void> {
     usage,
   );
   const split = splitFlags(values, usage);
+  const given = values.dataset === undefined ? null : dataSpec(values.dataset, split, usage);
   applyRuntime(values, usage);
   const { net, info } = await openSegmentationModel(values.model, usage);
   const own = info.data;
   let spec: SegmentationDataSpec;
-  if (values.dataset === undefined || (values.dataset === 'mricron' && own.kind === 'mricron')) {
+  if (given === null || (values.dataset === 'mricron' && own.kind === 'mricron')) {
     spec =
       own.kind === 'mricron'
         ? {
@@ -337,7 +338,7 @@ export async function evalSegmentationCommand(argv: string[]): Promise<void> {
           }
         : { ...own, ...(split.testFraction !== undefined && { testFraction: split.testFraction }) };
   } else {
-    spec = dataSpec(values.dataset, split, usage);
+    spec = given;
   }
   const started = performance.now();
   const data = loadSegmentationData(spec, info.preprocessing);
