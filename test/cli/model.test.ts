@@ -212,6 +212,32 @@ describe('model commands on every model type', () => {
     transformerModel.dispose();
   });
 
+  it('eval, classify and segment take the Vim and the U-Mamba folders', () => {
+    const vim = cli('eval', '--model', models.vim, '--dataset', `folder:${models.images}`, '--json');
+    assert.equal(vim.status, 0, vim.stderr);
+    const scores = JSON.parse(vim.stdout);
+    assert.equal(scores.images, 2, 'one held-out image of each class');
+    assert.ok(scores.accuracy >= 0 && scores.accuracy <= 1 && Number.isFinite(scores.loss));
+    const image = join(models.images, 'light', '0.png');
+    const classified = cli('classify', '--model', models.vim, image, '--json');
+    assert.equal(classified.status, 0, classified.stderr);
+    const top = JSON.parse(classified.stdout).top;
+    assert.deepEqual(top.map((c: { class: string }) => c.class).sort(), ['dark', 'light']);
+    assert.ok(Math.abs(top[0].probability + top[1].probability - 1) < 1e-5);
+
+    const umamba = cli('eval', '--model', models.umamba, '--json');
+    assert.equal(umamba.status, 0, umamba.stderr);
+    const dice = JSON.parse(umamba.stdout);
+    assert.equal(dice.test_slices, 2, 'the split the model recorded: the last 40% of the names');
+    assert.deepEqual(Object.keys(dice.per_class_dice), ['background', 'object']);
+    const mask = join(scratch, 'mask.png');
+    const segmented = cli('segment', '--model', models.umamba, '--input', image, '--out', mask, '--json');
+    assert.equal(segmented.status, 0, segmented.stderr);
+    const pixels = JSON.parse(segmented.stdout).pixels_per_class;
+    assert.equal(pixels.background + pixels.object, 64);
+    assert.ok(readFileSync(mask).length > 0);
+  });
+
   it('a command given a model of another task says which commands take it (exit 2, before loading)', () => {
     const cases: [string[], RegExp][] = [
       [
