@@ -1,5 +1,8 @@
 import { datasetNames, describeDatasets, ensureDataset } from '../data/datasets.js';
 import { parse, UsageError } from './args.js';
+import { didYouMean } from './suggest.js';
+
+const ACTIONS = ['list', 'install'];
 
 export const dataUsage = `usage: mamba-ts data list
        mamba-ts data install NAME [NAME ...]
@@ -10,14 +13,27 @@ Installs data sets from packages into the data folder (.cache/data, or $MAMBA_TS
 export function data(argv: string[]): void {
   const { positionals } = parse(argv, { allowPositionals: true }, dataUsage);
   const [action, ...names] = positionals;
-  if (action === 'list') {
+  if (action === 'list' && names.length === 0) {
     process.stdout.write(describeDatasets() + '\n');
     return;
   }
   if (action === 'install' && names.length > 0) {
-    for (const name of names.includes('all') ? datasetNames() : names)
-      process.stdout.write(`${name}: ${ensureDataset(name)}\n`);
+    const known = datasetNames();
+    // Every name is checked before anything is installed, so a typo costs no download.
+    for (const name of names) {
+      if (name !== 'all' && !known.includes(name))
+        throw new UsageError(
+          `unknown data set '${name}'; available: ${known.join(', ')} (or all)${didYouMean(name, [...known, 'all'])}`,
+          dataUsage,
+        );
+    }
+    for (const name of names.includes('all') ? known : names) process.stdout.write(`${name}: ${ensureDataset(name)}\n`);
     return;
   }
-  throw new UsageError(action ? `unknown data action '${action}'` : 'missing data action', dataUsage);
+  if (action === 'list') throw new UsageError(`data list takes no names, got '${names.join(' ')}'`, dataUsage);
+  if (action === 'install') throw new UsageError('name the data sets to install (or all)', dataUsage);
+  throw new UsageError(
+    action ? `unknown data action '${action}'${didYouMean(action, ACTIONS)}` : 'missing data action: list or install',
+    dataUsage,
+  );
 }

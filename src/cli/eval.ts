@@ -1,19 +1,23 @@
 import { readFileSync } from 'node:fs';
-import { sequenceNll } from '../eval/nll.js';
+import { sequenceNll, type NllResult } from '../eval/nll.js';
+import { windowedNll } from '../eval/window-nll.js';
+import type { LanguageModel } from '../models/language-model.js';
 import { ByteTokenizer } from '../io/tokenizer.js';
 import { numberFlag, parse, UsageError } from './args.js';
-import { applyRuntime, openModel, parseIds, runtimeOptions, runtimeUsage } from './model.js';
+import { applyRuntime, checkIds, openModel, parseIds, runtimeOptions, runtimeUsage } from './model.js';
 
 export const evalUsage = `usage: mamba-ts eval --model <dir|id> (--text-file F | --ids-file F) [--json]
 
-Mean negative log-likelihood of a text under a Mamba language model, in nats per predicted
-token, its perplexity, and bits per byte (for a text file: total bits over its UTF-8 bytes; for
-a byte-level model that equals bits per token).
+Mean negative log-likelihood of a text under a language model (Mamba, MoE-Mamba or the
+Transformer baseline), in nats per predicted token, its perplexity, and bits per byte (for a
+text file: total bits over its UTF-8 bytes; for a byte-level model that equals bits per token).
 
   --model DIR|ID            a local folder, or a Hugging Face id
   --text-file F             a UTF-8 text file (needs the model's tokenizer)
   --ids-file F              token ids separated by spaces, commas or newlines
-  --chunk N                 tokens per forward pass; the state carries across (default 512)
+  --chunk N                 tokens per forward pass; the state carries across (default 512). A
+                            Transformer reads a text longer than its context in windows of its
+                            context, each starting half a window after the last
   --json                    print one JSON object
 ${runtimeUsage}`;
 
@@ -48,15 +52,22 @@ export async function evaluate(argv: string[]): Promise<void> {
   if (!textFile === !idsFile) throw new UsageError('give exactly one of --text-file and --ids-file', evalUsage);
   const chunk = numberFlag(values.chunk, 'chunk', evalUsage, 512, { integer: true, min: 1 });
   const input = readInput((textFile ?? idsFile)!);
+  const givenIds = idsFile ? parseIds(input, idsFile, evalUsage) : null;
   applyRuntime(values, evalUsage);
   const { model, tokenizer } = await openModel(values.model, evalUsage);
   if (textFile && !tokenizer)
     throw new UsageError('this model has no tokenizer.json: evaluate an --ids-file instead', evalUsage);
-  const ids = textFile ? tokenizer!.encode(input) : parseIds(input, idsFile!, model.vocabSize);
+  if (givenIds) checkIds(givenIds, idsFile!, model.vocabLimit, evalUsage);
+  const ids = givenIds ?? tokenizer!.encode(input);
   const progress = process.stderr.isTTY && !values.json;
-  const r = sequenceNll(model, ids, chunk, (done, total) => {
-    if (progress) process.stderr.write(`\rscoring ${done}/${total} tokens${done === total ? '\n' : ''}`);
-  });
+  // A model with a bounded context (the Transformer) reads a longer text in overlapping windows.
+  const window = model.maxLength !== undefined && ids.length > model.maxLength ? model.maxLength : null;
+  const r =
+    window !== null
+      ? windowedResult(model, ids, window)
+      : sequenceNll(model, ids, chunk, (done, total) => {
+          if (progress) process.stderr.write(`\rscoring ${done}/${total} tokens${done === total ? '\n' : ''}`);
+        });
   const byteLevel = tokenizer instanceof ByteTokenizer;
   // Bits per byte: over the text's bytes, excluding the first token's, which is not predicted.
   const bytes = textFile
@@ -71,6 +82,7 @@ export async function evaluate(argv: string[]): Promise<void> {
     perplexity: r.perplexity,
     bits_per_byte: bitsPerByte,
     tokens_per_s: r.tokens / r.seconds,
+    window,
   };
   if (values.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
@@ -79,6 +91,19 @@ export async function evaluate(argv: string[]): Promise<void> {
   process.stdout.write(
     `${r.tokens} predicted tokens: mean NLL ${r.meanNll.toFixed(4)} nats/token, perplexity ${r.perplexity.toFixed(3)}` +
       (bitsPerByte !== null ? `, ${bitsPerByte.toFixed(4)} bits/byte` : '') +
-      ` (${report.tokens_per_s.toFixed(1)} tokens/s)\n`,
+      ` (${report.tokens_per_s.toFixed(1)} tokens/s${window !== null ? `; windows of ${window} tokens, each token seen with at least ${window - (window >> 1)} of context` : ''})\n`,
   );
+}
+
+function windowedResult(model: LanguageModel, ids: readonly number[], window: number): NllResult {
+  const started = performance.now();
+  const meanNll = windowedNll(model, ids, window);
+  const tokens = ids.length - 1;
+  return {
+    meanNll,
+    perplexity: Math.exp(meanNll),
+    tokens,
+    totalNats: meanNll * tokens,
+    seconds: (performance.now() - started) / 1000,
+  };
 }

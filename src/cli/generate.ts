@@ -1,12 +1,12 @@
 import { generate as run } from '../generate/generate.js';
-import { isStochastic } from '../generate/sample.js';
-import { applyRuntime, openModel, parseIds, runtimeOptions, runtimeUsage } from './model.js';
-import { numberFlag, parse, UsageError } from './args.js';
+import { checkSamplingOptions, isStochastic } from '../generate/sample.js';
+import { applyRuntime, checkIds, openModel, parseIds, runtimeOptions, runtimeUsage } from './model.js';
+import { checkAsUsage, numberFlag, parse, UsageError } from './args.js';
 
 export const generateUsage = `usage: mamba-ts generate --model <dir|id> (--prompt TEXT | --prompt-ids 1,2,3) [options]
 
-Continues one prompt (or several: repeat --prompt) with a Mamba language model. The text streams
-to stdout as it is generated.
+Continues one prompt (or several: repeat --prompt) with a language model (Mamba, MoE-Mamba or the
+Transformer baseline). The text streams to stdout as it is generated.
 
   --model DIR|ID            a local folder, or a Hugging Face id (downloaded into the HF cache)
   --prompt TEXT             the prompt (needs the model's tokenizer); repeat for a batch
@@ -64,6 +64,7 @@ export async function generate(argv: string[]): Promise<void> {
       repetitionPenalty: numberFlag(values['repetition-penalty'], 'repetition-penalty', generateUsage, 1),
     }),
   };
+  checkAsUsage(generateUsage, () => checkSamplingOptions(sampling));
   if (values.greedy && Object.keys(sampling).some((k) => k !== 'repetitionPenalty')) {
     throw new UsageError('--greedy cannot be combined with --temperature, --top-k or --top-p', generateUsage);
   }
@@ -72,21 +73,28 @@ export async function generate(argv: string[]): Promise<void> {
     min: 0,
   });
   const seed = numberFlag(values.seed, 'seed', generateUsage, 0, { integer: true });
+  const promptIds = idLists.map((s) => parseIds(s, '--prompt-ids', generateUsage));
+  const stopIds = values['stop-token']?.flatMap((s) => parseIds(s, '--stop-token', generateUsage));
   applyRuntime(values, generateUsage);
   const { model, tokenizer } = await openModel(values.model, generateUsage);
   if (texts.length > 0 && !tokenizer)
     throw new UsageError('this model has no tokenizer.json: give the prompt as --prompt-ids', generateUsage);
-  const prompts =
-    texts.length > 0
-      ? texts.map((t) => tokenizer!.encode(t))
-      : idLists.map((s) => parseIds(s, '--prompt-ids', model.vocabSize));
+  promptIds.forEach((ids) => checkIds(ids, '--prompt-ids', model.vocabLimit, generateUsage));
+  if (stopIds) checkIds(stopIds, '--stop-token', model.vocabLimit, generateUsage);
+  const prompts = texts.length > 0 ? texts.map((t) => tokenizer!.encode(t)) : promptIds;
   if (prompts.some((p) => p.length === 0))
     throw new UsageError('a prompt encodes to no tokens; give at least one character or id', generateUsage);
-  const stopTokens = values['stop-token']
-    ? values['stop-token'].map((s) => parseIds(s, '--stop-token', model.vocabSize)).flat()
-    : tokenizer?.eosTokenId !== undefined
-      ? [tokenizer.eosTokenId]
-      : [];
+  const longest = Math.max(...prompts.map((p) => p.length));
+  if (model.maxLength !== undefined && longest + maxNewTokens > model.maxLength) {
+    throw new UsageError(
+      `the model reads at most ${model.maxLength} tokens, and the longest prompt has ${longest}: ` +
+        (longest < model.maxLength
+          ? `give --max-new-tokens ${model.maxLength - longest} or fewer`
+          : 'give a shorter prompt'),
+      generateUsage,
+    );
+  }
+  const stopTokens = stopIds ?? (tokenizer?.eosTokenId !== undefined ? [tokenizer.eosTokenId] : []);
   const streaming = !values.json && prompts.length === 1 && tokenizer !== null;
   const stream = streaming ? tokenizer!.createStreamDecoder() : null;
   if (streaming) process.stdout.write(texts[0] ?? '');

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import '../backends/node.js';
 import { MambaError } from '../util/errors.js';
 import { UsageError } from './args.js';
+import { didYouMean } from './suggest.js';
 import { data, dataUsage } from './data.js';
 import { demo, demoUsage } from './demo.js';
 import { anyEvalUsage, anyTrainUsage, evalAny, train, trainHelp } from './dispatch.js';
@@ -22,7 +23,11 @@ const commands: Record<
     usage: anyTrainUsage,
     help: trainHelp,
   },
-  generate: { run: generate, summary: 'continue a prompt with a Mamba language model', usage: generateUsage },
+  generate: {
+    run: generate,
+    summary: 'continue a prompt with a language model (Mamba, MoE-Mamba, Transformer)',
+    usage: generateUsage,
+  },
   eval: {
     run: evalAny,
     summary: 'score a model: bits per byte of a text, accuracy on images, Dice of segmentations',
@@ -38,9 +43,11 @@ const commands: Record<
     summary: 'segment a NIfTI volume or an image with a U-Mamba or U-Net',
     usage: segmentUsage,
   },
-  info: { run: info, summary: 'describe a model: config, parameters, dtypes, memory', usage: infoUsage },
+  info: { run: info, summary: 'describe any model folder: type, config, parameters, dtypes, memory', usage: infoUsage },
   data: { run: data, summary: 'list or install the data sets used by the recipes', usage: dataUsage },
 };
+
+const OPTIONS = ['--help', '--version'];
 
 const usage = `usage: mamba-ts <command> [options]
 
@@ -60,10 +67,18 @@ function version(): string {
   return pkg.version;
 }
 
+function commandNamed(name: string): (typeof commands)[string] {
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command) return command;
+  const what = name.startsWith('-') ? 'option' : 'command';
+  const meant = didYouMean(name, name.startsWith('-') ? OPTIONS : Object.keys(commands));
+  throw new UsageError(`unknown ${what} '${name}'${meant}`, usage);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
-    const topic = first === 'help' ? commands[rest[0] ?? ''] : undefined;
+    const topic = first === 'help' && rest[0] !== undefined ? commandNamed(rest[0]) : undefined;
     process.stdout.write((topic?.usage ?? usage) + '\n');
     return first === undefined ? 2 : 0;
   }
@@ -71,8 +86,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return 0;
   }
-  const command = commands[first];
-  if (!command) throw new UsageError(`unknown command '${first}'`, usage);
+  const command = commandNamed(first);
   if (rest.includes('-h') || rest.includes('--help')) {
     process.stdout.write((command.help?.(rest) ?? command.usage) + '\n');
     return 0;

@@ -1,13 +1,15 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { setBackend } from '../backends/registry.js';
 import { createNodeWasmBackend } from '../backends/wasm/node.js';
-import { resolveModel } from '../hub/model-source.js';
-import type { LoadedLanguageModel } from '../load/model-types/types.js';
-import { loadLanguageModel } from '../io/registry.js';
-import { ByteTokenizer, loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
-import { MambaError } from '../util/errors.js';
-import { numberFlag, UsageError } from './args.js';
+import { ModelFolderNotFoundError, resolveModel, type ResolvedModel } from '../hub/model-source.js';
+import type { LoadedLanguageModel, ModelTask } from '../load/model-types/types.js';
+import { folderFiles } from '../io/folder-files.js';
+import { taskMismatch } from '../io/registry.js';
+import type { TextTokenizer } from '../load/tokenizer.js';
+import { loadTextModel } from '../pipeline/load.js';
+import { choiceFlag, numberFlag, UsageError } from './args.js';
+import { didYouMean } from './suggest.js';
 
 /** Flags every model command takes. */
 export const runtimeOptions = {
@@ -23,9 +25,13 @@ export function applyRuntime(
   values: { threads?: string | boolean | undefined; backend?: string | boolean | undefined },
   usage: string,
 ): void {
-  const backend = typeof values.backend === 'string' ? values.backend : 'wasm';
-  if (backend !== 'wasm' && backend !== 'reference')
-    throw new UsageError(`--backend must be wasm or reference, got '${backend}'`, usage);
+  const backend = choiceFlag(
+    typeof values.backend === 'string' ? values.backend : undefined,
+    'backend',
+    ['wasm', 'reference'],
+    usage,
+    'wasm',
+  );
   const threads =
     typeof values.threads === 'string'
       ? numberFlag(values.threads, 'threads', usage, 1, { integer: true, min: 1 })
@@ -44,31 +50,81 @@ export interface OpenedModel extends LoadedLanguageModel {
   tokenizer: TextTokenizer | null;
 }
 
-/** Resolves --model (folder or hub id), loads the weights with progress, and finds a tokenizer. */
-export async function openModel(spec: string | undefined, usage: string): Promise<OpenedModel> {
-  if (!spec)
-    throw new UsageError(
-      '--model is required (a folder, or a Hugging Face id such as state-spaces/mamba-130m-hf)',
-      usage,
-    );
-  const resolved = await resolveModel(spec);
-  const progress = process.stderr.isTTY;
-  const loaded = await loadLanguageModel(resolved.folder, (done, total) => {
-    if (progress) process.stderr.write(`\rloading weights ${done}/${total}${done === total ? '\n' : ''}`);
-  });
-  let tokenizer: TextTokenizer | null = null;
-  if (existsSync(join(resolved.tokenizerFolder, 'tokenizer.json'))) tokenizer = loadTokenizer(resolved.tokenizerFolder);
-  else if (loaded.model.vocabSize === 256) tokenizer = new ByteTokenizer();
-  return { ...loaded, folder: resolved.folder, tokenizer };
+const MODEL_HELP: Readonly<Record<ModelTask, string>> = {
+  'language-model': 'a folder, or a Hugging Face id such as state-spaces/mamba-130m-hf',
+  'image-classifier': 'a folder written by mamba-ts train vim or vit',
+  segmentation: 'a folder written by mamba-ts train umamba or unet',
+};
+
+/**
+ * Resolves --model (a folder or a hub id). A folder that does not exist is bad usage: the error
+ * says so and names the nearest folder beside it.
+ */
+export async function resolveModelFlag(
+  spec: string | undefined,
+  usage: string,
+  task?: ModelTask,
+): Promise<ResolvedModel> {
+  if (!spec) throw new UsageError(`--model is required (${MODEL_HELP[task ?? 'language-model']})`, usage);
+  try {
+    return await resolveModel(spec);
+  } catch (error) {
+    if (!(error instanceof ModelFolderNotFoundError)) throw error;
+    throw new UsageError(error.message + nearbyFolder(spec, error.path), usage);
+  }
 }
 
-/** Integers separated by commas, spaces or newlines. */
-export function parseIds(text: string, what: string, vocabSize: number): number[] {
+/** "; did you mean 'runs/mb'?" for a sibling folder of a missing one, in the form the spec was typed. */
+function nearbyFolder(spec: string, path: string): string {
+  let folders: string[];
+  try {
+    folders = readdirSync(dirname(path), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+  } catch {
+    return '';
+  }
+  return didYouMean(basename(path), folders, (name) => join(dirname(spec), name));
+}
+
+/**
+ * Resolves --model and checks, from config.json before any weights are read, that it holds a
+ * model of `task`; otherwise says what it holds and which commands take it.
+ */
+export async function resolveModelFor(
+  spec: string | undefined,
+  task: ModelTask,
+  usage: string,
+): Promise<ResolvedModel> {
+  const resolved = await resolveModelFlag(spec, usage, task);
+  const wrong = taskMismatch(resolved.folder, task);
+  if (wrong !== null) throw new UsageError(wrong, usage);
+  return resolved;
+}
+
+/** Resolves --model (folder or hub id), loads the language model with progress, and its tokenizer as load() picks it. */
+export async function openModel(spec: string | undefined, usage: string): Promise<OpenedModel> {
+  const resolved = await resolveModelFor(spec, 'language-model', usage);
+  const progress = process.stderr.isTTY;
+  const { model, tokenizer, source } = await loadTextModel(folderFiles(resolved.folder), {
+    tokenizerFiles: folderFiles(resolved.tokenizerFolder),
+    onProgress: (done, total) => {
+      if (progress) process.stderr.write(`\rloading weights ${done}/${total}${done === total ? '\n' : ''}`);
+    },
+  });
+  return { task: 'language-model', model, layout: source.layout, folder: resolved.folder, tokenizer };
+}
+
+/** Token ids separated by commas, spaces or newlines (`what` names where they came from). */
+export function parseIds(text: string, what: string, usage: string): number[] {
   const parts = text.split(/[\s,]+/).filter((p) => p !== '');
-  const ids = parts.map(Number);
-  const bad = parts.findIndex(
-    (p, i) => !Number.isInteger(ids[i]) || ids[i]! < 0 || ids[i]! >= vocabSize || !/^\d+$/.test(p),
-  );
-  if (bad >= 0) throw new MambaError(`${what}: '${parts[bad]}' is not a token id in [0, ${vocabSize})`);
-  return ids;
+  const bad = parts.find((p) => !/^\d+$/.test(p) || !Number.isSafeInteger(Number(p)));
+  if (bad !== undefined) throw new UsageError(`${what}: '${bad}' is not a token id (a non-negative integer)`, usage);
+  return parts.map(Number);
+}
+
+/** Checks that ids are tokens of the model's vocabulary (padding rows past vocabLimit are not). */
+export function checkIds(ids: readonly number[], what: string, vocabLimit: number, usage: string): void {
+  const bad = ids.find((id) => id >= vocabLimit);
+  if (bad !== undefined) throw new UsageError(`${what}: '${bad}' is not a token id in [0, ${vocabLimit})`, usage);
 }

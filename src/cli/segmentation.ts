@@ -34,8 +34,9 @@ import {
 import { writeFileAtomic } from '../util/fs.js';
 import { MambaError } from '../util/errors.js';
 import { writeLineChart } from '../util/plot.js';
-import { numberFlag, parse, UsageError } from './args.js';
-import { applyRuntime, runtimeOptions, runtimeUsage } from './model.js';
+import { choiceFlag, existingPath, numberFlag, parse, UsageError } from './args.js';
+import { applyRuntime, resolveModelFor, runtimeOptions, runtimeUsage } from './model.js';
+import { checkRunFolder } from './run-folder.js';
 
 const datasetHelp = `  --dataset SPEC            mricron (brain mask: ch2bet > 0), mricron:aal (the 116 AAL regions),
                             mricron:aal-lobes (AAL grouped into 7 lobes), or a folder of pairs
@@ -193,9 +194,7 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
   if (values.steps !== undefined && values.minutes !== undefined)
     throw new UsageError('give --steps or --minutes, not both', usage);
   if (kind === 'unet' && values.variant !== undefined) throw new UsageError('--variant applies to umamba only', usage);
-  const variant = values.variant ?? 'bot';
-  if (variant !== 'bot' && variant !== 'enc')
-    throw new UsageError(`--variant must be bot or enc, got '${variant}'`, usage);
+  const variant = choiceFlag(values.variant, 'variant', ['bot', 'enc'], usage, 'bot');
   const int = (name: string, fallback: number) =>
     numberFlag(values[name as keyof typeof values] as string | undefined, name, usage, fallback, {
       integer: true,
@@ -231,6 +230,7 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
   };
   const scale = numberFlag(values.scale, 'scale', usage, SEGMENTATION_DEFAULTS.scale, { min: 0.05 });
   const spec = dataSpec(values.dataset, splitFlags(values, usage), usage);
+  checkRunFolder(values.out, values.resume === true, usage);
   applyRuntime(values, usage);
 
   const log = (line: string) => process.stderr.write(line + '\n');
@@ -307,12 +307,11 @@ function evenlySpaced(n: number, count: number): number[] {
 }
 
 async function openSegmentationModel(
-  dir: string | undefined,
+  spec: string | undefined,
   usage: string,
 ): Promise<{ net: SegmentationNetwork; info: SegmentationModelInfo }> {
-  if (!dir) throw new UsageError('--model is required: a folder written by mamba-ts train umamba or train unet', usage);
-  if (!existsSync(dir)) throw new UsageError(`--model ${dir}: no such folder`, usage);
-  const { model, info } = await loadSegmentationModel(dir);
+  const { folder } = await resolveModelFor(spec, 'segmentation', usage);
+  const { model, info } = await loadSegmentationModel(folder);
   return { net: model, info };
 }
 
@@ -324,11 +323,12 @@ export async function evalSegmentationCommand(argv: string[]): Promise<void> {
     usage,
   );
   const split = splitFlags(values, usage);
+  const given = values.dataset === undefined ? null : dataSpec(values.dataset, split, usage);
   applyRuntime(values, usage);
   const { net, info } = await openSegmentationModel(values.model, usage);
   const own = info.data;
   let spec: SegmentationDataSpec;
-  if (values.dataset === undefined || (values.dataset === 'mricron' && own.kind === 'mricron')) {
+  if (given === null || (values.dataset === 'mricron' && own.kind === 'mricron')) {
     spec =
       own.kind === 'mricron'
         ? {
@@ -338,7 +338,7 @@ export async function evalSegmentationCommand(argv: string[]): Promise<void> {
           }
         : { ...own, ...(split.testFraction !== undefined && { testFraction: split.testFraction }) };
   } else {
-    spec = dataSpec(values.dataset, split, usage);
+    spec = given;
   }
   const started = performance.now();
   const data = loadSegmentationData(spec, info.preprocessing);
@@ -389,6 +389,7 @@ export async function segmentCommand(argv: string[]): Promise<void> {
   if (!volume && !/\.png$/i.test(values.out)) throw new UsageError('for an image input, --out must end in .png', usage);
   if (values.overlay !== undefined && !/\.png$/i.test(values.overlay))
     throw new UsageError('--overlay must end in .png', usage);
+  existingPath(values.input, '--input', usage, 'file');
   applyRuntime(values, usage);
   const { net, info } = await openSegmentationModel(values.model, usage);
   const started = performance.now();

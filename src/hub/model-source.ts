@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { MambaError } from '../util/errors.js';
 import {
   DEFAULT_HUB_ENDPOINT,
@@ -47,11 +47,30 @@ export interface ResolvedModel {
 export { FALLBACK_TOKENIZER_REPO } from '../util/model-repo.js';
 
 /**
+ * A model spec that names a local folder which does not exist. `path` is the absolute path the
+ * spec names, for a caller that wants to suggest a nearby folder.
+ */
+export class ModelFolderNotFoundError extends MambaError {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+    this.name = 'ModelFolderNotFoundError';
+  }
+}
+
+/**
  * Turns a `--model` argument into a local folder. An existing folder is used as it is, without
  * network. Otherwise the spec is a hub id, `org/name` or `org/name@revision`: config.json, one set
  * of weights and the tokenizer files are downloaded into the hub cache (shared with the Python
  * client), reusing what is there. Offline, or when the hub cannot be reached, the cached snapshot
  * is used if it is complete.
+ *
+ * A spec that cannot be a hub id (`./runs/mb`, `/data/mb`, `mb`, `runs/a/b`) names a folder, and
+ * a ModelFolderNotFoundError says that it does not exist. `runs/mb` could be either: it is tried
+ * as a hub id, and when that fails while a folder `runs/` exists here, it is reported as a missing
+ * folder (with the hub's answer), since a mistyped path is then the likelier reading.
  */
 export async function resolveModel(spec: string, options: ResolveModelOptions = {}): Promise<ResolvedModel> {
   const env = options.env ?? process.env;
@@ -68,17 +87,50 @@ export async function resolveModel(spec: string, options: ResolveModelOptions = 
     throw new MambaError(`${spec} is a file; --model takes a model folder or a hub id such as state-spaces/mamba-130m`);
   const match = HUB_ID.exec(spec);
   if (!match) {
-    throw new MambaError(
-      `'${spec}' is neither a folder nor a Hugging Face model id; pass a model folder or an id such as state-spaces/mamba-130m (optionally @revision)`,
+    throw new ModelFolderNotFoundError(
+      /^[.~/\\]/.test(spec)
+        ? `${spec}: no such folder (${whatExists(spec)})`
+        : `'${spec}' is neither a folder (${whatExists(spec)}) nor a Hugging Face model id (owner/name, optionally @revision)`,
+      resolve(spec),
     );
   }
   const repo = match[1]!;
-  if (match[2] !== undefined && options.revision !== undefined && match[2] !== options.revision) {
-    throw new MambaError(
-      `'${spec}' names revision ${match[2]} but the revision option says ${options.revision}; give only one`,
+  try {
+    return await resolveHubModel(repo, match[2], options, env, cacheDir);
+  } catch (error) {
+    const owner = repo.split('/')[0]!;
+    if (!(error instanceof MambaError) || !isFolder(owner)) throw error;
+    throw new ModelFolderNotFoundError(
+      `'${spec}' is neither a folder (${whatExists(spec)}) nor a model on the Hugging Face hub (${error.message}); ` +
+        'an owner/name is a local folder when one exists, else a hub id',
+      resolve(spec),
     );
   }
-  const revision = match[2] ?? options.revision ?? 'main';
+}
+
+/** What there is of a path that does not exist: its parent without the entry, or the deepest part that exists. */
+function whatExists(spec: string): string {
+  const path = resolve(spec);
+  let ancestor = dirname(path);
+  if (isFolder(ancestor)) return `${ancestor} has no ${basename(path)}`;
+  while (!isFolder(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
+  return `${path} does not exist; the deepest part of it that does is ${ancestor}`;
+}
+
+/** A hub id's snapshot in the cache, downloading what is missing unless offline. */
+async function resolveHubModel(
+  repo: string,
+  specRevision: string | undefined,
+  options: ResolveModelOptions,
+  env: Env,
+  cacheDir: string,
+): Promise<ResolvedModel> {
+  if (specRevision !== undefined && options.revision !== undefined && specRevision !== options.revision) {
+    throw new MambaError(
+      `'${repo}@${specRevision}' names revision ${specRevision} but the revision option says ${options.revision}; give only one`,
+    );
+  }
+  const revision = specRevision ?? options.revision ?? 'main';
   const progress = options.progress === undefined ? process.stderr : options.progress;
   const offline = options.offline ?? isTrue(env['HF_HUB_OFFLINE']);
   const cache = new RepoCache(cacheDir, repo);

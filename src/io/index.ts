@@ -33,10 +33,12 @@ export type {
   LoadedLanguageModel,
   LoadedModel,
   LoadedSegmentation,
+  ModelSummary,
   ModelTask,
   ModelTypeEntry,
 } from '../load/model-types/types.js';
 export {
+  describeModel,
   loadImageClassifier,
   loadLanguageModel,
   loadModel,
@@ -45,6 +47,8 @@ export {
   MODEL_TYPES,
   saveLanguageModel,
   TASK_COMMANDS,
+  taskMismatch,
+  type ModelDescription,
 } from './registry.js';
 export { readConfigJson, writeModelFolder } from './model-folder.js';
 export {
@@ -58,6 +62,7 @@ export {
 export {
   resolveModel,
   FALLBACK_TOKENIZER_REPO,
+  ModelFolderNotFoundError,
   type ResolveModelOptions,
   type ResolvedModel,
 } from '../hub/model-source.js';

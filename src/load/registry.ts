@@ -15,9 +15,9 @@ export const MODEL_TYPES: readonly ModelTypeEntry[] = [
   segmentationEntry,
 ];
 
-/** The commands that take a model folder of each task (`mamba-ts <command> --model DIR`). */
+/** The commands that take a model folder of each task (`mamba-ts <command> --model DIR`); `info` takes any. */
 export const TASK_COMMANDS: Readonly<Record<ModelTask, readonly string[]>> = {
-  'language-model': ['generate', 'eval --text-file|--ids-file', 'info'],
+  'language-model': ['generate', 'eval --text-file|--ids-file'],
   'image-classifier': ['classify', 'eval --dataset'],
   segmentation: ['segment', 'eval'],
 };
@@ -42,11 +42,10 @@ export function modelTypeEntry(json: Record<string, unknown>, source: string): M
   );
 }
 
-/** The error for a folder whose model does another task than the caller's. */
-export function wrongTaskError(task: ModelTask, entry: ModelTypeEntry, json: Record<string, unknown>, source: string) {
-  return new MambaError(
-    `${source} describes ${entry.description} (model_type ${JSON.stringify(json['model_type'])}), not ${TASK_NAMES[task]}; use it with mamba-ts ${TASK_COMMANDS[entry.task].join(', ')}`,
-  );
+/** What a folder's model is and which commands take it, when it does another task than `task`; else null. */
+export function taskMismatch(task: ModelTask, { json, source, entry }: ModelConfig): string | null {
+  if (entry.task === task) return null;
+  return `${source} describes ${entry.description} (model_type ${JSON.stringify(json['model_type'])}), not ${TASK_NAMES[task]}; use it with mamba-ts ${TASK_COMMANDS[entry.task].join(', ')}`;
 }
 
 export interface ModelConfig {
@@ -76,8 +75,8 @@ export async function loadModelFiles(
   files: ModelFiles,
   options: { task?: ModelTask; onProgress?: LoadProgress } = {},
 ): Promise<LoadedModel> {
-  const { json, source, entry } = await readModelConfig(files);
-  if (options.task !== undefined && entry.task !== options.task)
-    throw wrongTaskError(options.task, entry, json, source);
-  return await entry.load(files, json, source, options.onProgress);
+  const config = await readModelConfig(files);
+  const wrong = options.task === undefined ? null : taskMismatch(options.task, config);
+  if (wrong !== null) throw new MambaError(wrong);
+  return await config.entry.load(files, config.json, config.source, options.onProgress);
 }

@@ -44,11 +44,14 @@ function numbers(value: unknown, length: number): value is number[] {
   );
 }
 
-/** Builds the (uninitialised) network a config.json describes and checks the rest of it. */
-export function parseClassifier(
+/** The network of a classifier folder: model_type "vim" or "vit" and its config. */
+export type ClassifierNetwork = { modelType: 'vim'; config: VimConfig } | { modelType: 'vit'; config: VitConfig };
+
+/** Reads and checks a classifier's config.json without building the network. */
+export function parseClassifierJson(
   json: Record<string, unknown>,
   source: string,
-): { model: Vim | ViT; info: ClassifierInfo } {
+): { network: ClassifierNetwork; info: ClassifierInfo } {
   const {
     model_type: kind,
     classNames,
@@ -60,18 +63,18 @@ export function parseClassifier(
       `${source} describes a ${typeof kind === 'string' ? `'${kind}'` : 'model without a model_type'}, not an image classifier; give a folder written by mamba-ts train vim (or vit)`,
     );
   }
-  let model: Vim | ViT;
+  let network: ClassifierNetwork;
   try {
-    model =
+    network =
       kind === 'vim'
-        ? new Vim(vimConfig(config as unknown as VimConfig))
-        : new ViT(vitConfig(config as unknown as VitConfig));
+        ? { modelType: kind, config: vimConfig(config as unknown as VimConfig) }
+        : { modelType: kind, config: vitConfig(config as unknown as VitConfig) };
   } catch (error) {
     if (error instanceof MambaError) throw new MambaError(`${source}: ${error.message}`);
     throw error;
   }
-  const classes = model.config.numClasses;
-  const channels = model.config.channels;
+  const classes = network.config.numClasses;
+  const channels = network.config.channels;
   if (!Array.isArray(classNames) || classNames.length !== classes || !classNames.every((n) => typeof n === 'string')) {
     throw new MambaError(`${source}: "classNames" must list the names of the ${classes} classes`);
   }
@@ -85,5 +88,14 @@ export function parseClassifier(
       `${source}: "normalisation" must hold the mean and (positive) std of each of the ${channels} input channels`,
     );
   }
-  return { model, info: { classNames, normalisation: { mean: normalisation.mean, std: normalisation.std } } };
+  return { network, info: { classNames, normalisation: { mean: normalisation.mean, std: normalisation.std } } };
+}
+
+/** Builds the (uninitialised) network a config.json describes and checks the rest of it. */
+export function parseClassifier(
+  json: Record<string, unknown>,
+  source: string,
+): { model: Vim | ViT; info: ClassifierInfo } {
+  const { network, info } = parseClassifierJson(json, source);
+  return { model: network.modelType === 'vim' ? new Vim(network.config) : new ViT(network.config), info };
 }

@@ -33,6 +33,8 @@ export interface LanguageModel<S extends LMState = LMState> extends Module {
   readonly vocabSize: number;
   /** Ids below this are tokens; the rows from it to vocabSize are padding, never sampled or scored. */
   readonly vocabLimit: number;
+  /** The longest sequence (prompt and generated tokens) it can read; absent when there is no limit (a recurrent model). */
+  readonly maxLength?: number;
   /** Logits [B, L, vocabSize] (or [B, 1, vocabSize] with lastOnly) for int32 ids [B, L]. */
   forward(ids: Tensor, options?: LMForwardOptions<S>): Tensor;
   /** A fresh state for `batch` sequences; free it with disposeState. */

@@ -412,6 +412,11 @@ export class TransformerLM extends Module implements LanguageModel<TransformerSt
     return this.config.vocabSize;
   }
 
+  /** The longest sequence it reads: the rows of the position embedding. */
+  get maxLength(): number {
+    return this.config.maxLength;
+  }
+
   /** Logits [B, L, vocab] for int32 token ids [B, L]; with a state the tokens join its KV caches. */
   forward(ids: Tensor, options: LMForwardOptions<TransformerState> = {}): Tensor {
     if (ids.rank !== 2 || ids.dtype !== 'int32' || ids.size === 0) {

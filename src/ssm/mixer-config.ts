@@ -60,3 +60,11 @@ export function mambaMixerConfig<O extends MambaMixerConfigOptions>(options: O):
     throw new MambaError(`Mamba config: need 0 < dtMin <= dtMax, got ${config.dtMin} and ${config.dtMax}`);
   return config;
 }
+
+/**
+ * The values of one sequence's recurrent state in one mixer (MambaMixer.initialState): the last
+ * dConv - 1 inputs of the causal conv and the SSM state, dInner x dState.
+ */
+export function mixerStateSize(config: Pick<MambaMixerConfig, 'dConv' | 'dInner' | 'dState'>): number {
+  return (config.dConv - 1) * config.dInner + config.dInner * config.dState;
+}

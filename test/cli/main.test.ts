@@ -23,12 +23,53 @@ describe('command line', () => {
       ['demo', '--epochs', 'zero'],
       ['demo', '--nope'],
       ['data', 'install', 'nothing-here'],
+      ['data', 'install', 'digits', 'nothing-here'],
+      ['data'],
+      ['train', 'constructor'],
     ]) {
       const r = cli(...args);
-      assert.notEqual(r.status, 0, args.join(' '));
+      assert.equal(r.status, 2, args.join(' '));
+      assert.equal(r.stdout, '', 'nothing is done before the usage is checked');
       assert.match(r.stderr, /^mamba-ts: /);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     }
+  });
+
+  it('suggests the command, option or name meant', () => {
+    const cases: [string[], string][] = [
+      [['generat'], "unknown command 'generat'; did you mean 'generate'?"],
+      [['help', 'clasify'], "unknown command 'clasify'; did you mean 'classify'?"],
+      [['--verison'], "unknown option '--verison'; did you mean '--version'?"],
+      [['generate', '--temprature', '0.7'], "unknown option '--temprature'; did you mean '--temperature'?"],
+      [['eval', '--ids-flie=ids.txt'], "unknown option '--ids-flie'; did you mean '--ids-file'?"],
+      [
+        ['train', 'mambabite'],
+        "unknown model 'mambabite' to train; available: mambabyte, moe-mamba, vim, vit, umamba, unet; did you mean 'mambabyte'?",
+      ],
+      [
+        ['train', 'vim', '--out', 'x', '--preset', 'vim-mnst'],
+        "--preset must be vim-ti, vim-s, vim-b, vim-mnist or vim-digits, got 'vim-mnst'; did you mean 'vim-mnist'?",
+      ],
+      [
+        ['train', 'umamba', '--out', 'x', '--dataset', 'mricron', '--variant', 'enk'],
+        "--variant must be bot or enc, got 'enk'; did you mean 'enc'?",
+      ],
+      [
+        ['data', 'install', 'mnsit'],
+        "unknown data set 'mnsit'; available: digits, mnist, sotu, moby-dick, brown, mricron (or all); did you mean 'mnist'?",
+      ],
+      [['data', 'instal', 'mnist'], "unknown data action 'instal'; did you mean 'install'?"],
+      [
+        ['generate', '--model', 'x', '--prompt-ids', '1', '--backend', 'wsam'],
+        "--backend must be wasm or reference, got 'wsam'; did you mean 'wasm'?",
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(...args);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.equal(r.stderr.split('\n')[0], `mamba-ts: ${message}`);
+    }
+    assert.equal(cli('frobnicate').stderr.split('\n')[0], "mamba-ts: unknown command 'frobnicate'");
   });
 
   it('demo --json trains and reports', () => {

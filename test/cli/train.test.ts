@@ -48,6 +48,10 @@ describe('mamba-ts train', () => {
     assert.equal(cli('generate', '--model', out, '--prompt', 'It was', '--max-new-tokens', '5').status, 0);
     const e = JSON.parse(cli('eval', '--model', out, '--text-file', textFile, '--json').stdout);
     assert.ok(e.bits_per_byte > 0);
+    const again = cli('train', 'mambabyte', '--out', out, '--steps', '20', ...tinyFlags);
+    assert.equal(again.status, 2, 'a folder with a run is bad usage without --resume');
+    assert.match(again.stderr, /^mamba-ts: --out .*run already holds a training run \(.*step-0*20\); pass --resume/);
+    assert.doesNotMatch(again.stderr, /training on/, 'refused before the data is read');
   });
 
   it('trains MoE-Mamba with expert statistics, and eval and generate work on it', () => {
@@ -129,11 +133,22 @@ describe('mamba-ts train', () => {
     ];
     for (const [data, message] of cases) {
       const r = cli('train', 'mambabyte', '--out', join(scratch, 'bad'), '--steps', '1', '--data', data);
-      assert.notEqual(r.status, 0, data);
+      assert.equal(r.status, data === cases[0]![0] ? 2 : 1, `${data}: a missing path is bad usage, bad text bad input`);
       assert.match(r.stderr, message);
       assert.doesNotMatch(r.stderr, /\n\s+at /);
     }
     assert.match(cli('train', 'mambabyte', '--steps', '1').stderr, /--out is required/);
     assert.match(cli('train', 'llama').stderr, /unknown model 'llama'/);
+    const flags = ['--out', join(scratch, 'bad'), '--steps', '1', ...tinyFlags];
+    const usage: [string[], RegExp][] = [
+      [['mambabyte', ...flags, '--experts', '4'], /--experts applies to moe-mamba only/],
+      [['moe-mamba', ...flags, '--experts', '2', '--top-k', '3'], /top-k must be an integer in \[1, 2\], got 3/],
+    ];
+    for (const [args, message] of usage) {
+      const r = cli('train', ...args);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '');
+    }
   });
 });

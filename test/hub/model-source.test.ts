@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { scanCacheDir } from '@huggingface/hub';
-import { resolveModel, type ResolveModelOptions } from '../../src/hub/model-source.js';
+import { ModelFolderNotFoundError, resolveModel, type ResolveModelOptions } from '../../src/hub/model-source.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { MambaError } from '../../src/util/errors.js';
 
@@ -444,7 +444,7 @@ describe('resolveModel', () => {
       );
       await assert.rejects(
         resolveModel('not a model', isolated(hub)),
-        isMambaError(/neither a folder nor a Hugging Face model id/),
+        isMambaError(/'not a model' is neither a folder \(.* has no not a model\) nor a Hugging Face model id/),
       );
     } finally {
       await hub.stop();
@@ -463,6 +463,70 @@ describe('resolveModel', () => {
       assert.throws(() => loadTokenizer(result.tokenizerFolder), isMambaError(/no tokenizer\.json/));
       await assert.rejects(resolveModel(join(folder, 'config.json'), isolated(hub)), isMambaError(/is a file/));
     } finally {
+      await hub.stop();
+    }
+  });
+
+  test('a spec that can only be a path, and is not there, is a missing folder', async () => {
+    const hub = await new FakeHub({}).start();
+    try {
+      const folder = freshFolder();
+      mkdirSync(join(folder, 'runs'));
+      const missing = async (spec: string, pattern: RegExp) => {
+        const error = await resolveModel(spec, isolated(hub)).then(
+          () => assert.fail(`${spec} resolved`),
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof ModelFolderNotFoundError, String(error));
+        assert.match(error.message, pattern);
+        return error;
+      };
+      const dotted = await missing(
+        join(folder, 'runs', 'mbb'),
+        new RegExp(`^${join(folder, 'runs', 'mbb')}: no such folder \\(${join(folder, 'runs')} has no mbb\\)$`),
+      );
+      assert.equal(dotted.path, join(folder, 'runs', 'mbb'));
+      await missing(
+        join(folder, 'a', 'b', 'c'),
+        new RegExp(`${join(folder, 'a', 'b', 'c')} does not exist; the deepest part of it that does is ${folder}\\)$`),
+      );
+      await missing('./nowhere-here/mb', /^\.\/nowhere-here\/mb: no such folder/);
+      await missing('a/b/c', /^'a\/b\/c' is neither a folder .* nor a Hugging Face model id/);
+      assert.deepEqual(hub.requests, [], 'a path is never asked of the hub');
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  test('owner/name is a hub id, or a missing folder when owner/ is a folder here and the hub has no such model', async () => {
+    const repo = tiny();
+    const hub = await new FakeHub({ 'runs/tiny': repo }).start();
+    const here = process.cwd();
+    const folder = freshFolder();
+    mkdirSync(join(folder, 'runs'));
+    process.chdir(folder);
+    try {
+      const options = isolated(hub);
+      assert.equal((await resolveModel('runs/tiny', options)).commit, repo.commit, 'the hub has it: a hub id');
+      await assert.rejects(resolveModel('runs/mbb', options), (e: unknown) => {
+        assert.ok(e instanceof ModelFolderNotFoundError, String(e));
+        assert.match(
+          e.message,
+          /^'runs\/mbb' is neither a folder \(.*runs has no mbb\) nor a model on the Hugging Face hub \(model 'runs\/mbb' was not found on http:.*\); an owner\/name is a local folder when one exists, else a hub id$/,
+        );
+        return true;
+      });
+      await assert.rejects(
+        resolveModel('runs/mbb', { ...options, offline: true }),
+        (e: unknown) => e instanceof ModelFolderNotFoundError && /HF_HUB_OFFLINE is set/.test(e.message),
+      );
+      await assert.rejects(
+        resolveModel('org/missing', options),
+        (e: unknown) => e instanceof MambaError && !(e instanceof ModelFolderNotFoundError),
+        'without a folder org/ here, the hub answer stands',
+      );
+    } finally {
+      process.chdir(here);
       await hub.stop();
     }
   });

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as mt from '../../src/index.js';
 import {
+  describeModel,
   loadImageClassifier,
   loadLanguageModel,
   loadModel,
@@ -13,8 +14,13 @@ import {
   modelTaskOf,
   MODEL_TYPES,
   saveLanguageModel,
+  saveSegmentationModel,
+  saveVisionModel,
+  taskMismatch,
 } from '../../src/io/index.js';
 import { MoEMambaLM, alternatingPattern } from '../../src/models/moe-mamba.js';
+import { UNet } from '../../src/models/unet.js';
+import { ViT } from '../../src/models/vit.js';
 import { assertClose, rejectsWith } from '../helpers.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`../../../test/fixtures/${p}`, import.meta.url));
@@ -102,5 +108,119 @@ describe('the model-type registry', () => {
     const noWeights = join(scratch, 'no-weights');
     cpSync(fixture('mamba-tiny-hf/config.json'), join(noWeights, 'config.json'));
     await rejectsWith(loadLanguageModel(noWeights), 'holds no weights');
+  });
+});
+
+describe('describing a model folder', () => {
+  /** The float32 values a language model's state holds after it has read `tokens` tokens of one sequence. */
+  function stateValues(model: mt.LanguageModel, tokens: number): number {
+    const state = model.initialState(1);
+    const input = mt.fromArray(new Int32Array(tokens).fill(1), [1, tokens], { dtype: 'int32' });
+    mt.noGrad(() => model.forward(input, { state }).dispose());
+    const values = state.layers.flatMap((layer) => Object.values(layer)).reduce((n, t) => n + t.size, 0);
+    mt.disposeState(state);
+    return values;
+  }
+
+  it('counts every model type the registry reads, and states the state its language models carry', async () => {
+    const mamba = new mt.MambaLM(mt.mambaConfig({ dModel: 16, nLayer: 2, vocabSize: 32, dState: 4 }));
+    const moe = new MoEMambaLM({
+      mamba: mt.mambaConfig({ dModel: 16, nLayer: 2, vocabSize: 32, dState: 4 }),
+      moe: { experts: 2, dExpert: 8, topK: 1, capacityFactor: 8, auxLossWeight: 0.01, zLossWeight: 0 },
+      pattern: alternatingPattern(2),
+    });
+    const transformer = new mt.TransformerLM({ vocabSize: 32, dModel: 16, nLayer: 3, nHead: 2, maxLength: 16 });
+    for (const [name, model] of [
+      ['d-mamba', mamba],
+      ['d-moe', moe],
+      ['d-transformer', transformer],
+    ] as const) {
+      const folder = join(scratch, name);
+      await saveLanguageModel(model, folder);
+      const d = await describeModel(folder);
+      assert.equal(d.task, 'language-model');
+      assert.equal(d.modelType, model.modelType);
+      assert.equal(d.parameters, model.numParameters(), name);
+      assert.deepEqual(d.storedDtypes, { F32: model.numParameters() });
+      assert.equal(d.tiedHead, true);
+      const state = d.state!;
+      if (state.per === 'sequence') {
+        assert.equal(state.values, stateValues(model, 1), `${name}: a fixed-size state`);
+        assert.equal(state.values, stateValues(model, 5), `${name}: a fixed-size state`);
+      } else {
+        assert.equal(state.values * 5, stateValues(model, 5), `${name}: a cache of keys and values per token`);
+      }
+      assert.equal(taskMismatch(folder, 'language-model'), null);
+      assert.match(taskMismatch(folder, 'segmentation')!, /not a segmentation network; use it with mamba-ts generate/);
+    }
+    const original = await describeModel(fixture('io/mamba-orig-f32'));
+    assert.equal(original.modelType, 'mamba', 'an original config has no model_type');
+    assert.equal(original.layout, 'original');
+  });
+
+  it('counts a head stored beside the embedding it is tied to once', async () => {
+    const folder = join(scratch, 'd-stored-head');
+    cpSync(fixture('mamba-tiny-hf'), folder, { recursive: true });
+    const before = await describeModel(folder);
+    const { openCheckpoint, saveSafetensors } = await import('../../src/io/index.js');
+    const checkpoint = await openCheckpoint(folder);
+    const tensors = [];
+    for (const [name, entry] of checkpoint.tensors)
+      tensors.push({ name, shape: entry.shape, data: (await entry.read()) as Float32Array });
+    const embedding = tensors.find((t) => t.name === 'backbone.embeddings.weight')!;
+    await saveSafetensors(join(folder, 'model.safetensors'), [...tensors, { ...embedding, name: 'lm_head.weight' }]);
+    const after = await describeModel(folder);
+    assert.deepEqual(after.repeated, ['lm_head.weight']);
+    assert.equal(after.parameters, before.parameters);
+    assert.equal(after.storedDtypes['F32'], before.parameters + embedding.data.length);
+  });
+
+  it('describes image classifiers and segmentation networks without building them', async () => {
+    const vit = new ViT({ imageSize: 8, patchSize: 4, channels: 3, numClasses: 2, dModel: 8, depth: 1, nHead: 2 });
+    const classifier = join(scratch, 'd-vit');
+    await saveVisionModel(vit, classifier, {
+      classNames: ['cat', 'dog'],
+      normalisation: { mean: [0.5, 0.4, 0.3], std: [0.2, 0.2, 0.2] },
+    });
+    const unet = new UNet({
+      inChannels: 1,
+      classes: 3,
+      features: [4, 8, 16],
+      convsPerStage: 1,
+      deepSupervision: false,
+    });
+    const segmentation = join(scratch, 'd-unet');
+    await saveSegmentationModel(
+      unet,
+      {
+        network: { type: 'unet', config: unet.config },
+        classNames: ['background', 'a', 'b'],
+        preprocessing: { normalisation: 'zscore', scale: 0.5, divisor: unet.divisor },
+        data: { kind: 'folder', path: scratch, testFraction: 0.2 },
+      },
+      segmentation,
+    );
+    const v = await describeModel(classifier);
+    assert.equal(v.task, 'image-classifier');
+    assert.equal(v.modelType, 'vit');
+    assert.equal(v.parameters, vit.numParameters());
+    assert.equal(v.state, undefined);
+    assert.match(
+      v.sizes,
+      /^3x8x8 images, 4-pixel patches at stride 4 \(2x2\), d_model 8, depth 1, 2 heads, MLP width 32, 2 classes \(cat, dog\)$/,
+    );
+    const u = await describeModel(segmentation);
+    assert.equal(u.task, 'segmentation');
+    assert.equal(u.parameters, unet.numParameters());
+    assert.match(
+      u.sizes,
+      /^U-Net, 1 convolutions per stage, 3 stages of 4, 8, 16 channels, 1 input channel, 3 classes \(background, a, b\); inputs zscore-normalised and scaled by 0\.5$/,
+    );
+    assert.match(
+      taskMismatch(segmentation, 'image-classifier')!,
+      /describes a segmentation network \(model_type "unet"\)/,
+    );
+    vit.dispose();
+    unet.dispose();
   });
 });

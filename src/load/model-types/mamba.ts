@@ -2,6 +2,7 @@ import type { MambaConfig } from '../../models/mamba-config.js';
 import { checkConfigAgainstWeights, MAMBA_TYPE, parseMambaConfig } from '../../models/mamba-config-json.js';
 import { MambaLM } from '../../models/mamba-lm.js';
 import { withoutInitialisation } from '../../nn/init.js';
+import { mixerStateSize } from '../../ssm/mixer-config.js';
 import { MambaError } from '../../util/errors.js';
 import { openWeights } from '../checkpoint.js';
 import type { ModelFiles } from '../model-files.js';
@@ -57,5 +58,17 @@ export const mambaEntry: ModelTypeEntry = {
   load: async (files, json, source, onProgress) => {
     const { model, layout } = await loadMambaWeights(files, parseMambaConfig(json, source), onProgress);
     return { task: 'language-model', model, layout };
+  },
+  summarise: (json, source, checkpoint) => {
+    const config = parseMambaConfig(json, source);
+    const { layout } = checkConfigAgainstWeights(config, checkpoint.tensors, checkpoint.source);
+    return {
+      layout,
+      config,
+      sizes: `d_model ${config.dModel}, ${config.nLayer} layers, d_inner ${config.dInner}, d_state ${config.dState}, d_conv ${config.dConv}, dt_rank ${config.dtRank}, vocab ${config.vocabSize}`,
+      repeated: config.tieEmbeddings && checkpoint.tensors.has('lm_head.weight') ? ['lm_head.weight'] : [],
+      tiedHead: config.tieEmbeddings,
+      state: { values: config.nLayer * mixerStateSize(config), per: 'sequence' },
+    };
   },
 };

@@ -26,4 +26,22 @@ export const segmentationEntry: ModelTypeEntry = {
     net.eval();
     return { task: 'segmentation', model: net, info };
   },
+  summarise: (json, source) => {
+    const info = parseSegmentationInfo(json, source);
+    const { network, classNames, preprocessing } = info;
+    const c = network.config;
+    const blocks =
+      network.type === 'umamba'
+        ? `U-Mamba_${network.config.variant === 'bot' ? 'Bot' : 'Enc'}, Mamba layers (d_state ${network.config.dState}) after stage${network.config.mambaStages.length > 1 ? 's' : ''} ${network.config.mambaStages.join(', ')}`
+        : `U-Net, ${network.config.convsPerStage} convolutions per stage`;
+    const names = classNames.length <= 12 ? ` (${classNames.join(', ')})` : '';
+    return {
+      layout: network.type,
+      config: info,
+      sizes:
+        `${blocks}, ${c.features.length} stages of ${c.features.join(', ')} channels, ${c.inChannels} input channel${c.inChannels > 1 ? 's' : ''}, ` +
+        `${c.classes} classes${names}; inputs ${preprocessing.normalisation}-normalised and scaled by ${preprocessing.scale}`,
+      repeated: [],
+    };
+  },
 };
