@@ -15,7 +15,6 @@ import {
 import { warmupCosine } from '../../src/train/schedule.js';
 import { train, type TrainerConfig, type TrainTask } from '../../src/train/trainer.js';
 import { ByteBatches } from '../../src/train/byte-batches.js';
-import { ProgressLine } from '../../src/train/progress.js';
 import { saveMambaLM } from '../../src/io/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-train-'));
@@ -33,7 +32,7 @@ const tiny: MambaByteSettings = {
   evalBytes: 200,
   seed: 1,
 };
-const quiet = { log: () => {}, progress: new ProgressLine({ write: () => true }) };
+const quiet = { log: () => {}, progress: { stream: null } };
 const trainer = (o: Partial<TrainerConfig>): TrainerConfig => ({
   ...MAMBABYTE_TRAINER,
   minutes: undefined,
