@@ -34,13 +34,16 @@ export function isFinished(state: TrainerState): boolean {
  * many steps as the run's measured speed fits in them.
  */
 export function planResume(state: TrainerState, requested: RunLength, out: string): ResumePlan {
+  const plan = resumeTarget(state, requested, out);
+  if (plan.plannedSteps > 0 && state.step >= plan.plannedSteps)
+    plan.note = `the run has finished its ${plan.plannedSteps} steps; --steps N or --minutes M trains it further`;
+  return plan;
+}
+
+function resumeTarget(state: TrainerState, requested: RunLength, out: string): ResumePlan {
   const recorded = recordedLength(state);
-  if (requested.steps === undefined && requested.minutes === undefined) {
-    const note = isFinished(state)
-      ? `the run has finished its ${state.plannedSteps} steps; --steps N or --minutes M trains it further`
-      : undefined;
-    return { length: recorded, plannedSteps: state.plannedSteps, note };
-  }
+  if (requested.steps === undefined && requested.minutes === undefined)
+    return { length: recorded, plannedSteps: state.plannedSteps };
   if (requested.steps !== undefined) {
     const steps = requested.steps;
     if (steps < state.step) {
@@ -48,8 +51,8 @@ export function planResume(state: TrainerState, requested: RunLength, out: strin
         `the run in ${out} is already at step ${state.step}, past --steps ${steps}; give --steps above ${state.step} to train it further`,
       );
     }
-    const note =
-      steps === state.plannedSteps ? undefined : `the run now ends at step ${steps} (it was planned to end at ${state.plannedSteps || 'a step not yet planned'})`;
+    const was = state.plannedSteps || 'a step not yet planned';
+    const note = steps === state.plannedSteps ? undefined : `the run now ends at step ${steps} (it was planned to end at ${was})`;
     return { length: { steps }, plannedSteps: steps, note };
   }
   const minutes = requested.minutes!;
