@@ -17,8 +17,8 @@ export function resumeCommand(argv: readonly string[] = process.argv, env = proc
   const args = argv.slice(2);
   if (env['npm_lifecycle_event'] === 'start' && args.includes('--resume')) return 'npm start';
   const script = argv[1] ?? 'mamba-ts';
-  const program = basename(script) === 'mamba-ts' ? 'mamba-ts' : `node ${relative(process.cwd(), script) || script}`;
-  return [program, ...args, ...(args.includes('--resume') ? [] : ['--resume'])].map(shellWord).join(' ');
+  const program = basename(script) === 'mamba-ts' ? ['mamba-ts'] : ['node', relative(process.cwd(), script) || script];
+  return [...program, ...args, ...(args.includes('--resume') ? [] : ['--resume'])].map(shellWord).join(' ');
 }
 
 /**

@@ -168,11 +168,11 @@ export async function train(task: TrainTask, config: TrainerConfig, run: RunOpti
     }
     const plan = planResume(stored, { steps: config.steps, minutes: config.minutes }, run.out);
     state = await loadTrainingCheckpoint(existing, model, optimizer);
+    log(`resuming from step ${state.step} of ${state.plannedSteps || 'a number still to plan'} (${existing})`);
     state.plannedSteps = plan.plannedSteps;
     state.settings = { ...task.settings, trainer: { ...config, ...plan.length } };
     minutes = plan.length.minutes;
     resumedFrom = state.step;
-    log(`resuming from step ${state.step} of ${state.plannedSteps || 'a number still to plan'} (${existing})`);
     if (plan.note) log(plan.note);
   } else {
     if (config.steps === undefined && config.minutes === undefined)
