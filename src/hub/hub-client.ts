@@ -110,7 +110,10 @@ export class HubClient {
     // Credentials go to the hub only: CDN locations are pre-signed, and a token must not leak there.
     const headers = { 'Accept-Encoding': 'identity', ...(this.onHub(file.location) ? this.headers() : {}) };
     const tmp = `${target}.${process.pid}-${Math.random().toString(36).slice(2)}.incomplete`;
-    const progress = new Progress({ label, unit: '', total: file.size, bytes: true }, { stream: this.options.progress });
+    const progress = new Progress(
+      { label, unit: '', total: file.size, bytes: true },
+      { stream: this.options.progress },
+    );
     let response: Response;
     try {
       response = await fetch(file.location, { headers });

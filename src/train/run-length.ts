@@ -52,7 +52,8 @@ function resumeTarget(state: TrainerState, requested: RunLength, out: string): R
       );
     }
     const was = state.plannedSteps || 'a step not yet planned';
-    const note = steps === state.plannedSteps ? undefined : `the run now ends at step ${steps} (it was planned to end at ${was})`;
+    const note =
+      steps === state.plannedSteps ? undefined : `the run now ends at step ${steps} (it was planned to end at ${was})`;
     return { length: { steps }, plannedSteps: steps, note };
   }
   const minutes = requested.minutes!;

@@ -30,8 +30,14 @@ describe('mamba-ts data list', () => {
     assert.equal(r.status, 0, r.stderr);
     const [header, ...rows] = r.stdout.trim().split('\n');
     assert.equal(header, `data sets in ${folder} (MAMBA_TS_DATA_DIR moves them):`);
-    assert.match(rows.find((l) => l.includes('digits'))!, /^ {2}digits +installed, 1\.2 kB +sklearn 8x8 handwritten digits/);
-    assert.match(rows.find((l) => l.includes(' mnist '))!, /^ {2}mnist +not installed +MNIST handwritten digits/);
+    assert.match(
+      rows.find((l) => l.includes('digits'))!,
+      /^ {2}digits +installed, 1\.2 kB +sklearn 8x8 handwritten digits/,
+    );
+    assert.match(
+      rows.find((l) => l.includes(' mnist '))!,
+      /^ {2}mnist +not installed +MNIST handwritten digits/,
+    );
     assert.equal(rows.filter((l) => / installed, /.test(l)).length, 1);
   });
 

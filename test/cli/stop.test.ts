@@ -28,7 +28,9 @@ describe('stopping a training run', () => {
     const program = `
       import { trainUntilStopped } from ${JSON.stringify(stopModule)};
       await trainUntilStopped(() => new Promise(() => setInterval(() => {}, 1000)));`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', program], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     let status: number | null | undefined;
@@ -47,7 +49,10 @@ describe('stopping a training run', () => {
     }
     await sleep(300);
     assert.equal(status, undefined, 'the signal that came with the first was taken for the same press');
-    assert.match(stderr, /^\nCtrl-C: stopping after this step and writing a checkpoint \(Ctrl-C again quits at once\)\n$/);
+    assert.match(
+      stderr,
+      /^\nCtrl-C: stopping after this step and writing a checkpoint \(Ctrl-C again quits at once\)\n$/,
+    );
     await sleep(1000);
     child.kill('SIGINT');
     await exited;

@@ -152,11 +152,17 @@ describe('mamba-ts train', () => {
       assert.deepEqual(command.slice(2), [...flags, '--resume']);
       const resumed = spawnSync(
         process.execPath,
-        command.slice(1).map((a) => (a === '100000' ? String(step + 3) : a)).concat('--json'),
+        command
+          .slice(1)
+          .map((a) => (a === '100000' ? String(step + 3) : a))
+          .concat('--json'),
         { encoding: 'utf8' },
       );
       assert.equal(resumed.status, 0, resumed.stderr);
-      assert.match(resumed.stderr, new RegExp(`resuming from step ${step} of 100000 .*\\n.*the run now ends at step ${step + 3}`));
+      assert.match(
+        resumed.stderr,
+        new RegExp(`resuming from step ${step} of 100000 .*\\n.*the run now ends at step ${step + 3}`),
+      );
       assert.equal(JSON.parse(resumed.stdout).steps, step + 3);
     }
   });
@@ -180,9 +186,25 @@ describe('mamba-ts train', () => {
   it('a resume with other settings names the flags that differ', () => {
     const out = join(scratch, 'other-settings');
     assert.equal(cli('train', 'mambabyte', '--out', out, '--steps', '2', ...tinyFlags).status, 0);
-    const r = cli('train', 'mambabyte', '--out', out, '--steps', '4', '--resume', ...tinyFlags, '--lr', '0.01', '--seq-len', '8');
+    const r = cli(
+      'train',
+      'mambabyte',
+      '--out',
+      out,
+      '--steps',
+      '4',
+      '--resume',
+      ...tinyFlags,
+      '--lr',
+      '0.01',
+      '--seq-len',
+      '8',
+    );
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /started with other settings: --seq-len 16 \(now 8\), --lr 0\.002 \(now 0\.01\); resume with the flags it started with/);
+    assert.match(
+      r.stderr,
+      /started with other settings: --seq-len 16 \(now 8\), --lr 0\.002 \(now 0\.01\); resume with the flags it started with/,
+    );
   });
 
   it('bad data gets one clear error', () => {

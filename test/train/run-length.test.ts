@@ -33,7 +33,13 @@ describe('where a resumed run ends', () => {
   });
 
   it('--minutes M otherwise trains about M minutes more, at the speed measured when the run planned its steps', () => {
-    const finished = state({ step: 120, plannedSteps: 120, elapsedSeconds: 90, secondsPerStep: 0.5, length: { minutes: 1 } });
+    const finished = state({
+      step: 120,
+      plannedSteps: 120,
+      elapsedSeconds: 90,
+      secondsPerStep: 0.5,
+      length: { minutes: 1 },
+    });
     const plan = planResume(finished, { minutes: 1 }, 'r');
     assert.equal(plan.plannedSteps, 240);
     assert.deepEqual(plan.length, { minutes: 1 });
@@ -51,12 +57,16 @@ describe('where a resumed run ends', () => {
       plannedSteps: 100,
       note: 'the run now ends at step 100 (it was planned to end at 60)',
     });
-    assert.match(planResume(s, { steps: 60 }, 'r').note!, /^the run has finished its 60 steps; --steps N or --minutes M/);
+    assert.match(
+      planResume(s, { steps: 60 }, 'r').note!,
+      /^the run has finished its 60 steps; --steps N or --minutes M/,
+    );
     assert.throws(
       () => planResume(s, { steps: 50 }, 'runs/x'),
       (e: unknown) =>
         e instanceof MambaError &&
-        e.message === 'the run in runs/x is already at step 60, past --steps 50; give --steps above 60 to train it further',
+        e.message ===
+          'the run in runs/x is already at step 60, past --steps 50; give --steps above 60 to train it further',
     );
   });
 });

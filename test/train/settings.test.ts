@@ -23,10 +23,21 @@ describe('the settings a resume must keep', () => {
 
   it('are named by the flag that sets them, once per flag', () => {
     assert.deepEqual(
-      ['dModel', 'trainer.checkpointEvery', 'moe.topK', 'trainBytes', 'augment.rotate', 'augmentation.hflip', 'nHead'].map(flagOf),
+      [
+        'dModel',
+        'trainer.checkpointEvery',
+        'moe.topK',
+        'trainBytes',
+        'augment.rotate',
+        'augmentation.hflip',
+        'nHead',
+      ].map(flagOf),
       ['--d-model', '--checkpoint-every', '--top-k', '--data', '--no-augment', '--hflip', '--heads'],
     );
-    const changes = changedSettings({ trainBytes: 100, validationBytes: 5, augment: null }, { trainBytes: 90, validationBytes: 6, augment: { flip: true } });
+    const changes = changedSettings(
+      { trainBytes: 100, validationBytes: 5, augment: null },
+      { trainBytes: 90, validationBytes: 6, augment: { flip: true } },
+    );
     assert.equal(describeChanges(changes), '--data 100 (now 90), --no-augment null (now {"flip":true})');
   });
 });

@@ -217,15 +217,22 @@ describe('training', () => {
       progress: { stream: { write: (text: string) => lines.push(text.trimEnd()) }, every: 0 },
     });
     const at = lines.findIndex((l) => l.startsWith('planned'));
-    const planned = /^planned (\d+) steps to train for about 0.05 minutes \(([\d.]+) s per step\)$/.exec(lines[at] ?? '');
+    const planned = /^planned (\d+) steps to train for about 0.05 minutes \(([\d.]+) s per step\)$/.exec(
+      lines[at] ?? '',
+    );
     assert.ok(planned, lines.join('\n'));
     assert.equal(r.steps, Number(planned[1]));
     // Until the plan: the step count alone, no total and no bar that would look finished.
     const measuring = lines.slice(0, at);
     assert.ok(measuring.length >= 4, measuring.join('\n'));
-    measuring.forEach((l, i) => assert.match(l, new RegExp(`^step ${i + 1} \\(measuring speed\\) [\\d.]+k? bytes/s \\| loss `)));
+    measuring.forEach((l, i) =>
+      assert.match(l, new RegExp(`^step ${i + 1} \\(measuring speed\\) [\\d.]+k? bytes/s \\| loss `)),
+    );
     // Then the total, a bar and the time left.
-    assert.match(lines[at + 1]!, new RegExp(`^step ${at + 1}/${planned[1]} \\[=* *\\] [\\d.]+k? bytes/s \\| eta \\d+s \\| loss `));
+    assert.match(
+      lines[at + 1]!,
+      new RegExp(`^step ${at + 1}/${planned[1]} \\[=* *\\] [\\d.]+k? bytes/s \\| eta \\d+s \\| loss `),
+    );
     // Timed from the steps after the first (25 ms each and the model's own work), not from the 300 ms one.
     assert.ok(Number(planned[2]) >= 0.025 && Number(planned[2]) < 0.1, planned[0]);
     assert.ok(r.elapsedSeconds > 3 * 0.7 && r.elapsedSeconds < 3 * 1.3, `${r.elapsedSeconds} s of a 3 s budget`);

@@ -4,7 +4,10 @@ import { MambaError } from '../../src/util/errors.js';
 import { countProgress, Progress, type ProgressOptions } from '../../src/util/progress.js';
 
 /** A stream that keeps what is written, and a clock the test moves by hand. */
-function harness(isTTY: boolean, every?: number): { text: () => string; options: ProgressOptions; tick: (s: number) => void } {
+function harness(
+  isTTY: boolean,
+  every?: number,
+): { text: () => string; options: ProgressOptions; tick: (s: number) => void } {
   let written = '';
   let now = 1000;
   return {
@@ -60,7 +63,8 @@ describe('Progress', () => {
       process.env['MAMBA_TS_PROGRESS_EVERY'] = 'soon';
       assert.throws(
         () => new Progress({ label: 'x', unit: '' }, { stream: null }),
-        (e: unknown) => e instanceof MambaError && /MAMBA_TS_PROGRESS_EVERY must be a number of seconds, got 'soon'/.test(e.message),
+        (e: unknown) =>
+          e instanceof MambaError && /MAMBA_TS_PROGRESS_EVERY must be a number of seconds, got 'soon'/.test(e.message),
       );
     } finally {
       if (saved === undefined) delete process.env['MAMBA_TS_PROGRESS_EVERY'];
