@@ -27,7 +27,9 @@ describe('stopping a training run', () => {
     // A "training" that never ends by itself, stopped only by signals.
     const program = `
       import { trainUntilStopped } from ${JSON.stringify(stopModule)};
-      await trainUntilStopped(() => new Promise(() => setInterval(() => {}, 1000)));`;
+      const training = trainUntilStopped(() => new Promise(() => setInterval(() => {}, 1000)));
+      process.stderr.write('listening\\n');
+      await training;`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -40,23 +42,31 @@ describe('stopping a training run', () => {
         resolve();
       }),
     );
-    await sleep(500);
-    child.kill('SIGINT');
-    child.kill('SIGINT');
-    for (let waited = 0; !stderr.includes('stopping'); waited += 20) {
-      assert.ok(waited < 10_000, stderr);
-      await sleep(20);
+    const until = async (text: string) => {
+      for (let waited = 0; !stderr.includes(text); waited += 20) {
+        assert.ok(waited < 30_000, stderr);
+        await sleep(20);
+      }
+    };
+    try {
+      await until('listening\n');
+      child.kill('SIGINT');
+      child.kill('SIGINT');
+      await until('stopping');
+      await sleep(300);
+      assert.equal(status, undefined, 'the signal that came with the first was taken for the same press');
+      assert.match(
+        stderr,
+        /^listening\n\nCtrl-C: stopping after this step and writing a checkpoint \(Ctrl-C again quits at once\)\n$/,
+      );
+      await sleep(1000);
+      child.kill('SIGINT');
+      await exited;
+      assert.equal(status, 130);
+      assert.doesNotMatch(stderr, /stopped at step/);
+    } finally {
+      // A failed assertion must not leave the child running, nor the test waiting for it.
+      child.kill('SIGKILL');
     }
-    await sleep(300);
-    assert.equal(status, undefined, 'the signal that came with the first was taken for the same press');
-    assert.match(
-      stderr,
-      /^\nCtrl-C: stopping after this step and writing a checkpoint \(Ctrl-C again quits at once\)\n$/,
-    );
-    await sleep(1000);
-    child.kill('SIGINT');
-    await exited;
-    assert.equal(status, 130);
-    assert.doesNotMatch(stderr, /stopped at step/);
   });
 });

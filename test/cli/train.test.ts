@@ -133,12 +133,16 @@ describe('mamba-ts train', () => {
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => child.once('exit', (status) => resolve(status)));
       // Some steps into the run: once its first checkpoint is there.
-      for (let waited = 0; !existsSync(join(out, 'latest')); waited += 50) {
-        assert.ok(waited < 60_000, `no checkpoint after a minute:\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
+      try {
+        for (let waited = 0; !existsSync(join(out, 'latest')); waited += 50) {
+          assert.ok(waited < 60_000, `no checkpoint after a minute:\n${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        child.kill(signal);
+        assert.equal(await exited, code, stderr);
+      } finally {
+        child.kill('SIGKILL');
       }
-      child.kill(signal);
-      assert.equal(await exited, code, stderr);
       const stopped = /\nstopped at step (\d+); checkpoint in (\S+); resume with: (.+)\n$/.exec(stderr);
       assert.ok(stopped, stderr);
       assert.doesNotMatch(stderr, /\n\s+at /);
