@@ -3,6 +3,7 @@ import { sequenceNll, type NllResult } from '../eval/nll.js';
 import { windowedNll } from '../eval/window-nll.js';
 import type { LanguageModel } from '../models/language-model.js';
 import { ByteTokenizer } from '../io/tokenizer.js';
+import { countProgress, type CountCallback } from '../util/progress.js';
 import { numberFlag, parse, UsageError } from './args.js';
 import { applyRuntime, checkIds, openModel, parseIds, runtimeOptions, runtimeUsage } from './model.js';
 
@@ -59,15 +60,11 @@ export async function evaluate(argv: string[]): Promise<void> {
     throw new UsageError('this model has no tokenizer.json: evaluate an --ids-file instead', evalUsage);
   if (givenIds) checkIds(givenIds, idsFile!, model.vocabLimit, evalUsage);
   const ids = givenIds ?? tokenizer!.encode(input);
-  const progress = process.stderr.isTTY && !values.json;
+  const onProgress = countProgress(`scoring ${(textFile ?? idsFile)!}`, 'tokens');
   // A model with a bounded context (the Transformer) reads a longer text in overlapping windows.
   const window = model.maxLength !== undefined && ids.length > model.maxLength ? model.maxLength : null;
   const r =
-    window !== null
-      ? windowedResult(model, ids, window)
-      : sequenceNll(model, ids, chunk, (done, total) => {
-          if (progress) process.stderr.write(`\rscoring ${done}/${total} tokens${done === total ? '\n' : ''}`);
-        });
+    window !== null ? windowedResult(model, ids, window, onProgress) : sequenceNll(model, ids, chunk, onProgress);
   const byteLevel = tokenizer instanceof ByteTokenizer;
   // Bits per byte: over the text's bytes, excluding the first token's, which is not predicted.
   const bytes = textFile
@@ -95,9 +92,14 @@ export async function evaluate(argv: string[]): Promise<void> {
   );
 }
 
-function windowedResult(model: LanguageModel, ids: readonly number[], window: number): NllResult {
+function windowedResult(
+  model: LanguageModel,
+  ids: readonly number[],
+  window: number,
+  onProgress: CountCallback,
+): NllResult {
   const started = performance.now();
-  const meanNll = windowedNll(model, ids, window);
+  const meanNll = windowedNll(model, ids, window, undefined, onProgress);
   const tokens = ids.length - 1;
   return {
     meanNll,

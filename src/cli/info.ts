@@ -1,4 +1,4 @@
-import { formatBytes } from '../hub/progress.js';
+import { formatBytes } from '../util/format.js';
 import { describeModel, TASK_COMMANDS } from '../io/registry.js';
 import { parse } from './args.js';
 import { resolveModelFlag } from './model.js';

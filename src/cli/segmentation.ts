@@ -20,7 +20,7 @@ import { comparisonFigure, mosaic, overlayImage } from '../data/segmentation-fig
 import { predictionNifti } from '../io/prediction-nifti.js';
 import { loadSegmentationModel } from '../io/registry.js';
 import type { SegmentationNetwork } from '../models/unet.js';
-import { formatDuration } from '../train/progress.js';
+import { formatDuration } from '../util/format.js';
 import {
   divisorFor,
   evaluateSegmentation,
@@ -34,9 +34,11 @@ import {
 import { writeFileAtomic } from '../util/fs.js';
 import { MambaError } from '../util/errors.js';
 import { writeLineChart } from '../util/plot.js';
+import { countProgress } from '../util/progress.js';
 import { choiceFlag, existingPath, numberFlag, parse, UsageError } from './args.js';
 import { applyRuntime, resolveModelFor, runtimeOptions, runtimeUsage } from './model.js';
 import { checkRunFolder } from './run-folder.js';
+import { trainUntilStopped } from './stop.js';
 
 const datasetHelp = `  --dataset SPEC            mricron (brain mask: ch2bet > 0), mricron:aal (the 116 AAL regions),
                             mricron:aal-lobes (AAL grouped into 7 lobes), or a folder of pairs
@@ -60,7 +62,9 @@ ${datasetHelp}
                             held-out.png and the final model (config.json + model.safetensors)
   --variant bot|enc         U-Mamba variant (default bot)
   --steps N | --minutes M   length of the run (default: ${SEGMENTATION_TRAINER.minutes} minutes, planned from the measured speed)
-  --resume                  continue the run in --out (or start it when there is none)
+  --resume                  continue the run in --out (or start it when there is none); with
+                            --steps N the run ends at step N, with --minutes M a finished run
+                            trains about M minutes more (Ctrl-C stops a run with a checkpoint)
   --features A,B,...        channels per stage, finest first (default ${SEGMENTATION_DEFAULTS.features.join(',')})
   --scale X                 slices are resized by X for the network (default ${SEGMENTATION_DEFAULTS.scale}); Dice is
                             measured at the native size
@@ -213,10 +217,12 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
     seed: numberFlag(values.seed, 'seed', usage, SEGMENTATION_DEFAULTS.seed, { integer: true }),
   };
   const steps = values.steps !== undefined ? int('steps', 1) : undefined;
+  const resume = values.resume === true && existsSync(join(values.out, 'latest'));
+  // A resume without a length keeps the run's own.
   const minutes =
     values.minutes !== undefined
       ? numberFlag(values.minutes, 'minutes', usage, 1, { min: 0.01 })
-      : steps === undefined
+      : steps === undefined && !resume
         ? SEGMENTATION_TRAINER.minutes
         : undefined;
   const trainer = {
@@ -239,8 +245,10 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
   log(
     `${describeSpec(spec)}: ${data.classNames.length} classes, ${data.train.length} training and ${data.test.length} held-out slices, ${data.height}x${data.width} for the network`,
   );
-  const resume = values.resume === true && existsSync(join(values.out, 'latest'));
-  const result = await trainSegmentation(data, settings, trainer, { out: values.out, resume, log });
+  const out = values.out;
+  const result = await trainUntilStopped((signal) =>
+    trainSegmentation(data, settings, trainer, { out, resume, log, signal }),
+  );
   const { evaluation } = result;
   writeLineChart(
     join(values.out, 'training.svg'),
@@ -347,7 +355,7 @@ export async function evalSegmentationCommand(argv: string[]): Promise<void> {
       `${describeSpec(spec)} has ${data.classNames.length} classes, the model predicts ${net.classes}; evaluate it on data of the task it was trained for (${describeSpec(own)})`,
     );
   }
-  const report = evaluateSegmentation(net, data);
+  const report = evaluateSegmentation(net, data, data.test, countProgress('scoring the held-out slices', 'slices'));
   const seconds = (performance.now() - started) / 1000;
   const summary = {
     dataset: describeSpec(spec),
@@ -407,7 +415,14 @@ export async function segmentCommand(argv: string[]): Promise<void> {
     const samples = Array.from({ length: nz }, (_, z) =>
       prepareSlice(`z=${z}`, axialSlice(normalised, nx, ny, z), null, ny, nx, background, info.preprocessing, canvas),
     );
-    const predicted = predictSamples(net, samples, canvas.height, canvas.width);
+    const predicted = predictSamples(
+      net,
+      samples,
+      canvas.height,
+      canvas.width,
+      undefined,
+      countProgress(`segmenting ${values.input}`, 'slices'),
+    );
     const labels = new Uint8Array(nx * ny * nz);
     predicted.forEach((p, z) => labels.set(p, z * nx * ny));
     for (const v of labels) counts[v]!++;

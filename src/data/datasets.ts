@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MambaError } from '../util/errors.js';
+import { formatBytes } from '../util/format.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { dataDir } from './cache.js';
 import { extractFromDebianPackage, sha256 } from './debian.js';
@@ -90,11 +91,49 @@ export function datasetNames(): string[] {
   return Object.keys(DATASETS);
 }
 
-/** One line per data set: its name, what it holds and the package it comes from. */
+/** One data set as `mamba-ts data list` shows it. */
+export interface DatasetStatus {
+  name: string;
+  description: string;
+  source: string;
+  /** Where it is, or would be, installed. */
+  folder: string;
+  installed: boolean;
+  /** Bytes of its files on disk; 0 when not installed. */
+  bytes: number;
+}
+
+/** Every data set, whether it is installed in the data folder, and its size there. */
+export function datasetStatus(): DatasetStatus[] {
+  return Object.entries(DATASETS).map(([name, d]) => {
+    const installed = isInstalled(name);
+    const folder = datasetFolder(name);
+    return {
+      name,
+      description: d.description,
+      source: d.source,
+      folder,
+      installed,
+      bytes: installed ? sizeOf(folder) : 0,
+    };
+  });
+}
+
+/** The listing of `mamba-ts data list`: the data folder, then one line per data set. */
 export function describeDatasets(): string {
-  return Object.entries(DATASETS)
-    .map(([name, d]) => `  ${name.padEnd(12)} ${d.description} (from ${d.source})`)
-    .join('\n');
+  const rows = datasetStatus().map(
+    (d) =>
+      `  ${d.name.padEnd(12)} ${(d.installed ? `installed, ${formatBytes(d.bytes)}` : 'not installed').padEnd(22)} ` +
+      `${d.description} (from ${d.source})`,
+  );
+  return [`data sets in ${dataDir()} (MAMBA_TS_DATA_DIR moves them):`, ...rows].join('\n');
+}
+
+/** Bytes of the files under a folder. */
+function sizeOf(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.size;
+  return readdirSync(path).reduce((sum, entry) => sum + sizeOf(join(path, entry)), 0);
 }
 
 function spec(name: string): DatasetSpec {

@@ -1,8 +1,16 @@
 // The `mamba-ts/data` entry (Node): the data sets the recipes train on, installed from packages
-// into the data folder (MAMBA_TS_DATA_DIR), and readers of text, image and segmentation data in
+// into the data folder (the user's cache, or MAMBA_TS_DATA_DIR), and readers of text, image and segmentation data in
 // the layouts the command line takes. Readers return plain arrays, no tensors.
 export { dataDir } from './cache.js';
-export { datasetNames, describeDatasets, datasetFolder, isInstalled, ensureDataset } from './datasets.js';
+export {
+  datasetNames,
+  datasetStatus,
+  describeDatasets,
+  datasetFolder,
+  isInstalled,
+  ensureDataset,
+  type DatasetStatus,
+} from './datasets.js';
 export {
   loadTextCorpus,
   loadTextFiles,

@@ -5,17 +5,20 @@ import { noGrad } from '../tensor/autograd.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
+import type { CountCallback } from '../util/progress.js';
 
 /**
  * Mean NLL (nats per predicted token) for a model with a bounded context: windows of `window`
  * tokens, each starting `stride` after the last, every token scored once with at least
- * window - stride tokens of context (all of its context near the start).
+ * window - stride tokens of context (all of its context near the start). `onProgress` hears the
+ * tokens scored so far after each window.
  */
 export function windowedNll(
   model: { forward(ids: Tensor): Tensor },
   ids: readonly number[],
   window: number,
   stride = Math.max(1, window >> 1),
+  onProgress?: CountCallback,
 ): number {
   if (ids.length < 2) throw new MambaError('evaluation needs at least two tokens');
   if (!(stride >= 1 && stride <= window - 1))
@@ -35,6 +38,7 @@ export function windowedNll(
         return crossEntropy(slice(logits, 1, skip), t, { reduction: 'sum' }).item();
       });
       scored = end - 1;
+      onProgress?.(scored, ids.length - 1);
     }
     return total / (ids.length - 1);
   });

@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { userCacheDir, type Env } from '../util/cache-dir.js';
 import { writeFileAtomic } from '../util/fs.js';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env };
 
 /** $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface: as the Python client. */
 export function hfHome(env: Env): string {
-  return env['HF_HOME'] || join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'huggingface');
+  return env['HF_HOME'] || join(userCacheDir(env), 'huggingface');
 }
 
 /** The hub cache folder with the Python client's precedence, so both share downloads. */

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { MambaError } from '../util/errors.js';
-import { DownloadProgress, type ProgressStream } from './progress.js';
+import { Progress, type ProgressStream } from '../util/progress.js';
 
 /**
  * The hub could not be asked: no connection, a timeout, or a server error. Callers fall back to
@@ -110,7 +110,10 @@ export class HubClient {
     // Credentials go to the hub only: CDN locations are pre-signed, and a token must not leak there.
     const headers = { 'Accept-Encoding': 'identity', ...(this.onHub(file.location) ? this.headers() : {}) };
     const tmp = `${target}.${process.pid}-${Math.random().toString(36).slice(2)}.incomplete`;
-    const progress = new DownloadProgress(this.options.progress, label, file.size);
+    const progress = new Progress(
+      { label, unit: '', total: file.size, bytes: true },
+      { stream: this.options.progress },
+    );
     let response: Response;
     try {
       response = await fetch(file.location, { headers });
@@ -151,7 +154,7 @@ export class HubClient {
       }
       await rename(tmp, target);
       complete = true;
-      progress.finish(done);
+      progress.finish();
     } finally {
       if (!complete) {
         await handle.close().catch(() => undefined);

@@ -10,7 +10,7 @@ import {
 } from '../util/model-repo.js';
 import { hfHome, hubCacheDir, RepoCache, type Env } from './hub-cache.js';
 import { HubClient, HubUnreachableError } from './hub-client.js';
-import type { ProgressStream } from './progress.js';
+import type { ProgressStream } from '../util/progress.js';
 
 export interface ResolveModelOptions {
   /** Branch, tag or commit; `org/name@revision` in the spec does the same. Default "main". */

@@ -2,6 +2,7 @@ import type { Module } from '../nn/module.js';
 import { fromArray } from '../ops/create.js';
 import { crossEntropy } from '../ops/softmax.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { CountCallback } from '../util/progress.js';
 import { ByteBatches } from './byte-batches.js';
 import type { TrainTask } from './trainer.js';
 
@@ -27,7 +28,7 @@ export function byteLmTask(
   data: { train: Uint8Array; validation: Uint8Array },
   settings: ByteTaskSettings,
   hooks: {
-    bitsPerByte: (bytes: Uint8Array) => number;
+    bitsPerByte: (bytes: Uint8Array, onProgress?: CountCallback) => number;
     saveModel: (dir: string) => Promise<unknown>;
     settings: Record<string, unknown>;
   },
@@ -43,7 +44,7 @@ export function byteLmTask(
     },
     unitsPerMicroBatch: settings.batchSize * settings.seqLen,
     unit: 'bytes',
-    evaluate: () => ({ val_bpb: hooks.bitsPerByte(heldOut) }),
+    evaluate: (onProgress) => ({ val_bpb: hooks.bitsPerByte(heldOut, onProgress) }),
     saveModel: hooks.saveModel,
     settings: {
       ...hooks.settings,

@@ -18,6 +18,8 @@ export interface TrainerState {
   settings: Record<string, unknown>;
   optimizerSteps: Record<string, number>;
   lastLoss: number;
+  /** Seconds per step measured when a run in minutes planned its steps; a later --minutes plans from it. */
+  secondsPerStep?: number;
 }
 
 const KEEP = 2;

@@ -6,7 +6,15 @@
 import '../backends/node.js';
 export * from '../ops/fluent.js';
 
-export { train, type TrainerConfig, type TrainTask, type TrainResult, type MetricsRecord } from './trainer.js';
+export {
+  train,
+  TrainingStopped,
+  type TrainerConfig,
+  type TrainTask,
+  type TrainResult,
+  type MetricsRecord,
+  type RunOptions,
+} from './trainer.js';
 export {
   saveTrainingCheckpoint,
   loadTrainingCheckpoint,
@@ -14,7 +22,13 @@ export {
   readTrainerState,
   type TrainerState,
 } from './checkpoint.js';
-export { ProgressLine } from './progress.js';
+export {
+  Progress,
+  countProgress,
+  type ProgressOptions,
+  type ProgressStream,
+  type ProgressTask,
+} from '../util/progress.js';
 export { writeLossCurve } from './loss-curve.js';
 export { byteLmTask, type ByteLM, type ByteTaskSettings } from './byte-lm.js';
 export {

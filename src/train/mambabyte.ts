@@ -7,8 +7,8 @@ import { mambaConfig } from '../models/mamba-config.js';
 import { sequenceNll } from '../eval/nll.js';
 import { Generator } from '../tensor/random.js';
 import { byteLmTask } from './byte-lm.js';
-import type { ProgressLine } from './progress.js';
-import { train, type TrainerConfig, type TrainResult } from './trainer.js';
+import type { CountCallback } from '../util/progress.js';
+import { train, type RunOptions, type TrainerConfig, type TrainResult } from './trainer.js';
 
 /** The model and data settings of a MambaByte run. */
 export interface MambaByteSettings {
@@ -50,8 +50,13 @@ export const MAMBABYTE_TRAINER: TrainerConfig = {
 };
 
 /** Bits per byte of a recurrent byte model on a text: exact NLL with the state carried across chunks. */
-export function bitsPerByte<S extends LMState>(model: LanguageModel<S>, bytes: Uint8Array, chunk = 1024): number {
-  return sequenceNll(model, Array.from(bytes), chunk).meanNll / Math.LN2;
+export function bitsPerByte<S extends LMState>(
+  model: LanguageModel<S>,
+  bytes: Uint8Array,
+  chunk = 1024,
+  onProgress?: CountCallback,
+): number {
+  return sequenceNll(model, Array.from(bytes), chunk, onProgress).meanNll / Math.LN2;
 }
 
 export interface MambaByteResult extends TrainResult {
@@ -64,7 +69,7 @@ export async function trainMambaByte(
   data: { train: Uint8Array; validation: Uint8Array },
   settings: MambaByteSettings,
   trainer: TrainerConfig,
-  run: { out: string; resume?: boolean; log?: (line: string) => void; progress?: ProgressLine },
+  run: RunOptions,
 ): Promise<MambaByteResult> {
   const model = new MambaLM(
     mambaConfig({
@@ -79,7 +84,7 @@ export async function trainMambaByte(
     },
   );
   const task = byteLmTask(model, data, settings, {
-    bitsPerByte: (bytes) => bitsPerByte(model, bytes, settings.seqLen),
+    bitsPerByte: (bytes, onProgress) => bitsPerByte(model, bytes, settings.seqLen, onProgress),
     saveModel: (dir) => saveMambaLM(model, dir),
     settings: {
       model: 'mambabyte',

@@ -6,8 +6,7 @@ import { Generator } from '../tensor/random.js';
 import type { MoEConfig } from '../ssm/switch-moe.js';
 import { byteLmTask } from './byte-lm.js';
 import { bitsPerByte, type MambaByteSettings } from './mambabyte.js';
-import type { ProgressLine } from './progress.js';
-import { train, type TrainerConfig, type TrainResult } from './trainer.js';
+import { train, type RunOptions, type TrainerConfig, type TrainResult } from './trainer.js';
 
 /** MoE-Mamba over bytes: MambaByte's settings, nLayer Mamba/MoE pairs, and the expert settings. */
 export interface MoEMambaByteSettings extends MambaByteSettings {
@@ -52,11 +51,11 @@ export async function trainMoEMambaByte(
   data: { train: Uint8Array; validation: Uint8Array },
   settings: MoEMambaByteSettings,
   trainer: TrainerConfig,
-  run: { out: string; resume?: boolean; log?: (line: string) => void; progress?: ProgressLine },
+  run: RunOptions,
 ): Promise<MoEMambaResult> {
   const model = new MoEMambaLM(moeMambaByteConfig(settings), { generator: new Generator(settings.seed) });
   const base = byteLmTask(model, data, settings, {
-    bitsPerByte: (bytes) => bitsPerByte(model, bytes, settings.seqLen),
+    bitsPerByte: (bytes, onProgress) => bitsPerByte(model, bytes, settings.seqLen, onProgress),
     saveModel: (dir) => saveLanguageModel(model, dir),
     settings: {
       model: 'moe-mamba',

@@ -28,8 +28,8 @@ import { Generator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
-import type { ProgressLine } from './progress.js';
-import { train, type TrainerConfig, type TrainResult, type TrainTask } from './trainer.js';
+import { countProgress, type CountCallback } from '../util/progress.js';
+import { train, type RunOptions, type TrainerConfig, type TrainResult, type TrainTask } from './trainer.js';
 
 /** Hard-label counts per class, pooled over every pixel scored: Dice = 2 tp / (2 tp + fp + fn). */
 export interface DiceCounts {
@@ -194,6 +194,7 @@ export function predictSamples(
   height: number,
   width: number,
   batch = 8,
+  onProgress?: CountCallback,
 ): Uint8Array[] {
   const out: Uint8Array[] = [];
   const plane = height * width;
@@ -215,6 +216,7 @@ export function predictSamples(
         ),
       ),
     );
+    onProgress?.(start + chunk.length, samples.length);
   }
   return out;
 }
@@ -224,8 +226,9 @@ export function evaluateSegmentation(
   net: SegmentationNetwork,
   data: SegmentationData,
   samples: readonly SegmentationSample[] = data.test,
+  onProgress?: CountCallback,
 ): DiceReport & { counts: DiceCounts; predictions: Uint8Array[] } {
-  const predictions = predictSamples(net, samples, data.height, data.width);
+  const predictions = predictSamples(net, samples, data.height, data.width, undefined, onProgress);
   const counts = emptyCounts(net.classes);
   samples.forEach((s, i) => addCounts(counts, predictions[i]!, s.native));
   return { ...diceReport(counts), counts, predictions };
@@ -321,7 +324,7 @@ export function segmentationTask(
     },
     unitsPerMicroBatch: batch,
     unit: 'slices',
-    evaluate: () => ({ val_dice: evaluateSegmentation(net, data).meanDice ?? NaN }),
+    evaluate: (onProgress) => ({ val_dice: evaluateSegmentation(net, data, data.test, onProgress).meanDice ?? NaN }),
     saveModel: hooks.saveModel,
     settings: {
       ...hooks.settings,
@@ -345,7 +348,7 @@ export async function trainSegmentation(
   data: SegmentationData,
   settings: SegmentationSettings,
   trainer: TrainerConfig,
-  run: { out: string; resume?: boolean; log?: (line: string) => void; progress?: ProgressLine },
+  run: RunOptions,
 ): Promise<SegmentationResult> {
   const spec = networkSpec(settings, data.classNames.length);
   const net = buildSegmentationNetwork(spec, { generator: new Generator(settings.seed) });
@@ -365,7 +368,13 @@ export async function trainSegmentation(
   });
   const result = await train(task, trainer, run);
   net.eval();
-  return { ...result, net, info, parameters: net.numParameters(), evaluation: evaluateSegmentation(net, data) };
+  const evaluation = evaluateSegmentation(
+    net,
+    data,
+    data.test,
+    countProgress('scoring the held-out slices', 'slices', run.progress),
+  );
+  return { ...result, net, info, parameters: net.numParameters(), evaluation };
 }
 
 /** The divisor a U-Mamba or U-Net with this many stages needs. */

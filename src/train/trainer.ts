@@ -7,6 +7,8 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { Progress, type CountCallback, type ProgressOptions } from '../util/progress.js';
+import { yieldToEventLoop } from '../util/yield.js';
 import {
   latestCheckpoint,
   loadTrainingCheckpoint,
@@ -16,8 +18,9 @@ import {
 } from './checkpoint.js';
 import { clipGradNorm } from './clip.js';
 import { AdamW } from './optim.js';
-import { ProgressLine } from './progress.js';
+import { planResume } from './run-length.js';
 import { warmupCosine } from './schedule.js';
+import { changedSettings, describeChanges } from './settings.js';
 
 export interface TrainerConfig {
   /** Optimizer steps; or give `minutes` and the run plans its steps from its measured speed. */
@@ -46,14 +49,41 @@ export interface TrainTask {
   /** Units (bytes, tokens, images) per micro-batch, for throughput. */
   unitsPerMicroBatch: number;
   unit: string;
-  /** Held-out metrics, e.g. { val_bpb: 2.1 }. */
-  evaluate?(): Record<string, number>;
+  /** Held-out metrics, e.g. { val_bpb: 2.1 }; reports how far it has got to `onProgress`. */
+  evaluate?(onProgress?: CountCallback): Record<string, number>;
   /** Numbers about the step just taken (e.g. expert load), logged with it. */
   stepMetrics?(): Record<string, number>;
   /** Writes the model in its loadable layout (config + weights) into a folder. */
   saveModel(dir: string): Promise<unknown>;
   /** Everything that defines the run; a resume must match it. */
   settings: Record<string, unknown>;
+}
+
+/** Where a run lives and how it reports. */
+export interface RunOptions {
+  /** The run folder: checkpoints, metrics.jsonl and the latest model. */
+  out: string;
+  /** Continue the run in `out`; without it an existing run there is an error. */
+  resume?: boolean;
+  log?: (line: string) => void;
+  /** Where the progress line goes; `{ stream: null }` for none. */
+  progress?: ProgressOptions;
+  /** Stops the run after the step under way, with a checkpoint: the trainer then throws TrainingStopped. */
+  signal?: AbortSignal;
+}
+
+/** A run stopped through its abort signal; it has written a checkpoint to resume from. */
+export class TrainingStopped extends MambaError {
+  constructor(
+    readonly step: number,
+    readonly checkpoint: string,
+    readonly reason: string,
+  ) {
+    super(
+      `training stopped at step ${step} (${reason}); its checkpoint is ${checkpoint}; resume the run to continue it`,
+    );
+    this.name = 'TrainingStopped';
+  }
 }
 
 export interface MetricsRecord {
@@ -83,11 +113,6 @@ export interface TrainResult {
 const CALIBRATION_STEPS = 4;
 const CALIBRATION_SHARE = 0.05;
 
-function sameSettings(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-}
-
 function readHistory(path: string, upTo: number): MetricsRecord[] {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8')
@@ -97,19 +122,20 @@ function readHistory(path: string, upTo: number): MetricsRecord[] {
     .filter((r) => r.step <= upTo);
 }
 
+/** `loss 2.1234 | val_bpb 2.310`: the step's loss and the last evaluation. */
+function describeStep(loss: number, evaluation: Record<string, number>): string {
+  const metrics = Object.entries(evaluation).map(([name, value]) => `${name} ${value.toFixed(3)}`);
+  return [`loss ${loss.toFixed(4)}`, ...metrics].join(' | ');
+}
+
 /**
  * Trains with AdamW (decoupled weight decay; none on the parameters the model exempts), linear
  * warmup then cosine decay, global-norm clipping and gradient accumulation. Writes metrics as
  * JSON lines, evaluates and checkpoints periodically and at the end, and can resume a run exactly:
- * batches depend on the step alone, and the checkpoint holds weights, moments and step.
+ * batches depend on the step alone, and the checkpoint holds weights, moments and step. A resume
+ * with a new length extends the run (see planResume); the cosine then ends at the new last step.
  */
-export async function train(
-  task: TrainTask,
-  config: TrainerConfig,
-  run: { out: string; resume?: boolean; progress?: ProgressLine; log?: (line: string) => void },
-): Promise<TrainResult> {
-  if (config.steps === undefined && config.minutes === undefined)
-    throw new MambaError('give a number of steps or of minutes to train for');
+export async function train(task: TrainTask, config: TrainerConfig, run: RunOptions): Promise<TrainResult> {
   const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
   mkdirSync(run.out, { recursive: true });
   const model = task.model;
@@ -122,17 +148,9 @@ export async function train(
     ],
     { lr: config.lr, betas: config.betas },
   );
-  const settings = { ...task.settings, trainer: config };
   const metricsPath = join(run.out, 'metrics.jsonl');
-  let state: TrainerState = {
-    step: 0,
-    plannedSteps: config.steps ?? 0,
-    elapsedSeconds: 0,
-    unitsSeen: 0,
-    settings,
-    optimizerSteps: {},
-    lastLoss: NaN,
-  };
+  let state: TrainerState;
+  let minutes = config.minutes;
   let resumedFrom: number | null = null;
   const existing = latestCheckpoint(run.out);
   if (existing && !run.resume) {
@@ -141,19 +159,52 @@ export async function train(
     );
   }
   if (existing) {
-    const differ = sameSettings(readTrainerState(existing).settings, settings);
-    if (differ.length > 0) {
+    const stored = readTrainerState(existing);
+    const changes = changedSettings(stored.settings, { ...task.settings, trainer: config });
+    if (changes.length > 0) {
       throw new MambaError(
-        `the run in ${run.out} was started with other settings (${differ.join(', ')}); resume with the same flags, or choose another --out`,
+        `the run in ${run.out} was started with other settings: ${describeChanges(changes)}; resume with the flags it started with, or choose another --out`,
       );
     }
+    const plan = planResume(stored, { steps: config.steps, minutes: config.minutes }, run.out);
     state = await loadTrainingCheckpoint(existing, model, optimizer);
+    log(`resuming from step ${state.step} of ${state.plannedSteps || 'a number still to plan'} (${existing})`);
+    state.plannedSteps = plan.plannedSteps;
+    state.settings = { ...task.settings, trainer: { ...config, ...plan.length } };
+    minutes = plan.length.minutes;
     resumedFrom = state.step;
-    log(`resuming from step ${state.step} of ${state.plannedSteps} (${existing})`);
+    if (plan.note) log(plan.note);
+  } else {
+    if (config.steps === undefined && config.minutes === undefined)
+      throw new MambaError('give a number of steps or of minutes to train for');
+    state = {
+      step: 0,
+      plannedSteps: config.steps ?? 0,
+      elapsedSeconds: 0,
+      unitsSeen: 0,
+      settings: { ...task.settings, trainer: config },
+      optimizerSteps: {},
+      lastLoss: NaN,
+    };
   }
   const history = readHistory(metricsPath, state.step);
   writeFileAtomic(metricsPath, history.map((r) => JSON.stringify(r) + '\n').join(''));
-  const progress = run.progress ?? new ProgressLine();
+  const unitsPerStep = task.unitsPerMicroBatch * config.accumulate;
+  const progress = new Progress(
+    {
+      label: 'step',
+      unit: '',
+      total: state.plannedSteps || undefined,
+      start: state.step,
+      rateUnit: { unit: task.unit, perCount: unitsPerStep },
+      pending: 'measuring speed',
+    },
+    run.progress,
+  );
+  const say = (line: string) => {
+    progress.clear();
+    log(line);
+  };
 
   let savedStep = existing ? state.step : -1;
   const checkpoint = async () => {
@@ -163,17 +214,31 @@ export async function train(
     savedStep = state.step;
   };
 
-  const calibrating = config.steps === undefined && state.plannedSteps === 0;
+  // A plan of 0 steps means the speed is still to be measured: the run was given in minutes.
+  const calibrating = state.plannedSteps === 0;
+  const budgetSeconds = (minutes ?? 0) * 60;
   const firstStep = state.step;
   // Training time of the steps after the first, evaluations and checkpoints left out.
   let calibrationSeconds = 0;
+  let evaluation: Record<string, number> = {};
   while (state.plannedSteps === 0 || state.step < state.plannedSteps) {
+    // The steps are synchronous compute: a signal handler (Ctrl-C) runs only in between.
+    await yieldToEventLoop();
+    if (run.signal?.aborted) {
+      progress.finish();
+      await checkpoint();
+      const reason = run.signal.reason;
+      throw new TrainingStopped(
+        state.step,
+        latestCheckpoint(run.out)!,
+        typeof reason === 'string' ? reason : 'aborted',
+      );
+    }
     const stepStart = performance.now();
-    const total = state.plannedSteps || Number.MAX_SAFE_INTEGER;
     optimizer.lr = warmupCosine(state.step, {
       peak: config.lr,
       warmup: config.warmup,
-      total,
+      total: state.plannedSteps || Number.MAX_SAFE_INTEGER,
       minRatio: config.minLrRatio,
     });
     let loss = 0;
@@ -199,55 +264,51 @@ export async function train(
     const seconds = (performance.now() - stepStart) / 1000;
     state.step++;
     state.elapsedSeconds += seconds;
-    state.unitsSeen += task.unitsPerMicroBatch * config.accumulate;
+    state.unitsSeen += unitsPerStep;
     state.lastLoss = loss;
     if (calibrating && state.plannedSteps === 0 && state.step > firstStep + 1) {
       // The first step pays for compilation; plan from the steadier steps after it.
       calibrationSeconds += seconds;
       const timed = state.step - firstStep - 1;
-      if (timed >= CALIBRATION_STEPS && calibrationSeconds >= CALIBRATION_SHARE * config.minutes! * 60) {
+      if (timed >= CALIBRATION_STEPS && calibrationSeconds >= CALIBRATION_SHARE * budgetSeconds) {
         const perStep = calibrationSeconds / timed;
         // The steps up to the first timed one, then as many as the rest of the budget holds.
         const untimedSeconds = state.elapsedSeconds - calibrationSeconds;
         state.plannedSteps = Math.max(
           state.step,
-          firstStep + 1 + Math.floor((config.minutes! * 60 - untimedSeconds) / perStep),
+          firstStep + 1 + Math.floor((budgetSeconds - untimedSeconds) / perStep),
         );
-        log(
-          `planned ${state.plannedSteps} steps to train for about ${config.minutes} minutes (${perStep.toFixed(3)} s per step)`,
+        state.secondsPerStep = perStep;
+        say(
+          `planned ${state.plannedSteps} steps to train for about ${minutes} minutes (${perStep.toFixed(3)} s per step)`,
         );
       }
     }
-    const unitsPerS = (task.unitsPerMicroBatch * config.accumulate) / seconds;
     const record: MetricsRecord = {
       step: state.step,
       loss,
       lr: optimizer.lr,
       grad_norm: gradNorm,
-      units_per_s: unitsPerS,
+      units_per_s: unitsPerStep / seconds,
       elapsed_s: state.elapsedSeconds,
       ...task.stepMetrics?.(),
     };
     const last = state.plannedSteps > 0 && state.step >= state.plannedSteps;
     const evaluated = task.evaluate !== undefined && (state.step % config.evalEvery === 0 || last);
-    if (evaluated) Object.assign(record, task.evaluate!());
+    if (evaluated) {
+      evaluation = task.evaluate!((done, total) =>
+        progress.update(state.step, { detail: `evaluating, ${Math.floor((100 * done) / total)}%` }),
+      );
+      Object.assign(record, evaluation);
+    }
     if (state.step % config.logEvery === 0 || last || evaluated) {
       history.push(record);
       appendFileSync(metricsPath, JSON.stringify(record) + '\n');
     }
-    const remaining = state.plannedSteps > 0 ? state.plannedSteps - state.step : NaN;
-    progress.update({
-      step: state.step,
-      total: state.plannedSteps || state.step,
-      loss,
-      unitsPerS,
-      unit: task.unit,
-      etaSeconds: (remaining * state.elapsedSeconds) / state.step,
-      ...(record['val_bpb'] !== undefined && { extra: `val ${record['val_bpb'].toFixed(3)} bits/byte` }),
-    });
+    progress.update(state.step, { total: state.plannedSteps || undefined, detail: describeStep(loss, evaluation) });
     if (state.step % config.checkpointEvery === 0 || last) await checkpoint();
   }
-  progress.done();
+  progress.finish();
   await checkpoint();
   optimizer.dispose();
   return {

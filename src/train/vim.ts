@@ -26,8 +26,8 @@ import { noGrad } from '../tensor/autograd.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
-import type { ProgressLine } from './progress.js';
-import { train, type TrainerConfig, type TrainResult, type TrainTask } from './trainer.js';
+import { countProgress, type CountCallback } from '../util/progress.js';
+import { train, type RunOptions, type TrainerConfig, type TrainResult, type TrainTask } from './trainer.js';
 
 type Log = (line: string) => void;
 
@@ -136,7 +136,7 @@ export function evaluateClassifier(
   model: ImageClassifier,
   set: ImageSet,
   normalisation: Normalisation,
-  options: { limit?: number; batchSize?: number } = {},
+  options: { limit?: number; batchSize?: number; onProgress?: CountCallback } = {},
 ): { accuracy: number; loss: number; count: number } {
   const count = Math.min(set.count, options.limit ?? set.count);
   const batchSize = options.batchSize ?? 250;
@@ -162,6 +162,7 @@ export function evaluateClassifier(
           for (let i = 0; i < n; i++) if (predicted[i] === set.labels[start + i]) correct++;
         }),
       );
+      options.onProgress?.(start + n, count);
     }
   } finally {
     model.train(wasTraining);
@@ -196,8 +197,8 @@ export function imageClassificationTask(
     },
     unitsPerMicroBatch: settings.batchSize,
     unit: 'images',
-    evaluate: () => {
-      const r = evaluateClassifier(model, data.test, normalisation, { limit: settings.evalImages });
+    evaluate: (onProgress) => {
+      const r = evaluateClassifier(model, data.test, normalisation, { limit: settings.evalImages, onProgress });
       return { test_accuracy: r.accuracy, test_loss: r.loss };
     },
     saveModel: hooks.saveModel,
@@ -242,7 +243,7 @@ export async function trainImageClassifier(
   data: ImageDataset,
   settings: VisionTaskSettings,
   trainer: TrainerConfig,
-  run: { out: string; resume?: boolean; log?: Log; progress?: ProgressLine },
+  run: RunOptions,
 ): Promise<VisionTrainResult> {
   const { channels, height } = data.train;
   if (model.config.channels !== channels || model.config.imageSize !== height) {
@@ -262,7 +263,9 @@ export async function trainImageClassifier(
     settings: { model: model.modelType, ...model.config },
   });
   const result = await train(task, trainer, run);
-  const test = evaluateClassifier(model, data.test, normalisation);
+  const test = evaluateClassifier(model, data.test, normalisation, {
+    onProgress: countProgress('scoring the test images', 'images', run.progress),
+  });
   return {
     ...result,
     parameters: model.numParameters(),

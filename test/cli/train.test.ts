@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as mt from '../../src/index.js';
-import { latestCheckpoint, loadTrainingCheckpoint } from '../../src/train/checkpoint.js';
+import { latestCheckpoint, loadTrainingCheckpoint, readTrainerState } from '../../src/train/checkpoint.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-train-cli-'));
@@ -119,6 +119,96 @@ describe('mamba-ts train', () => {
     const done = cli(...flags, '--resume', '--json');
     assert.equal(done.status, 0, done.stderr);
     assert.equal(JSON.parse(done.stdout).steps, 300);
+  });
+
+  it('Ctrl-C or SIGTERM stops a run with a checkpoint, prints the command that resumes it, and exits 130 or 143', async () => {
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
+      const out = join(scratch, `stopped-${signal}`);
+      const flags = ['train', 'mambabyte', '--out', out, '--steps', '100000', '--checkpoint-every', '5', ...tinyFlags];
+      const child = spawn(process.execPath, [main, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (status) => resolve(status)));
+      // Some steps into the run: once its first checkpoint is there.
+      try {
+        for (let waited = 0; !existsSync(join(out, 'latest')); waited += 50) {
+          assert.ok(waited < 60_000, `no checkpoint after a minute:\n${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        child.kill(signal);
+        assert.equal(await exited, code, stderr);
+      } finally {
+        child.kill('SIGKILL');
+      }
+      const stopped = /\nstopped at step (\d+); checkpoint in (\S+); resume with: (.+)\n$/.exec(stderr);
+      assert.ok(stopped, stderr);
+      assert.doesNotMatch(stderr, /\n\s+at /);
+      const step = Number(stopped[1]);
+      assert.ok(step >= 5 && step < 100000, stderr);
+      assert.equal(stopped[2], latestCheckpoint(out));
+      assert.equal(readTrainerState(stopped[2]!).step, step);
+      // The printed command, with a new total a few steps on, continues from the checkpoint.
+      const command = stopped[3]!.split(' ');
+      assert.deepEqual(command.slice(0, 2), ['node', relative(process.cwd(), main)]);
+      assert.deepEqual(command.slice(2), [...flags, '--resume']);
+      const resumed = spawnSync(
+        process.execPath,
+        command
+          .slice(1)
+          .map((a) => (a === '100000' ? String(step + 3) : a))
+          .concat('--json'),
+        { encoding: 'utf8' },
+      );
+      assert.equal(resumed.status, 0, resumed.stderr);
+      assert.match(
+        resumed.stderr,
+        new RegExp(`resuming from step ${step} of 100000 .*\\n.*the run now ends at step ${step + 3}`),
+      );
+      assert.equal(JSON.parse(resumed.stdout).steps, step + 3);
+    }
+  });
+
+  it('npm start twice: the second run of a finished --minutes run with --resume trains that many minutes more', () => {
+    const out = join(scratch, 'start-twice');
+    const flags = ['train', 'mambabyte', '--out', out, '--minutes', '0.02', '--resume', ...tinyFlags, '--json'];
+    const first = cli(...flags);
+    assert.equal(first.status, 0, first.stderr);
+    const firstSteps = JSON.parse(first.stdout).steps;
+    const second = cli(...flags);
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stderr, new RegExp(`resuming from step ${firstSteps} of ${firstSteps} `));
+    const planned = /training about 0\.02 more minutes: to step (\d+)/.exec(second.stderr);
+    assert.ok(planned, second.stderr);
+    const summary = JSON.parse(second.stdout);
+    assert.ok(summary.steps > firstSteps);
+    assert.equal(summary.steps, Number(planned[1]));
+  });
+
+  it('a resume with other settings names the flags that differ', () => {
+    const out = join(scratch, 'other-settings');
+    assert.equal(cli('train', 'mambabyte', '--out', out, '--steps', '2', ...tinyFlags).status, 0);
+    const r = cli(
+      'train',
+      'mambabyte',
+      '--out',
+      out,
+      '--steps',
+      '4',
+      '--resume',
+      ...tinyFlags,
+      '--lr',
+      '0.01',
+      '--seq-len',
+      '8',
+    );
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /started with other settings: --seq-len 16 \(now 8\), --lr 0\.002 \(now 0\.01\); resume with the flags it started with/,
+    );
   });
 
   it('bad data gets one clear error', () => {

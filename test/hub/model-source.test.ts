@@ -323,7 +323,7 @@ describe('resolveModel', () => {
           .sort(),
       );
       assert.equal(progress.text.trim().split('\n').length, 4, `one line per downloaded file:\n${progress.text}`);
-      assert.match(progress.text, /org\/tiny\/model\.safetensors {2}300\.0 kB \/ 300\.0 kB {2}[\d.]+ [kMG]?B\/s\n/);
+      assert.match(progress.text, /org\/tiny\/model\.safetensors 300\.0 kB in \d+s \([\d.]+ [kMG]?B\/s\)\n/);
       assert.equal(loadTokenizer(result.tokenizerFolder).eosTokenId, 0);
       const scan = await scanCacheDir(options.cacheDir);
       assert.deepEqual(
@@ -610,7 +610,10 @@ describe('resolveModel', () => {
     try {
       const progress = collector(true);
       await resolveModel('org/tiny', isolated(hub, { progress }));
-      assert.match(progress.text, /^\rorg\/tiny\/config\.json {2}\d+ B \/ \d+ B {2}[^\n]*\x1b\[K\n\r/);
+      assert.match(
+        progress.text,
+        /^\rorg\/tiny\/config\.json \d+ B\/\d+ B \[=+\] [^\n]*\x1b\[K\rorg\/tiny\/config\.json \d+ B in \d+s \([^)\n]*\)\x1b\[K\n\r/,
+      );
       assert.equal(progress.text.split('\n').length - 1, 4);
     } finally {
       await hub.stop();

@@ -13,9 +13,8 @@ import {
   type MambaByteSettings,
 } from '../../src/train/mambabyte.js';
 import { warmupCosine } from '../../src/train/schedule.js';
-import { train, type TrainerConfig, type TrainTask } from '../../src/train/trainer.js';
+import { train, TrainingStopped, type TrainerConfig, type TrainTask } from '../../src/train/trainer.js';
 import { ByteBatches } from '../../src/train/byte-batches.js';
-import { ProgressLine } from '../../src/train/progress.js';
 import { saveMambaLM } from '../../src/io/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-train-'));
@@ -33,7 +32,7 @@ const tiny: MambaByteSettings = {
   evalBytes: 200,
   seed: 1,
 };
-const quiet = { log: () => {}, progress: new ProgressLine({ write: () => true }) };
+const quiet = { log: () => {}, progress: { stream: null } };
 const trainer = (o: Partial<TrainerConfig>): TrainerConfig => ({
   ...MAMBABYTE_TRAINER,
   minutes: undefined,
@@ -43,6 +42,26 @@ const trainer = (o: Partial<TrainerConfig>): TrainerConfig => ({
   logEvery: 1,
   ...o,
 });
+
+/** A tiny byte-level Mamba task; `beforeStep` runs at the start of each step's loss. */
+function tinyTask(beforeStep?: (step: number) => void): TrainTask {
+  const model = new mt.MambaLM(mt.mambaConfig({ dModel: 32, nLayer: 2, dState: 8, vocabSize: 256 }), {
+    generator: new mt.Generator(1),
+  });
+  const batches = new ByteBatches(text, 32, 4, 1);
+  return {
+    model,
+    loss: (step, micro) => {
+      beforeStep?.(step);
+      const { input, target } = batches.batch(step, micro);
+      return mt.crossEntropy(model.forward(mt.fromArray(input, [4, 32])), mt.fromArray(target, [4, 32]));
+    },
+    unitsPerMicroBatch: 128,
+    unit: 'bytes',
+    saveModel: (dir) => saveMambaLM(model, dir),
+    settings: { test: 'resume' },
+  };
+}
 
 describe('training', () => {
   it('warmup then cosine', () => {
@@ -74,33 +93,95 @@ describe('training', () => {
 
   it('a stopped and resumed run gives exactly the losses of one run straight through', async () => {
     const config = trainer({ steps: 12, checkpointEvery: 4 });
-    const task = (crashAt?: number): TrainTask => {
-      const model = new mt.MambaLM(mt.mambaConfig({ dModel: 32, nLayer: 2, dState: 8, vocabSize: 256 }), {
-        generator: new mt.Generator(1),
-      });
-      const batches = new ByteBatches(text, 32, 4, 1);
-      return {
-        model,
-        loss: (step, micro) => {
-          if (step === crashAt) throw new Error('simulated crash');
-          const { input, target } = batches.batch(step, micro);
-          return mt.crossEntropy(model.forward(mt.fromArray(input, [4, 32])), mt.fromArray(target, [4, 32]));
-        },
-        unitsPerMicroBatch: 128,
-        unit: 'bytes',
-        saveModel: (dir) => saveMambaLM(model, dir),
-        settings: { test: 'resume' },
-      };
-    };
-    const straight = await train(task(), config, { out: join(scratch, 'straight'), ...quiet });
+    const straight = await train(tinyTask(), config, { out: join(scratch, 'straight'), ...quiet });
     const out = join(scratch, 'resumed');
     // Crash during step 9: the checkpoint after step 8 is what survives.
-    await assert.rejects(train(task(8), config, { out, ...quiet }), /simulated crash/);
-    const resumed = await train(task(), config, { out, resume: true, ...quiet });
+    await assert.rejects(
+      train(
+        tinyTask((step) => {
+          if (step === 8) throw new Error('simulated crash');
+        }),
+        config,
+        { out, ...quiet },
+      ),
+      /simulated crash/,
+    );
+    const resumed = await train(tinyTask(), config, { out, resume: true, ...quiet });
     assert.equal(resumed.resumedFrom, 8);
     assert.deepEqual(
       resumed.history.map((r) => [r.step, r.loss]),
       straight.history.map((r) => [r.step, r.loss]),
+    );
+  });
+
+  it('an abort stops the run after the step under way, with a checkpoint it resumes from exactly', async () => {
+    const config = trainer({ steps: 10, checkpointEvery: 100 });
+    const straight = await train(tinyTask(), config, { out: join(scratch, 'straight-10'), ...quiet });
+    const out = join(scratch, 'aborted');
+    const controller = new AbortController();
+    const stopped = await train(
+      tinyTask((step) => {
+        if (step === 3) controller.abort('SIGINT');
+      }),
+      config,
+      { out, ...quiet, signal: controller.signal },
+    ).then(
+      () => assert.fail('the run did not stop'),
+      (error: unknown) => error,
+    );
+    assert.ok(stopped instanceof TrainingStopped, String(stopped));
+    // Step 4 (index 3) was under way when the signal came: it finished, and its checkpoint was written.
+    assert.equal(stopped.step, 4);
+    assert.equal(stopped.reason, 'SIGINT');
+    assert.equal(stopped.checkpoint, latestCheckpoint(out));
+    assert.match(stopped.message, /training stopped at step 4 \(SIGINT\); its checkpoint is .*step-0000004/);
+    const resumed = await train(tinyTask(), config, { out, resume: true, ...quiet });
+    assert.equal(resumed.resumedFrom, 4);
+    assert.deepEqual(
+      resumed.history.map((r) => [r.step, r.loss]),
+      straight.history.map((r) => [r.step, r.loss]),
+    );
+  });
+
+  it('--resume with a larger --steps extends a finished run, the cosine re-planned to the new end', async () => {
+    const out = join(scratch, 'extended');
+    const lines: string[] = [];
+    const run = { out, ...quiet, log: (l: string) => lines.push(l) };
+    const config = trainer({ steps: 6, warmup: 2 });
+    await train(tinyTask(), config, run);
+    const again = await train(tinyTask(), config, { ...run, resume: true });
+    assert.equal(again.steps, 6, 'the same length again trains nothing');
+    assert.ok(lines.some((l) => /finished its 6 steps; --steps N or --minutes M trains it further/.test(l)));
+    const extended = await train(tinyTask(), { ...config, steps: 10 }, { ...run, resume: true });
+    assert.equal(extended.resumedFrom, 6);
+    assert.equal(extended.steps, 10);
+    assert.ok(lines.includes('the run now ends at step 10 (it was planned to end at 6)'), lines.join('\n'));
+    assert.deepEqual(
+      extended.history.map((r) => r.step),
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    for (const r of extended.history.slice(6)) {
+      const lr = warmupCosine(r.step - 1, { peak: config.lr, warmup: 2, total: 10, minRatio: config.minLrRatio });
+      assert.ok(Math.abs(r.lr - lr) < 1e-12, `step ${r.step}: lr ${r.lr}, expected ${lr}`);
+    }
+    await assert.rejects(
+      train(tinyTask(), { ...config, steps: 8 }, { ...run, resume: true }),
+      /already at step 10, past --steps 8; give --steps above 10/,
+    );
+  });
+
+  it('--resume with --minutes trains a finished run about that many minutes more, planned from its measured speed', async () => {
+    const out = join(scratch, 'extended-minutes');
+    const lines: string[] = [];
+    const run = { out, ...quiet, log: (l: string) => lines.push(l) };
+    const first = await train(tinyTask(), trainer({ steps: 5 }), run);
+    const perStep = first.elapsedSeconds / 5;
+    const r = await train(tinyTask(), trainer({ minutes: 0.01 }), { ...run, resume: true });
+    const expected = 5 + Math.floor(0.6 / perStep);
+    assert.equal(r.steps, expected);
+    assert.ok(
+      lines.some((l) => l.startsWith(`training about 0.01 more minutes: to step ${expected}, ${expected - 5} steps`)),
+      lines.join('\n'),
     );
   });
 
@@ -128,17 +209,30 @@ describe('training', () => {
       saveModel: (dir) => saveMambaLM(model, dir),
       settings: { test: 'plan' },
     };
+    // The log and the progress lines (one per step on this pipe) in the order they came.
     const lines: string[] = [];
     const r = await train(task, trainer({ minutes: 0.05, logEvery: 1000 }), {
       out: join(scratch, 'plan'),
       log: (l) => lines.push(l),
-      progress: quiet.progress,
+      progress: { stream: { write: (text: string) => lines.push(text.trimEnd()) }, every: 0 },
     });
+    const at = lines.findIndex((l) => l.startsWith('planned'));
     const planned = /^planned (\d+) steps to train for about 0.05 minutes \(([\d.]+) s per step\)$/.exec(
-      lines.find((l) => l.startsWith('planned')) ?? '',
+      lines[at] ?? '',
     );
     assert.ok(planned, lines.join('\n'));
     assert.equal(r.steps, Number(planned[1]));
+    // Until the plan: the step count alone, no total and no bar that would look finished.
+    const measuring = lines.slice(0, at);
+    assert.ok(measuring.length >= 4, measuring.join('\n'));
+    measuring.forEach((l, i) =>
+      assert.match(l, new RegExp(`^step ${i + 1} \\(measuring speed\\) [\\d.]+k? bytes/s \\| loss `)),
+    );
+    // Then the total, a bar and the time left.
+    assert.match(
+      lines[at + 1]!,
+      new RegExp(`^step ${at + 1}/${planned[1]} \\[=* *\\] [\\d.]+k? bytes/s \\| eta \\d+s \\| loss `),
+    );
     // Timed from the steps after the first (25 ms each and the model's own work), not from the 300 ms one.
     assert.ok(Number(planned[2]) >= 0.025 && Number(planned[2]) < 0.1, planned[0]);
     assert.ok(r.elapsedSeconds > 3 * 0.7 && r.elapsedSeconds < 3 * 1.3, `${r.elapsedSeconds} s of a 3 s budget`);
@@ -164,7 +258,7 @@ describe('training', () => {
     );
     await assert.rejects(
       trainMambaByte(data, { ...tiny, dModel: 16 }, trainer({ steps: 4 }), { out, resume: true, ...quiet }),
-      /started with other settings \(dModel/,
+      /started with other settings: --d-model 32 \(now 16\); resume with the flags it started with/,
     );
   });
 });
