@@ -1,12 +1,14 @@
 import { generate as run } from '../generate/generate.js';
 import { checkSamplingOptions, isStochastic } from '../generate/sample.js';
 import { applyRuntime, checkIds, openModel, parseIds, runtimeOptions, runtimeUsage } from './model.js';
+import { printable } from '../util/format.js';
 import { checkAsUsage, numberFlag, parse, UsageError } from './args.js';
 
 export const generateUsage = `usage: mamba-ts generate --model <dir|id> (--prompt TEXT | --prompt-ids 1,2,3) [options]
 
 Continues one prompt (or several: repeat --prompt) with a language model (Mamba, MoE-Mamba or the
-Transformer baseline). The text streams to stdout as it is generated.
+Transformer baseline). The text streams to stdout as it is generated; on a terminal, control
+characters a byte model produces are shown escaped (\\x07).
 
   --model DIR|ID            a local folder, or a Hugging Face id (downloaded into the HF cache)
   --prompt TEXT             the prompt (needs the model's tokenizer); repeat for a batch
@@ -97,7 +99,9 @@ export async function generate(argv: string[]): Promise<void> {
   const stopTokens = stopIds ?? (tokenizer?.eosTokenId !== undefined ? [tokenizer.eosTokenId] : []);
   const streaming = !values.json && prompts.length === 1 && tokenizer !== null;
   const stream = streaming ? tokenizer!.createStreamDecoder() : null;
-  if (streaming) process.stdout.write(texts[0] ?? '');
+  // On a terminal a byte model's control bytes (bells, backspaces) are shown escaped; a pipe gets the text as it is.
+  const show = process.stdout.isTTY ? printable : (text: string) => text;
+  if (streaming) process.stdout.write(show(texts[0] ?? ''));
   const result = run(model, prompts, {
     maxNewTokens,
     seed,
@@ -105,12 +109,12 @@ export async function generate(argv: string[]): Promise<void> {
     ...(values.greedy || !isStochastic(sampling) ? { greedy: true } : {}),
     ...sampling,
     ...(tokenizer && { vocabLimit: tokenizer.vocabSize }),
-    ...(stream && { onToken: (_: number, token: number) => process.stdout.write(stream.push(token)) }),
+    ...(stream && { onToken: (_: number, token: number) => process.stdout.write(show(stream.push(token))) }),
   });
   const prefillRate = result.prefillTokens / Math.max(result.prefillSeconds, 1e-9);
   const decodeRate = result.decodeTokens / Math.max(result.decodeSeconds, 1e-9);
   if (stream) {
-    process.stdout.write(stream.flush() + '\n');
+    process.stdout.write(show(stream.flush()) + '\n');
     process.stderr.write(`prefill ${prefillRate.toFixed(1)} tokens/s, decode ${decodeRate.toFixed(1)} tokens/s\n`);
     return;
   }
@@ -128,7 +132,7 @@ export async function generate(argv: string[]): Promise<void> {
         }) + '\n',
       );
     } else {
-      process.stdout.write(`${prompts.length > 1 ? `[${i}] ` : ''}${text ?? tokens.join(' ')}\n`);
+      process.stdout.write(`${prompts.length > 1 ? `[${i}] ` : ''}${show(text ?? tokens.join(' '))}\n`);
     }
   });
 }

@@ -8,6 +8,7 @@ import { folderFiles } from '../io/folder-files.js';
 import { taskMismatch } from '../io/registry.js';
 import type { TextTokenizer } from '../load/tokenizer.js';
 import { loadTextModel } from '../pipeline/load.js';
+import { countProgress } from '../util/progress.js';
 import { choiceFlag, numberFlag, UsageError } from './args.js';
 import { didYouMean } from './suggest.js';
 
@@ -105,12 +106,9 @@ export async function resolveModelFor(
 /** Resolves --model (folder or hub id), loads the language model with progress, and its tokenizer as load() picks it. */
 export async function openModel(spec: string | undefined, usage: string): Promise<OpenedModel> {
   const resolved = await resolveModelFor(spec, 'language-model', usage);
-  const progress = process.stderr.isTTY;
   const { model, tokenizer, source } = await loadTextModel(folderFiles(resolved.folder), {
     tokenizerFiles: folderFiles(resolved.tokenizerFolder),
-    onProgress: (done, total) => {
-      if (progress) process.stderr.write(`\rloading weights ${done}/${total}${done === total ? '\n' : ''}`);
-    },
+    onProgress: countProgress('loading weights', 'tensors'),
   });
   return { task: 'language-model', model, layout: source.layout, folder: resolved.folder, tokenizer };
 }
