@@ -41,7 +41,7 @@ for (const [name, run] of Object.entries(sections)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   process.stderr.write(`bench: ${name}...\n`);
   const start = performance.now();
-  results[name] = run();
+  results[name] = await run();
   process.stderr.write(`bench: ${name} took ${((performance.now() - start) / 1000).toFixed(1)} s\n`);
 }
 probe.dispose();
