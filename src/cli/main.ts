@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import '../backends/node.js';
+import { parseLimits, setReadLimits } from '../formats/limits.js';
 import { MambaError } from '../util/errors.js';
-import { UsageError } from './args.js';
+import { checkAsUsage, UsageError } from './args.js';
 import { didYouMean } from './suggest.js';
 import { data, dataUsage } from './data.js';
 import { demo, demoUsage } from './demo.js';
@@ -76,6 +77,8 @@ function commandNamed(name: string): (typeof commands)[string] {
 }
 
 async function main(argv: string[]): Promise<number> {
+  const limits = process.env['MAMBA_TS_LIMITS'];
+  if (limits) checkAsUsage(usage, () => setReadLimits(parseLimits(limits)));
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     const topic = first === 'help' && rest[0] !== undefined ? commandNamed(rest[0]) : undefined;
