@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { decodeImage } from '../formats/images.js';
+import { inflate, maxInflatedSize, type Inflated } from '../formats/inflate.js';
+import { checkLimit, LimitError } from '../formats/limits.js';
 import { resizeGray, type RgbaImage } from '../formats/rgba.js';
 import type { Normalisation } from '../models/classifier-schema.js';
 import { Generator } from '../tensor/random.js';
@@ -49,53 +50,64 @@ const IDX_TYPES: Record<number, string> = {
   0x0e: 'float64',
 };
 
+/** The longest IDX header: the magic and 255 dimensions. */
+const IDX_MAX_HEADER = 4 + 4 * 255;
+
 /**
  * Parses an IDX file (LeCun's MNIST format: two zero bytes, a type byte, the number of dimensions,
- * each dimension as a big-endian uint32, then the values), gunzipping it first when it is gzipped.
- * Only unsigned bytes are accepted: that is what images and labels are stored as.
+ * each dimension as a big-endian uint32, then the values), gunzipping it first when it is gzipped:
+ * only as far as its header says it holds, so that a small file of gzipped zeros cannot make us
+ * inflate gigabytes. Only unsigned bytes are accepted: that is what images and labels are stored as.
  */
 export function readIdx(bytes: Uint8Array, source: string): { dims: number[]; data: Uint8Array } {
-  let raw = bytes;
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  const gunzip = (limit: number): Inflated => {
     try {
-      raw = gunzipSync(bytes);
+      return inflate('gzip', bytes, limit, source);
     } catch (error) {
-      throw new MambaError(
-        `${source} is gzipped but does not decompress (${(error as Error).message}); it is truncated or corrupt: fetch it again`,
-      );
+      if (error instanceof LimitError) throw error;
+      throw new MambaError(`${(error as Error).message}: fetch it again`);
     }
-  }
-  if (raw.length < 4 || raw[0] !== 0 || raw[1] !== 0 || raw[3] === 0) {
+  };
+  const head = gzipped ? gunzip(IDX_MAX_HEADER).bytes : bytes;
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0 || head[3] === 0) {
     throw new MambaError(
       `${source} is not an IDX file: it must start with two zero bytes, a type byte and the number of dimensions (the MNIST layout)`,
     );
   }
-  const type = raw[2]!;
+  const type = head[2]!;
   if (type !== 0x08) {
     throw new MambaError(
       `${source} holds ${IDX_TYPES[type] ?? `IDX type 0x${type.toString(16)}`} values; images and labels must be unsigned bytes (IDX type 0x08)`,
     );
   }
-  const rank = raw[3]!;
+  const rank = head[3]!;
   const header = 4 + 4 * rank;
-  if (raw.length < header)
+  if (head.length < header)
     throw new MambaError(
-      `${source} is truncated inside its header (${raw.length} bytes, the header of ${rank} dimensions needs ${header}); fetch it again`,
+      `${source} is truncated inside its header (${head.length} bytes, the header of ${rank} dimensions needs ${header}); fetch it again`,
     );
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
   const expected = dims.reduce((a, b) => a * b, 1);
+  checkLimit('maxElements', expected, `${source}: its ${dims.join('x')} values`);
+  const promised = `its header promises ${dims.join('x')} = ${expected} values`;
+  if (gzipped && header + expected > maxInflatedSize(bytes.length))
+    throw new MambaError(
+      `${source} is truncated: ${promised}, more than its ${bytes.length} gzipped bytes can hold; fetch it again`,
+    );
+  // One byte more than the values, to tell a file with bytes after them.
+  const inflated = gzipped ? gunzip(header + expected + 1) : { bytes, overflowed: false };
+  const raw = inflated.bytes;
   const actual = raw.length - header;
   if (actual < expected) {
-    throw new MambaError(
-      `${source} is truncated: its header promises ${dims.join('x')} = ${expected} values but only ${actual} bytes follow; fetch it again`,
-    );
+    throw new MambaError(`${source} is truncated: ${promised} but only ${actual} bytes follow; fetch it again`);
   }
   if (actual > expected)
     throw new MambaError(
-      `${source} has ${actual - expected} bytes after the ${dims.join('x')} values its header promises; it is corrupt or not an IDX file`,
+      `${source} has ${inflated.overflowed ? 'more' : actual - expected} bytes after the ${dims.join('x')} values its header promises; it is corrupt or not an IDX file`,
     );
-  return { dims, data: raw.subarray(header) };
+  return { dims, data: raw.subarray(header, header + expected) };
 }
 
 /** The four files of an IDX data set, recognised by name: MNIST's, Fashion-MNIST's, Kaggle's `train-images.idx3-ubyte`, EMNIST's prefixed ones. */
@@ -146,6 +158,10 @@ function readIdxSplit(imagesPath: string, labelsPath: string): ImageSet {
       `${labelsPath} has ${labels.dims.length} dimensions (${labels.dims.join('x')}); labels must be [count]`,
     );
   const [count, height, width] = images.dims as [number, number, number];
+  if (count === 0 || height === 0 || width === 0)
+    throw new MambaError(
+      `${imagesPath} holds ${count} images of ${height}x${width} pixels; a split needs at least one image of at least 1x1 pixels`,
+    );
   if (labels.dims[0] !== count)
     throw new MambaError(
       `${imagesPath} holds ${count} images but ${labelsPath} holds ${labels.dims[0]} labels; the two files must belong together`,

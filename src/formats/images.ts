@@ -1,8 +1,10 @@
 import jpeg from 'jpeg-js';
 import { MambaError } from '../util/errors.js';
+import { checkJpegFrame } from './jpeg-frame.js';
+import { readLimits } from './limits.js';
 import { decodePng } from './png-decode.js';
 import { PNG_SIGNATURE } from './png.js';
-import { MAX_IMAGE_PIXELS, type RgbaImage } from './rgba.js';
+import type { RgbaImage } from './rgba.js';
 
 const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
 
@@ -22,12 +24,13 @@ export function decodeImage(bytes: Uint8Array, source: string): RgbaImage {
 }
 
 function decodeJpeg(bytes: Uint8Array, source: string): RgbaImage {
+  checkJpegFrame(bytes, source);
   try {
-    // jpeg-js checks both limits as it reads the frame header, before it allocates for the image.
+    // jpeg-js checks both limits again as it reads the frame header, before it allocates for the image.
     const image = jpeg.decode(bytes, {
       useTArray: true,
       formatAsRGBA: true,
-      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+      maxResolutionInMP: readLimits().maxImagePixels / 1e6,
       maxMemoryUsageInMB: JPEG_MEMORY_MB,
     });
     return { width: image.width, height: image.height, data: image.data };

@@ -17,6 +17,6 @@ export {
 export { decodeImage } from './images.js';
 export { decodePng } from './png-decode.js';
 export { encodePng } from './png-encode.js';
-export { fromGray, MAX_IMAGE_PIXELS, resizeGray, toGray, type RgbaImage } from './rgba.js';
+export { fromGray, resizeGray, toGray, type RgbaImage } from './rgba.js';
 export { DEFAULT_LIMITS, LimitError, readLimits, setReadLimits, type ReadLimits } from './limits.js';
 export { parseJson } from './json.js';

@@ -2,6 +2,7 @@ import { Gunzip, Inflate, Unzlib } from 'fflate';
 import { MambaError } from '../util/errors.js';
 import { concatBytes } from './byte-source.js';
 import { crc32 } from './crc32.js';
+import { checkLimit, readLimits } from './limits.js';
 
 /** DEFLATE data bare (zip entries), in a zlib wrapper (PNG) or in gzip members (.nii.gz). */
 export type Compression = 'deflate' | 'zlib' | 'gzip';
@@ -13,6 +14,16 @@ export type Compression = 'deflate' | 'zlib' | 'gzip';
  */
 const STEP = 1 << 16;
 
+/**
+ * The most bytes DEFLATE data of `compressed` bytes can inflate to: its densest code spends two
+ * bits (a one-bit length code for 258 bytes, a one-bit distance code) on 258 bytes. A header that
+ * claims more than this from the bytes present is damaged or hostile, and is refused before any
+ * inflating.
+ */
+export function maxInflatedSize(compressed: number): number {
+  return compressed * 1032;
+}
+
 export interface Inflated {
   /** What the stream holds, or its first `limit` bytes when it holds more. */
   readonly bytes: Uint8Array;
@@ -21,14 +32,19 @@ export interface Inflated {
 }
 
 /**
- * Inflates `input`, keeping at most `limit` bytes. Damaged data, and a gzip member whose CRC-32
- * or size differs from its trailer, give a MambaError led by `what`. A deflate or zlib stream cut
- * at a block boundary inflates without complaint (neither format records its length), so
- * callers compare the size with the one they expect.
+ * Inflates `input`, keeping at most `limit` bytes. A finite `limit` over the maxDecompressedBytes
+ * read limit is refused before inflating; with an infinite one, inflating stops with a LimitError
+ * at that limit. Damaged data, a gzip member whose CRC-32 or size differs from its trailer, and
+ * bytes after a gzip member that start no further member give a MambaError led by `what`. A
+ * deflate or zlib stream cut at a block boundary inflates without complaint (neither format
+ * records its length), so callers compare the size with the one they expect.
  */
 export function inflate(format: Compression, input: Uint8Array, limit: number, what: string): Inflated {
   const bad = (reason: string): MambaError =>
     new MambaError(`${what} is not a valid ${format} stream (${reason}); the data is truncated or damaged`);
+  const capped = limit === Infinity;
+  if (capped) limit = readLimits().maxDecompressedBytes;
+  else checkLimit('maxDecompressedBytes', limit, `${what}, bytes to inflate`);
   const parts: Uint8Array[] = [];
   let length = 0;
   let overflowed = false;
@@ -69,8 +85,12 @@ export function inflate(format: Compression, input: Uint8Array, limit: number, w
     if (!overflowed) stream.push(new Uint8Array(0), true);
   } catch (error) {
     if (error instanceof MambaError) throw error;
+    // fflate checks a member's header only once the member before it has ended.
+    if (format === 'gzip' && length > 0 && (error as Error).message === 'invalid gzip data')
+      throw bad('bytes after its gzip data start no further gzip member: trailing garbage, or a damaged member');
     throw bad((error as Error).message);
   }
+  if (capped && overflowed) checkLimit('maxDecompressedBytes', limit + 1, `${what}, bytes inflated (at least)`);
   if (format === 'gzip' && !overflowed) checkTrailer(input.byteLength);
   return { bytes: concatBytes(parts), overflowed };
 }

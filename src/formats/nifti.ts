@@ -1,6 +1,7 @@
 import { gzipSync } from 'fflate';
 import { MambaError } from '../util/errors.js';
-import { inflate } from './inflate.js';
+import { inflate, maxInflatedSize } from './inflate.js';
+import { checkLimit } from './limits.js';
 
 /**
  * NIfTI-1 single-file images (`.nii`, and `.nii.gz` recognised by the gzip signature): the 348-byte
@@ -98,8 +99,6 @@ export interface NiftiImage {
 
 const HEADER_BYTES = 348;
 const MIN_VOX_OFFSET = 352;
-/** Typed arrays hold at most this many elements in every engine that runs mamba-ts. */
-const MAX_VOXELS = 2 ** 31 - 1;
 
 function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -207,10 +206,7 @@ function checkGeometry(
   if (shape.some((d) => d < 1))
     throw new MambaError(`${source}: dimensions [${shape.join(', ')}] must all be at least 1; the header is damaged`);
   const voxels = shape.reduce((a, b) => a * b, 1);
-  if (voxels > MAX_VOXELS)
-    throw new MambaError(
-      `${source}: ${voxels} voxels ([${shape.join(', ')}]) is more than one array can hold (${MAX_VOXELS})`,
-    );
+  checkLimit('maxElements', voxels, `${source}: its voxels ([${shape.join(', ')}])`);
   const type = DATATYPES[h.datatype as keyof typeof DATATYPES];
   if (!type) {
     const names = Object.entries(DATATYPES)
@@ -240,6 +236,12 @@ export function decodeNifti(fileBytes: Uint8Array, source: string): NiftiImage {
     );
   }
   const needed = offset + voxels * type.bytes;
+  const wide = type.name === 'int32' || type.name === 'uint32' || type.name === 'float64';
+  checkLimit('maxBytes', voxels * (wide ? 8 : 4), `${source}: bytes of its [${shape.join(', ')}] voxels as numbers`);
+  if (gzipped && needed > maxInflatedSize(fileBytes.length))
+    throw new MambaError(
+      `${source} is truncated or its header damaged: [${shape.join(', ')}] ${type.name} voxels from byte ${offset} need ${needed} bytes uncompressed, more than its ${fileBytes.length} gzipped bytes can hold`,
+    );
   const bytes = gzipped ? gunzip(needed) : fileBytes;
   if (bytes.length < needed) {
     throw new MambaError(
@@ -247,12 +249,20 @@ export function decodeNifti(fileBytes: Uint8Array, source: string): NiftiImage {
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, voxels * type.bytes);
-  const wide = type.name === 'int32' || type.name === 'uint32' || type.name === 'float64';
   const data = wide ? new Float64Array(voxels) : new Float32Array(voxels);
   const read = reader(view, type.name, header.littleEndian);
   const s = scaling(header);
-  if (s) for (let i = 0; i < voxels; i++) data[i] = read(i) * s.slope + s.inter;
-  else for (let i = 0; i < voxels; i++) data[i] = read(i);
+  if (s) {
+    for (let i = 0; i < voxels; i++) {
+      const stored = read(i);
+      data[i] = stored * s.slope + s.inter;
+      // Stored NaN or infinities stay what they are; a finite value scaled out of range is the header's fault.
+      if (!Number.isFinite(data[i]!) && Number.isFinite(stored))
+        throw new MambaError(
+          `${source}: voxel ${i} holds ${stored}, which scl_slope ${s.slope} and scl_inter ${s.inter} scale to ${data[i]}, past what ${data instanceof Float32Array ? 'float32' : 'float64'} holds; the header's scaling is damaged (set scl_slope to 0 or 1 if the values need none)`,
+        );
+    }
+  } else for (let i = 0; i < voxels; i++) data[i] = read(i);
   return { header, shape, data };
 }
 

@@ -1,9 +1,10 @@
 import { MambaError } from '../util/errors.js';
 import { concatBytes } from './byte-source.js';
 import { crc32 } from './crc32.js';
-import { inflate } from './inflate.js';
+import { inflate, maxInflatedSize } from './inflate.js';
+import { checkLimit } from './limits.js';
 import { GRAY, GRAY_ALPHA, PALETTE, PNG_SIGNATURE, predict, RGB, RGBA } from './png.js';
-import { MAX_IMAGE_PIXELS, type RgbaImage } from './rgba.js';
+import type { RgbaImage } from './rgba.js';
 
 /**
  * PNG to 8-bit RGBA: every colour type at every bit depth the format allows, plain or
@@ -67,7 +68,7 @@ interface Chunks {
 /** Decodes PNG bytes to 8-bit RGBA; `source` names the file in errors. */
 export function decodePng(bytes: Uint8Array, source: string): RgbaImage {
   const bad: Fail = (reason) => new MambaError(`${source} could not be decoded as a PNG image: ${reason}`);
-  const { header, palette, paletteSize, key, idat } = readChunks(bytes, bad);
+  const { header, palette, paletteSize, key, idat } = readChunks(bytes, bad, source);
   const { width, height, depth, channels } = header;
   const passes: Pass[] = (header.interlaced ? ADAM7 : [[0, 0, 1, 1] as const]).map(([x0, y0, dx, dy]) => ({
     x0,
@@ -81,9 +82,15 @@ export function decodePng(bytes: Uint8Array, source: string): RgbaImage {
   // Each row is a filter-type byte and the row's bytes; an empty pass has no rows at all.
   const expected = passes.reduce((sum, p) => sum + (p.width && p.height * (1 + rowBytes(p.width))), 0);
   const described = `a ${width}x${height} ${COLOUR_TYPES.get(header.colourType)!.name} image of bit depth ${depth}${header.interlaced ? ', interlaced,' : ''}`;
+  const compressed = concatBytes(idat);
+  const most = maxInflatedSize(compressed.length);
+  if (expected > most)
+    throw bad(
+      `${described} needs ${expected} bytes of pixel data, but its ${compressed.length} bytes of IDAT data can inflate to at most ${most}; the file is truncated or its header damaged`,
+    );
   const { bytes: raw, overflowed } = inflate(
     'zlib',
-    concatBytes(idat),
+    compressed,
     expected,
     `${source} could not be decoded as a PNG image: its IDAT data`,
   );
@@ -144,7 +151,7 @@ export function decodePng(bytes: Uint8Array, source: string): RgbaImage {
 }
 
 /** Walks the chunks up to IEND, checking each one's CRC, and keeps those that decoding needs. */
-function readChunks(bytes: Uint8Array, bad: Fail): Chunks {
+function readChunks(bytes: Uint8Array, bad: Fail, source: string): Chunks {
   if (bytes.length < PNG_SIGNATURE.length || PNG_SIGNATURE.some((b, i) => bytes[i] !== b))
     throw bad('it does not start with the PNG signature');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -171,7 +178,7 @@ function readChunks(bytes: Uint8Array, bad: Fail): Chunks {
     switch (type) {
       case 'IHDR':
         if (header) throw bad('it has two IHDR chunks');
-        header = parseHeader(data, bad);
+        header = parseHeader(data, bad, source);
         break;
       case 'PLTE':
         plte = data;
@@ -191,7 +198,7 @@ function readChunks(bytes: Uint8Array, bad: Fail): Chunks {
   }
 }
 
-function parseHeader(data: Uint8Array, bad: Fail): Header {
+function parseHeader(data: Uint8Array, bad: Fail, source: string): Header {
   if (data.length !== 13) throw bad(`its IHDR chunk holds ${data.length} bytes, not 13`);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const width = view.getUint32(0);
@@ -199,8 +206,7 @@ function parseHeader(data: Uint8Array, bad: Fail): Header {
   const [depth, colourType, compression, filter, interlace] = [data[8]!, data[9]!, data[10]!, data[11]!, data[12]!];
   if (width === 0 || height === 0 || width > 2 ** 31 - 1 || height > 2 ** 31 - 1)
     throw bad(`its size ${width}x${height} is not one PNG allows`);
-  if (width * height > MAX_IMAGE_PIXELS)
-    throw bad(`its size ${width}x${height} is more than the ${MAX_IMAGE_PIXELS} pixels mamba-ts decodes`);
+  checkLimit('maxImagePixels', width * height, `${source} could not be decoded as a PNG image: its ${width}x${height} pixels`);
   const colour = COLOUR_TYPES.get(colourType);
   if (!colour) throw bad(`its colour type ${colourType} is not one of PNG's (0, 2, 3, 4, 6)`);
   if (!colour.depths.includes(depth))

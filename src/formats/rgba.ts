@@ -5,13 +5,6 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
-/**
- * The most pixels a decoded image may have (11585 x 11585; 512 MiB as RGBA). Decoders refuse a
- * header that claims more before allocating anything for it: a few hostile bytes can claim
- * billions.
- */
-export const MAX_IMAGE_PIXELS = 2 ** 27;
-
 /** Luminance (ITU-R BT.601) of each pixel, in [0, 255]. */
 export function toGray(image: RgbaImage): Float32Array {
   const out = new Float32Array(image.width * image.height);
