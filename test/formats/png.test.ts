@@ -6,8 +6,10 @@ import { crc32 } from '../../src/formats/crc32.js';
 import { decodeImage } from '../../src/formats/images.js';
 import { decodePng } from '../../src/formats/png-decode.js';
 import { encodePng } from '../../src/formats/png-encode.js';
-import { fromGray, MAX_IMAGE_PIXELS, type RgbaImage } from '../../src/formats/rgba.js';
+import { DEFAULT_LIMITS, LimitError } from '../../src/formats/limits.js';
+import { fromGray, type RgbaImage } from '../../src/formats/rgba.js';
 import { MambaError } from '../../src/util/errors.js';
+import { withReadLimits } from './read-limits.js';
 
 const fixtures = new URL('../../../test/fixtures/png/', import.meta.url);
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, fixtures)));
@@ -229,8 +231,41 @@ describe('PNG: damaged and hostile files give one clear MambaError', () => {
   });
 
   it('a size past the limit is refused from the header alone, and a zero size', () => {
-    refuses(png(ihdr(100_000, 100_000, 8, 6), IEND), '100000x100000', `more than the ${MAX_IMAGE_PIXELS} pixels`);
+    refuses(
+      png(ihdr(100_000, 100_000, 8, 6), IEND),
+      '100000x100000',
+      `over the maxImagePixels limit of ${DEFAULT_LIMITS.maxImagePixels.toLocaleString('en-US')}`,
+      'MAMBA_TS_LIMITS=maxImagePixels=N',
+    );
     refuses(png(ihdr(0, 5, 8, 0), IEND), '0x5', 'not one PNG allows');
+  });
+
+  it('a small file of a huge image (20000x20000, 1-bit) is refused as over the pixel limit, before inflating', () => {
+    // 50 MB of zero rows compress to a few tens of KB; the IDAT's end is damaged, so reaching it would be another error.
+    const rows = deflateSync(new Uint8Array(20000 * (1 + 2500)), { level: 9 });
+    rows.fill(0xff, rows.length - 100);
+    const file = png(ihdr(20000, 20000, 1, 0), chunk('IDAT', rows), IEND);
+    assert.ok(file.length < 400_000);
+    assert.throws(
+      () => decodePng(file, 'x.png'),
+      (e) => e instanceof LimitError && e.limit === 'maxImagePixels' && isMambaError(e, '20000x20000', '400,000,000'),
+    );
+  });
+
+  it('the pixel limit is the read limit: lowered, it refuses what the default lets through', () => {
+    const file = png(...gray2x2, IEND);
+    withReadLimits({ maxImagePixels: 3 }, () => refuses(file, '2x2 pixels', 'maxImagePixels limit of 3'));
+    assert.equal(decodePng(file, 'x.png').width, 2);
+  });
+
+  it('a header far larger than its pixel data (width 2^24 over 9x7 pixels) is refused before inflating', () => {
+    const rows = Array.from({ length: 7 }, () => [0, ...new Array(9).fill(50)]).flat();
+    refuses(
+      png(ihdr(2 ** 24, 7, 8, 0), idat(rows), IEND),
+      `a 16777216x7 gray image of bit depth 8 needs ${7 * (1 + 2 ** 24)} bytes of pixel data`,
+      'can inflate to at most',
+      'truncated or its header damaged',
+    );
   });
 
   it('a palette index past the palette, and a palette image with no palette', () => {
