@@ -25,7 +25,8 @@ function standsAlone(marker: number): boolean {
  * A file with no frame header before its first scan passes: jpeg-js then refuses it.
  */
 export function checkJpegFrame(bytes: Uint8Array, source: string): void {
-  const bad = (reason: string): MambaError => new MambaError(`${source} could not be decoded as a JPEG image: ${reason}`);
+  const bad = (reason: string): MambaError =>
+    new MambaError(`${source} could not be decoded as a JPEG image: ${reason}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 2;
   while (at + 1 < bytes.length) {
@@ -66,7 +67,11 @@ function checkFrame(
   const width = view.getUint16(start + 3);
   if (width === 0 || height === 0 || components === 0)
     throw bad(`its frame header declares ${width}x${height} pixels in ${components} components, which holds no image`);
-  checkLimit('maxImagePixels', width * height, `${source} could not be decoded as a JPEG image: its ${width}x${height} pixels`);
+  checkLimit(
+    'maxImagePixels',
+    width * height,
+    `${source} could not be decoded as a JPEG image: its ${width}x${height} pixels`,
+  );
   const sampling = Array.from({ length: components }, (_, c) => {
     const factors = bytes[start + 7 + 3 * c]!;
     return { h: factors >> 4, v: factors & 15 };

@@ -206,7 +206,11 @@ function parseHeader(data: Uint8Array, bad: Fail, source: string): Header {
   const [depth, colourType, compression, filter, interlace] = [data[8]!, data[9]!, data[10]!, data[11]!, data[12]!];
   if (width === 0 || height === 0 || width > 2 ** 31 - 1 || height > 2 ** 31 - 1)
     throw bad(`its size ${width}x${height} is not one PNG allows`);
-  checkLimit('maxImagePixels', width * height, `${source} could not be decoded as a PNG image: its ${width}x${height} pixels`);
+  checkLimit(
+    'maxImagePixels',
+    width * height,
+    `${source} could not be decoded as a PNG image: its ${width}x${height} pixels`,
+  );
   const colour = COLOUR_TYPES.get(colourType);
   if (!colour) throw bad(`its colour type ${colourType} is not one of PNG's (0, 2, 3, 4, 6)`);
   if (!colour.depths.includes(depth))

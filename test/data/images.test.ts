@@ -19,10 +19,12 @@ import {
   type ImageSet,
 } from '../../src/data/images.js';
 import { NpmUnavailableError } from '../../src/data/npm-pack.js';
+import { LimitError } from '../../src/formats/limits.js';
 import { fromGray } from '../../src/formats/rgba.js';
 import { writePng } from '../../src/io/image-files.js';
 import { resolveImageDataset } from '../../src/train/vim.js';
 import { MambaError } from '../../src/util/errors.js';
+import { withReadLimits } from '../formats/read-limits.js';
 
 const temp = mkdtempSync(join(tmpdir(), 'mamba-ts-vision-data-'));
 after(() => rmSync(temp, { recursive: true, force: true }));
@@ -96,6 +98,51 @@ describe('IDX data sets', () => {
     assert.equal(data.train.count + data.test.count, 3);
   });
 
+  it('inflates a gzipped file only as far as its header says, and refuses what it cannot hold or the limits forbid', () => {
+    const good = idx([2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(Array.from(readIdx(gzipSync(good), 'x.idx.gz').data), [1, 2, 3, 4, 5, 6, 7, 8]);
+    // 128 MiB of zeros after the values, with a damaged end: the refusal comes before reaching it.
+    const bomb = gzipSync(Buffer.concat([good, Buffer.alloc(128 << 20)]));
+    bomb.fill(0xff, bomb.length - 1000);
+    assertMambaError(() => readIdx(bomb, 'bomb.idx.gz'), 'bomb.idx.gz has more bytes after the 2x2x2 values');
+    // A header claiming 60000 images of 1000x1000 over a few bytes: refused before inflating.
+    const claims = Buffer.from(good);
+    claims.writeUInt32BE(60000, 4);
+    claims.writeUInt32BE(100, 8);
+    claims.writeUInt32BE(100, 12);
+    assertMambaError(
+      () => readIdx(gzipSync(claims), 'claims.idx.gz'),
+      'claims.idx.gz is truncated',
+      '60000x100x100',
+      'gzipped bytes can hold',
+    );
+    const limited = (limit: string, run: () => unknown): void =>
+      assert.throws(run, (e) => e instanceof LimitError && e.limit === limit && /x\.idx/.test(e.message));
+    withReadLimits({ maxElements: 4 }, () => limited('maxElements', () => readIdx(good, 'x.idx')));
+    withReadLimits({ maxDecompressedBytes: 20 }, () =>
+      limited('maxDecompressedBytes', () => readIdx(gzipSync(good), 'x.idx.gz')),
+    );
+  });
+
+  it('refuses a split with no images or images of no pixels (whose mean would be NaN)', () => {
+    for (const [dims, parts] of [
+      [
+        [2, 0, 3],
+        ['holds 2 images of 0x3 pixels', 'at least 1x1'],
+      ],
+      [
+        [0, 3, 4],
+        ['holds 0 images', 'at least one image'],
+      ],
+    ] as const) {
+      const folder = join(temp, `idx-empty-${dims.join('x')}`);
+      writeIdxSet(folder, 4, 2, true);
+      writeFileSync(join(folder, 'train-images-idx3-ubyte.gz'), gzipSync(idx([...dims], [])));
+      writeFileSync(join(folder, 'train-labels-idx1-ubyte.gz'), gzipSync(idx([dims[0]], new Array(dims[0]).fill(0))));
+      assertMambaError(() => loadIdxFolder(folder), 'train-images-idx3-ubyte.gz', ...parts);
+    }
+  });
+
   it('rejects truncated, padded, mistyped and mismatched files with messages that say what is wrong', () => {
     const good = idx([2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]);
     assertMambaError(
@@ -109,7 +156,11 @@ describe('IDX data sets', () => {
       () => readIdx(Buffer.concat([good, Buffer.from([0, 0])]), 'x.idx'),
       '2 bytes after the 2x2x2 values',
     );
-    assertMambaError(() => readIdx(gzipSync(good).subarray(0, 20), 'x.idx.gz'), 'x.idx.gz is not a valid gzip stream', 'fetch it again');
+    assertMambaError(
+      () => readIdx(gzipSync(good).subarray(0, 20), 'x.idx.gz'),
+      'x.idx.gz is not a valid gzip stream',
+      'fetch it again',
+    );
     assertMambaError(
       () => readIdx(idx([2], [0, 0, 0, 0, 0, 0, 0, 0], 0x0d), 'f.idx'),
       'float32 values',

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { crc32 } from '../../src/formats/crc32.js';
-import { inflate } from '../../src/formats/inflate.js';
+import { inflate, maxInflatedSize } from '../../src/formats/inflate.js';
+import { LimitError } from '../../src/formats/limits.js';
 import { MambaError } from '../../src/util/errors.js';
+import { withReadLimits } from './read-limits.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const fails = (run: () => unknown, ...parts: string[]): void =>
@@ -86,5 +88,34 @@ describe('inflate: bounded, checked decompression', () => {
     assert.equal(overflowed, true);
     assert.deepEqual(bytes, new Uint8Array(1000));
     fails(() => inflate('deflate', bomb, Infinity, 'bomb'), 'bomb', 'not a valid deflate stream');
+  });
+
+  it('is capped by maxDecompressedBytes: a larger limit is refused before inflating, no limit stops there', () => {
+    const zeros = deflateRawSync(new Uint8Array(1 << 20));
+    const limited = (run: () => unknown): void =>
+      assert.throws(
+        run,
+        (e) => e instanceof LimitError && e.limit === 'maxDecompressedBytes' && /zeros/.test(e.message),
+      );
+    withReadLimits({ maxDecompressedBytes: 1000 }, () => {
+      limited(() => inflate('deflate', zeros, 1001, 'zeros'));
+      limited(() => inflate('deflate', zeros, Infinity, 'zeros'));
+      assert.equal(inflate('deflate', zeros, 1000, 'zeros').bytes.length, 1000);
+    });
+    assert.equal(inflate('deflate', zeros, Infinity, 'zeros').bytes.length, 1 << 20);
+  });
+
+  it('maxInflatedSize bounds what the densest streams zlib writes expand to', () => {
+    for (const size of [1, 1000, 1 << 24]) {
+      const zeros = new Uint8Array(size);
+      for (const packed of [deflateRawSync(zeros, { level: 9 }), deflateRawSync(zeros, { level: 1 })])
+        assert.ok(size <= maxInflatedSize(packed.length), `${size} bytes from ${packed.length}`);
+    }
+    assert.equal(maxInflatedSize(0), 0);
+  });
+
+  it('names bytes after a gzip member that start no further member as trailing garbage', () => {
+    const junk = Buffer.concat([gzipSync(text('hello')), text('not gzip')]);
+    fails(() => inflate('gzip', junk, Infinity, 'junk.gz'), 'junk.gz', 'trailing garbage');
   });
 });

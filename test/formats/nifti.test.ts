@@ -14,8 +14,10 @@ import {
   type NiftiHeader,
   type NiftiImage,
 } from '../../src/formats/nifti.js';
+import { LimitError } from '../../src/formats/limits.js';
 import { readNifti, writeNifti } from '../../src/io/nifti-files.js';
 import { MambaError } from '../../src/util/errors.js';
+import { withReadLimits } from './read-limits.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-nifti-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -232,7 +234,7 @@ describe('NIfTI-1 reading and writing', () => {
       [
         'huge.nii',
         patched((v) => [42, 44, 46].forEach((o) => v.setInt16(o, 32767, true))),
-        ['voxels', 'more than one array'],
+        ['voxels', '[32767, 32767, 32767]', 'maxElements limit'],
       ],
       [
         'rgb.nii',
@@ -283,6 +285,76 @@ describe('NIfTI-1 reading and writing', () => {
       () => decodeNifti(damaged, 'damaged.nii.gz'),
       (e) => check(e, 'damaged.nii.gz', 'gzip', 'CRC-32'),
     );
+  });
+
+  it('bounds what a .nii.gz may ask: its size against its gzipped bytes, the decompressed bytes, the voxels and their bytes', () => {
+    const zeros = (dims: number[]): NiftiImage => ({
+      header: header('uint8', dims),
+      shape: dims,
+      data: new Float32Array(dims.reduce((a, b) => a * b, 1)),
+    });
+    // A header claiming a 1 GiB volume over a small file: refused before any inflating.
+    const small = encodeNifti(zeros([16, 16, 4]), { gzip: true });
+    const claims = (dims: number[]): Uint8Array => {
+      const plain = encodeNifti(zeros([16, 16, 4]));
+      dims.forEach((d, i) => new DataView(plain.buffer).setInt16(42 + 2 * i, d, true));
+      return gzipSync(plain);
+    };
+    assert.throws(
+      () => decodeNifti(claims([1024, 1024, 1024]), 'bomb.nii.gz'),
+      (e) => check(e, 'bomb.nii.gz', '[1024, 1024, 1024] uint8', 'more than its', 'gzipped bytes can hold'),
+    );
+    // Gzipped zeros a volume genuinely needs, past a lowered decompression limit: refused before inflating.
+    const twoMiB = encodeNifti(zeros([256, 256, 32]), { gzip: true });
+    withReadLimits({ maxDecompressedBytes: 1 << 20 }, () =>
+      assert.throws(
+        () => decodeNifti(twoMiB, 'zeros.nii.gz'),
+        (e) => e instanceof LimitError && e.limit === 'maxDecompressedBytes' && check(e, 'zeros.nii.gz'),
+      ),
+    );
+    withReadLimits({ maxElements: 1000 }, () =>
+      assert.throws(
+        () => decodeNifti(small, 'many.nii.gz'),
+        (e) => e instanceof LimitError && e.limit === 'maxElements' && check(e, 'many.nii.gz', '[16, 16, 4]'),
+      ),
+    );
+    withReadLimits({ maxBytes: 4000 }, () =>
+      assert.throws(
+        () => decodeNifti(small, 'wide.nii.gz'),
+        (e) => e instanceof LimitError && e.limit === 'maxBytes' && check(e, 'wide.nii.gz', '4,096'),
+      ),
+    );
+    assert.equal(decodeNifti(small, 'ok.nii.gz').data.length, 1024);
+  });
+
+  it('refuses bytes after the gzip data that start no further member', () => {
+    const gz = encodeNifti(
+      { header: header('uint8', [3]), shape: [3], data: Float32Array.from([1, 2, 3]) },
+      { gzip: true },
+    );
+    assert.throws(
+      () => decodeNifti(Buffer.concat([gz, Buffer.from('trailing junk')]), 'junk.nii.gz'),
+      (e) => check(e, 'junk.nii.gz', 'trailing garbage'),
+    );
+  });
+
+  it('refuses a scl_slope that scales finite voxels past what a float holds, and keeps stored NaN as NaN', () => {
+    // Written unscaled, then the slope set in the header (byte 112), as a damaged file would have it.
+    const image = (datatype: NiftiDataType, values: number[], sclSlope: number): Uint8Array => {
+      const bytes = encodeNifti({
+        header: header(datatype, [values.length]),
+        shape: [values.length],
+        data: Float32Array.from(values),
+      });
+      new DataView(bytes.buffer).setFloat32(112, sclSlope, true);
+      return bytes;
+    };
+    assert.throws(
+      () => decodeNifti(image('int16', [0, 1, 2], 3.4e38), 'slope.nii'),
+      (e) => check(e, 'slope.nii', 'voxel 2 holds 2', 'scl_slope', 'Infinity', 'scaling is damaged'),
+    );
+    const nan = decodeNifti(image('float32', [NaN, 1], 2), 'nan.nii');
+    assert.deepEqual(Array.from(nan.data), [NaN, 2]);
   });
 
   it('reads data past extensions at a larger vox_offset', () => {
