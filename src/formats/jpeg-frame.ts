@@ -49,7 +49,6 @@ export function checkJpegFrame(bytes: Uint8Array, source: string): void {
     if (HUFFMAN_DCT.has(marker)) return checkFrame(bytes, view, at + 4, length - 2, source, bad);
     at += 2 + length;
   }
-  return;
 }
 
 function checkFrame(
