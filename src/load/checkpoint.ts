@@ -1,5 +1,6 @@
 import type { ByteSource } from '../formats/byte-source.js';
 import type { TensorEntry } from '../formats/dtypes.js';
+import { parseJson } from '../formats/json.js';
 import { openSafetensors } from '../formats/safetensors.js';
 import { openTorchCheckpoint } from '../formats/torch-zip.js';
 import { MambaError } from '../util/errors.js';
@@ -69,12 +70,7 @@ export async function openWeightsSource(source: ByteSource): Promise<Checkpoint>
  */
 export async function openIndex(files: ModelFiles, indexFile: string, text: string): Promise<Checkpoint> {
   const indexPath = locate(files, indexFile);
-  let index: unknown;
-  try {
-    index = JSON.parse(text);
-  } catch (error) {
-    throw new MambaError(`${indexPath}: not a JSON shard index (${(error as Error).message})`);
-  }
+  const index = parseJson(text, `${indexPath} (a shard index)`);
   const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
   if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
     throw new MambaError(`${indexPath}: no "weight_map" object mapping tensor names to shard files`);
