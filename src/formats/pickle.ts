@@ -45,7 +45,16 @@ class Tuple {
 }
 
 class Dict {
-  readonly entries = new Map<string | number, Value>();
+  // Made on the first item, so that a pickle of a million empty dicts holds a million small objects, not maps.
+  private map: Map<string | number, Value> | undefined;
+
+  get entries(): ReadonlyMap<string | number, Value> {
+    return this.map ?? new Map();
+  }
+
+  set(key: string | number, value: Value): void {
+    (this.map ??= new Map()).set(key, value);
+  }
 }
 
 class Global {
@@ -155,7 +164,7 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
       const key = items[i];
       if (typeof key !== 'string' && typeof key !== 'number')
         throw bad(`a dict key is ${describe(key)}; a state dict is keyed by names`);
-      dict.entries.set(key, items[i + 1]);
+      dict.set(key, items[i + 1]);
     }
   };
   const global = (module: string, name: string): Global => {

@@ -71,13 +71,6 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw bad('the header is not a JSON object: not a safetensors file, or a damaged one');
   }
-  // JSON.parse reads 16.0 as 16; the reference reader refuses it where an integer belongs.
-  const fraction = firstNonIntegerNumber(text);
-  if (fraction !== undefined)
-    throw bad(
-      `the header holds the number ${fraction}, but shapes and data offsets are integers: the file is damaged or not written by a safetensors writer`,
-    );
-
   let metadata: Record<string, string> | undefined;
   const infos: RawInfo[] = [];
   for (const [name, value] of Object.entries(parsed)) {
@@ -105,6 +98,14 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
     }
     infos.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
   }
+
+  // JSON.parse reads 16.0 as 16, which the checks above then take for an integer;
+  // the reference reader refuses it.
+  const fraction = firstNonIntegerNumber(text);
+  if (fraction !== undefined)
+    throw bad(
+      `the header holds the number ${fraction}, but shapes and data offsets are integers: the file is damaged or not written by a safetensors writer`,
+    );
 
   infos.sort((a, b) => a.begin - b.begin || a.end - b.end);
   const dataStart = 8 + headerLength;
