@@ -114,6 +114,11 @@ export async function readZipDirectory(source: ByteSource): Promise<Map<string, 
       }
       e += 4 + length;
     }
+    // Entries lie before the directory: a size that claims more is refused before anything is read.
+    if (localHeaderOffset + 30 + compressedSize > directoryOffset)
+      throw bad(
+        `zip entry "${name}" claims ${compressedSize} bytes at offset ${localHeaderOffset}, past the start of the central directory at ${directoryOffset}: the file is truncated or damaged`,
+      );
     // Readers differ on which of two same-named entries they take (a map keeps the last, torch's
     // reader not necessarily), so such an archive would load different tensors in different tools.
     if (entries.has(name))

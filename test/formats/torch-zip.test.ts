@@ -365,6 +365,19 @@ describe('torch.save archives: bounded work from small hostile files', () => {
     );
   });
 
+  it('refuses a record whose directory entry claims more bytes than the file holds, before reading it', async () => {
+    const file = archiveBytes(statePickle());
+    const name = Buffer.from('archive/data/0');
+    const header = file.indexOf(name, file.indexOf(name) + 1) - 46; // the directory's copy of the name
+    file.writeUInt32LE(2 ** 31, header + 20);
+    file.writeUInt32LE(2 ** 31, header + 24);
+    await rejectsWith(
+      openTorchCheckpoint(bytesSource(file, 'claims.bin')),
+      'claims.bin',
+      '"archive/data/0" claims 2147483648 bytes',
+    );
+  });
+
   it('refuses an archive with two entries of one name, which readers resolve differently', async () => {
     const storage = (value: number): Uint8Array => new Uint8Array(Float32Array.from({ length: 8 }, () => value).buffer);
     const source = bytesSource(
