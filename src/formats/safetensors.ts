@@ -71,6 +71,7 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw bad('the header is not a JSON object: not a safetensors file, or a damaged one');
   }
+
   let metadata: Record<string, string> | undefined;
   const infos: RawInfo[] = [];
   for (const [name, value] of Object.entries(parsed)) {

@@ -141,7 +141,8 @@ export async function readZipDirectory(source: ByteSource): Promise<Map<string, 
  * Reads `length` bytes from `start` of an entry's uncompressed content; `context` (the source,
  * and the tensor if any) leads every message. A STORED entry is read in place, only the bytes asked
  * for; a DEFLATE one is inflated whole, its recorded size first held to maxDecompressedBytes,
- * and refused as soon as it inflates past that size (a zip bomb). Whole-entry reads are checked against the CRC-32 in the directory.
+ * and refused as soon as it inflates past that size (a zip bomb). Whole-entry reads are checked
+ * against the CRC-32 in the directory.
  */
 export async function readZipEntry(
   source: ByteSource,
