@@ -26,6 +26,17 @@ describe('shard indexes: parsed through parseJson', () => {
     await rejectsWith(openWeights(await shardedFolder(deep)), `folder/${INDEX}`, 'maxJsonDepth');
   });
 
+  it('an index mapping 200,000 tensors to as many missing shards: one error, in linear time', async () => {
+    const map = Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`t${i}`, `shard-${i}.safetensors`]));
+    const started = performance.now();
+    await rejectsWith(
+      openWeights(await shardedFolder(JSON.stringify({ weight_map: map }))),
+      'shard-0.safetensors',
+      'missing',
+    );
+    assert.ok(performance.now() - started < 10_000, 'refused within seconds');
+  });
+
   it('refuses an index with a byte order mark, and one that is not JSON', async () => {
     const bom = await shardedFolder('\ufeff{"weight_map": {"w": "shard-1.safetensors"}}');
     await rejectsWith(openWeights(bom), `folder/${INDEX}`, 'byte order mark');
