@@ -1,4 +1,5 @@
 import { MambaError } from '../util/errors.js';
+import { checkLimit } from './limits.js';
 
 /**
  * Element types as checkpoint files name them: safetensors' codes, which torch's storage types
@@ -82,6 +83,16 @@ export function numelOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
+}
+
+/**
+ * Checks, before anything is allocated, what reading a tensor of `numel` elements would take: its
+ * elements against maxElements, and against maxBytes the larger of the `storedBytes` read and the
+ * array `read()` returns (4 bytes an element). `what` names the file and tensor.
+ */
+export function checkTensorSize(numel: number, storedBytes: number, what: string): void {
+  checkLimit('maxElements', numel, `${what}: elements`);
+  checkLimit('maxBytes', Math.max(storedBytes, numel * 4), `${what}: bytes to read`);
 }
 
 export function isShape(value: unknown): value is number[] {

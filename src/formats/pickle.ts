@@ -1,5 +1,6 @@
 import { MambaError } from '../util/errors.js';
 import { isShape, type StoredDType } from './dtypes.js';
+import { LimitError, readLimits } from './limits.js';
 
 /**
  * A pickle reader for torch.save state dicts that never executes anything. Python's unpickler
@@ -44,7 +45,16 @@ class Tuple {
 }
 
 class Dict {
-  readonly entries = new Map<string | number, Value>();
+  // Made on the first item, so that a pickle of a million empty dicts holds a million small objects, not maps.
+  private map: Map<string | number, Value> | undefined;
+
+  get entries(): ReadonlyMap<string | number, Value> {
+    return this.map ?? new Map();
+  }
+
+  set(key: string | number, value: Value): void {
+    (this.map ??= new Map()).set(key, value);
+  }
 }
 
 class Global {
@@ -93,6 +103,16 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
   const storages = new Map<string, Storage>();
   let pos = 0;
   let opcodeAt = 0;
+  // Budgets, counted as the pickle runs: a few KB of compressed opcodes can otherwise build
+  // millions of dicts before anything looks wrong.
+  const { maxPickleOps, maxPickleItems } = readLimits();
+  let ops = 0;
+  let itemsBuilt = 0;
+  const built = (count: number): void => {
+    itemsBuilt += count;
+    if (itemsBuilt > maxPickleItems)
+      throw new LimitError('maxPickleItems', itemsBuilt, `${source}: containers, their items and memo entries`);
+  };
 
   const bad = (message: string): MambaError => new MambaError(`${source}: ${message} (pickle byte ${opcodeAt})`);
   const need = (n: number): number => {
@@ -139,11 +159,12 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
   const setItems = (dict: Value, items: Value[]): void => {
     if (!(dict instanceof Dict)) throw bad(`cannot set items on ${describe(dict)}`);
     if (items.length % 2) throw bad('malformed pickle: SETITEMS with an odd number of values');
+    built(items.length / 2);
     for (let i = 0; i < items.length; i += 2) {
       const key = items[i];
       if (typeof key !== 'string' && typeof key !== 'number')
         throw bad(`a dict key is ${describe(key)}; a state dict is keyed by names`);
-      dict.entries.set(key, items[i + 1]);
+      dict.set(key, items[i + 1]);
     }
   };
   const global = (module: string, name: string): Global => {
@@ -192,6 +213,7 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
     switch (callable.qualifiedName) {
       case ORDERED_DICT:
         if (a.length !== 0) throw bad('OrderedDict is called with arguments, which torch.save never writes');
+        built(1);
         return new Dict();
       case REBUILD_TENSOR: {
         // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
@@ -217,6 +239,7 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
 
   for (;;) {
     opcodeAt = pos;
+    if (++ops > maxPickleOps) throw new LimitError('maxPickleOps', ops, `${source}: opcodes the pickle runs`);
     const op = bytes[need(1)];
     switch (op) {
       case 0x80: // PROTO
@@ -235,17 +258,24 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
         marks.push(stack.length);
         break;
       case 0x29: // EMPTY_TUPLE
+        built(1);
         stack.push(new Tuple([]));
         break;
-      case 0x74: // TUPLE
-        stack.push(new Tuple(popMark()));
+      case 0x74: {
+        // TUPLE
+        const members = popMark();
+        built(1 + members.length);
+        stack.push(new Tuple(members));
         break;
+      }
       case 0x85: // TUPLE1
+        built(2);
         stack.push(new Tuple([pop()]));
         break;
       case 0x86: {
         // TUPLE2
         const b = pop();
+        built(3);
         stack.push(new Tuple([pop(), b]));
         break;
       }
@@ -253,10 +283,12 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
         // TUPLE3
         const c = pop();
         const b = pop();
+        built(4);
         stack.push(new Tuple([pop(), b, c]));
         break;
       }
       case 0x7d: // EMPTY_DICT
+        built(1);
         stack.push(new Dict());
         break;
       case 0x73: {
@@ -309,12 +341,15 @@ export function parseTorchStateDict(bytes: Uint8Array, source: string): PickledT
         stack.push(utf8(bytes[need(1)]));
         break;
       case 0x71: // BINPUT
+        built(1);
         memo.set(bytes[need(1)], top());
         break;
       case 0x72: // LONG_BINPUT
+        built(1);
         memo.set(view.getUint32(need(4), true), top());
         break;
       case 0x94: // MEMOIZE
+        built(1);
         memo.set(memo.size, top());
         break;
       case 0x68: // BINGET

@@ -1,6 +1,7 @@
 import { MambaError } from '../util/errors.js';
 import {
   assertLittleEndianHost,
+  checkTensorSize,
   decodeElements,
   dtypeRank,
   dtypeSize,
@@ -14,6 +15,7 @@ import {
   type WriteDType,
 } from './dtypes.js';
 import { readExactly, type ByteSink, type ByteSource } from './byte-source.js';
+import { firstNonIntegerNumber, parseJson } from './json.js';
 
 /** The reference implementation refuses larger headers; so do we, before allocating one. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -58,12 +60,14 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
       `header length ${headerLength} runs past the end of the file (${size} bytes): not a safetensors file, or a truncated one`,
     );
   const header = await readExactly(source, 8, headerLength, name);
-  let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(header));
-  } catch (error) {
-    throw bad(`the header is not UTF-8 JSON (${(error as Error).message}): not a safetensors file, or a damaged one`);
+    // The byte order mark is kept so that parseJson refuses it, as the reference reader does.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(header);
+  } catch {
+    throw bad('the header is not UTF-8: not a safetensors file, or a damaged one');
   }
+  const parsed = parseJson(text, `${name}: the header`);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw bad('the header is not a JSON object: not a safetensors file, or a damaged one');
   }
@@ -85,7 +89,9 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
     if (!isShape(offsets) || offsets.length !== 2 || offsets[0] > offsets[1]) {
       throw bad(`tensor "${name}": data_offsets ${JSON.stringify(offsets)} is not a [begin, end] pair of byte offsets`);
     }
-    const bytes = numelOf(shape) * dtypeSize(dtype);
+    const numel = numelOf(shape);
+    checkTensorSize(numel, numel * dtypeSize(dtype), `${source.name}: tensor "${name}"`);
+    const bytes = numel * dtypeSize(dtype);
     if (bytes !== offsets[1] - offsets[0]) {
       throw bad(
         `tensor "${name}": shape [${shape.join(', ')}] of ${dtype} needs ${bytes} bytes, but data_offsets [${offsets.join(', ')}] hold ${offsets[1] - offsets[0]}`,
@@ -93,6 +99,14 @@ export async function openSafetensors(source: ByteSource): Promise<SafetensorsFi
     }
     infos.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
   }
+
+  // JSON.parse reads 16.0 as 16, which the checks above then take for an integer;
+  // the reference reader refuses it.
+  const fraction = firstNonIntegerNumber(text);
+  if (fraction !== undefined)
+    throw bad(
+      `the header holds the number ${fraction}, but shapes and data offsets are integers: the file is damaged or not written by a safetensors writer`,
+    );
 
   infos.sort((a, b) => a.begin - b.begin || a.end - b.end);
   const dataStart = 8 + headerLength;

@@ -1,6 +1,7 @@
 import { MambaError } from '../util/errors.js';
 import {
   assertLittleEndianHost,
+  checkTensorSize,
   decodeElements,
   dtypeSize,
   isFloatDType,
@@ -79,6 +80,9 @@ export async function openTorchCheckpoint(source: ByteSource): Promise<TorchChec
         `${what}: size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}] at offset ${t.storageOffset} reach element ${last} of a storage of ${t.storageNumel}`,
       );
     }
+    // read() copies the view out, so a stride-0 view of one stored element with a huge shape
+    // would allocate its full size: it is held to the limits like any other tensor.
+    checkTensorSize(numelOf(t.shape), (last - t.storageOffset + 1) * itemSize, what);
     out.set(t.name, {
       name: t.name,
       dtype: t.dtype,

@@ -2,6 +2,7 @@ import { MambaError } from '../util/errors.js';
 import { readExactly, type ByteSource } from './byte-source.js';
 import { crc32 } from './crc32.js';
 import { inflate } from './inflate.js';
+import { checkLimit } from './limits.js';
 
 /**
  * Just enough of the zip format to read torch.save archives: the central directory (zip64 too,
@@ -113,6 +114,15 @@ export async function readZipDirectory(source: ByteSource): Promise<Map<string, 
       }
       e += 4 + length;
     }
+    // Entries lie before the directory: a size that claims more is refused before anything is read.
+    if (localHeaderOffset + 30 + compressedSize > directoryOffset)
+      throw bad(
+        `zip entry "${name}" claims ${compressedSize} bytes at offset ${localHeaderOffset}, past the start of the central directory at ${directoryOffset}: the file is truncated or damaged`,
+      );
+    // Readers differ on which of two same-named entries they take (a map keeps the last, torch's
+    // reader not necessarily), so such an archive would load different tensors in different tools.
+    if (entries.has(name))
+      throw bad(`the zip holds two entries named "${name}"; a torch.save archive names each record once`);
     entries.set(name, {
       name,
       method: dv.getUint16(p + 10, true),
@@ -130,8 +140,9 @@ export async function readZipDirectory(source: ByteSource): Promise<Map<string, 
 /**
  * Reads `length` bytes from `start` of an entry's uncompressed content; `context` (the source,
  * and the tensor if any) leads every message. A STORED entry is read in place, only the bytes asked
- * for; a DEFLATE one is inflated whole, and refused as soon as it inflates past its recorded
- * size (a zip bomb). Whole-entry reads are checked against the CRC-32 in the directory.
+ * for; a DEFLATE one is inflated whole, its recorded size first held to maxDecompressedBytes,
+ * and refused as soon as it inflates past that size (a zip bomb). Whole-entry reads are checked
+ * against the CRC-32 in the directory.
  */
 export async function readZipEntry(
   source: ByteSource,
@@ -158,6 +169,7 @@ export async function readZipEntry(
     content = await readExactly(source, dataStart + start, length, what);
     if (start !== 0 || length !== entry.size) return content;
   } else if (entry.method === 8) {
+    checkLimit('maxDecompressedBytes', entry.size, `${what}: its recorded size`);
     const inflated = inflate(
       'deflate',
       await readExactly(source, dataStart, entry.compressedSize, what),

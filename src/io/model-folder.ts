@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { parseJsonObject } from '../load/model-files.js';
 import type { Module } from '../nn/module.js';
 import { MambaError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -24,15 +25,7 @@ export function readConfigJson(path: string): Record<string, unknown> {
       `${missing ? `${dirname(file)} has no config.json` : `${file}: cannot read it (${(error as Error).message})`}; a model folder needs config.json and its weights`,
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new MambaError(`${file}: not valid JSON (${(error as Error).message})`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw new MambaError(`${file}: a model config must be a JSON object`);
-  return json as Record<string, unknown>;
+  return parseJsonObject(text, file, 'a model config must be a JSON object');
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ByteSource } from '../formats/byte-source.js';
 import type { TensorEntry } from '../formats/dtypes.js';
+import { parseJson } from '../formats/json.js';
 import { openSafetensors } from '../formats/safetensors.js';
 import { openTorchCheckpoint } from '../formats/torch-zip.js';
 import { MambaError } from '../util/errors.js';
@@ -69,17 +70,13 @@ export async function openWeightsSource(source: ByteSource): Promise<Checkpoint>
  */
 export async function openIndex(files: ModelFiles, indexFile: string, text: string): Promise<Checkpoint> {
   const indexPath = locate(files, indexFile);
-  let index: unknown;
-  try {
-    index = JSON.parse(text);
-  } catch (error) {
-    throw new MambaError(`${indexPath}: not a JSON shard index (${(error as Error).message})`);
-  }
+  const index = parseJson(text, `${indexPath} (a shard index)`);
   const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
   if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
     throw new MambaError(`${indexPath}: no "weight_map" object mapping tensor names to shard files`);
   }
-  const shardNames: string[] = [];
+  // A set, in first-mention order: a hostile index can map a million tensors to a million names.
+  const named = new Set<string>();
   for (const [name, file] of Object.entries(weightMap)) {
     // The index comes from the network; a shard name must not lead outside the folder.
     if (typeof file !== 'string' || file === '' || file === '..' || file === '.' || /[/\\]/.test(file)) {
@@ -87,17 +84,18 @@ export async function openIndex(files: ModelFiles, indexFile: string, text: stri
         `${indexPath}: tensor "${name}" maps to ${JSON.stringify(file)}, which is not a file name in this folder`,
       );
     }
-    if (!shardNames.includes(file)) shardNames.push(file);
+    named.add(file);
   }
+  const shardNames = [...named];
   if (shardNames.length === 0) throw new MambaError(`${indexPath}: the weight_map is empty`);
   const isSafetensors = indexFile.endsWith('.safetensors.index.json');
-  const sources = await Promise.all(
-    shardNames.map(async (name) => {
-      const source = await files.open(name);
-      if (!source) throw new MambaError(`${indexPath} lists the shard ${name}, which is missing; download it too`);
-      return source;
-    }),
-  );
+  const opened = await Promise.all(shardNames.map((name) => files.open(name)));
+  const missing = shardNames.filter((_, i) => opened[i] === null);
+  if (missing.length > 0)
+    throw new MambaError(
+      `${indexPath} lists the shard ${missing[0]}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''}, which ${missing.length > 1 ? 'are' : 'is'} missing; download ${missing.length > 1 ? 'them' : 'it'} too`,
+    );
+  const sources = opened as ByteSource[];
   const shards = await Promise.all(
     sources.map((source) => (isSafetensors ? openSafetensors : openTorchCheckpoint)(source)),
   );

@@ -1,4 +1,5 @@
 import { bytesSource, concatBytes, type ByteSource } from '../formats/byte-source.js';
+import { parseJson } from '../formats/json.js';
 import { MambaError } from '../util/errors.js';
 
 /**
@@ -87,21 +88,19 @@ async function readBody(
   return parts.length === 0 ? new Uint8Array(0) : concatBytes(parts);
 }
 
-/** A file of the folder as text, or null where it is missing. */
+/** A file of the folder as text, or null where it is missing; a byte order mark is kept, for parseJson to refuse. */
 export async function readTextFile(files: ModelFiles, file: string): Promise<string | null> {
   const source = await files.open(file);
   if (!source) return null;
-  return new TextDecoder().decode(await source.read(0, source.size));
+  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(await source.read(0, source.size));
 }
 
-/** JSON text that must hold an object; `source` names it in the error, `fix` says what to do. */
+/**
+ * JSON text that must hold an object, parsed by parseJson (depth limit, no byte order mark);
+ * `source` names it in the error, `fix` says what to do when it holds something else.
+ */
 export function parseJsonObject(text: string, source: string, fix: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new MambaError(`${source} is not valid JSON (${(error as Error).message}); ${fix}`);
-  }
+  const value = parseJson(text, source);
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new MambaError(`${source} does not hold a JSON object; ${fix}`);
   return value as Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseJson } from '../formats/json.js';
 import { openCheckpoint, saveSafetensors } from '../io/checkpoint.js';
 import { loadModuleWeights } from '../io/module-weights.js';
 import type { Module } from '../nn/module.js';
@@ -74,7 +75,8 @@ export function latestCheckpoint(out: string): string | null {
 
 /** The trainer_state.json of a checkpoint folder: step, planned steps, time, settings and last loss. */
 export function readTrainerState(dir: string): TrainerState {
-  return JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+  const path = join(dir, 'trainer_state.json');
+  return parseJson(readFileSync(path, 'utf8'), path) as TrainerState;
 }
 
 /** Restores model weights and optimizer moments from a checkpoint folder; returns its trainer state. */

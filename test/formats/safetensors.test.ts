@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { countingSource, rejectsWith } from '../helpers.js';
 import { bytesSource, MemorySink, type ByteSource } from '../../src/formats/byte-source.js';
 import { dtypeSize } from '../../src/formats/dtypes.js';
+import { setReadLimits } from '../../src/formats/limits.js';
 import { openSafetensors, writeSafetensors, type SafetensorsInput } from '../../src/formats/safetensors.js';
 import { fileSource } from '../../src/io/files.js';
 
@@ -190,11 +191,11 @@ describe('safetensors: hostile or damaged files give one clear MambaError', () =
 
   it('a header that is not JSON, or not an object', async () => {
     const notJson = rawFile('notjson.safetensors', '{"w": {"dtype": "F32",', new Uint8Array(0));
-    await rejectsWith(openSafetensors(notJson), notJson.name, 'not UTF-8 JSON');
+    await rejectsWith(openSafetensors(notJson), notJson.name, 'the header: not valid JSON');
     const array = rawFile('array.safetensors', '[1, 2]', new Uint8Array(0));
     await rejectsWith(openSafetensors(array), array.name, 'not a JSON object');
     const badUtf8 = bytesSource(Uint8Array.of(3, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0xff, 0x7d), 'badutf8.safetensors');
-    await rejectsWith(openSafetensors(badUtf8), 'badutf8.safetensors', 'not UTF-8 JSON');
+    await rejectsWith(openSafetensors(badUtf8), 'badutf8.safetensors', 'the header is not UTF-8');
   });
 
   it('an unknown dtype, a bad shape, bad offsets or bad metadata', async () => {
@@ -233,5 +234,55 @@ describe('safetensors: hostile or damaged files give one clear MambaError', () =
     const { tensors } = await openSafetensors(fp8);
     assert.equal(tensors.get('q')!.dtype, 'F8_E4M3');
     await rejectsWith(tensors.get('q')!.read(), fp8.name, 'tensor "q"', 'cannot read dtype F8_E4M3');
+  });
+});
+
+describe('safetensors: hostile headers are refused before anything is allocated', () => {
+  const w = { dtype: 'F32', shape: [2], data_offsets: [0, 8] };
+
+  it('a header with a byte order mark, as the reference reader refuses it', async () => {
+    const bom = rawFile('bom.safetensors', `\ufeff${JSON.stringify({ w })}`, new Uint8Array(8));
+    await rejectsWith(openSafetensors(bom), bom.name, 'byte order mark');
+  });
+
+  it('offsets and shapes written as non-integers (16.0, 2e0), which JSON.parse would take for integers', async () => {
+    const offsets = rawFile(
+      'float-offsets.safetensors',
+      '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}}',
+      new Uint8Array(8),
+    );
+    await rejectsWith(openSafetensors(offsets), offsets.name, 'the number 8.0', 'integers');
+    const shape = rawFile(
+      'exp-shape.safetensors',
+      '{"w":{"dtype":"F32","shape":[2e0],"data_offsets":[0,8]}}',
+      new Uint8Array(8),
+    );
+    await rejectsWith(openSafetensors(shape), shape.name, 'the number 2e0');
+    // A number inside a string is text, not a number.
+    const named = rawFile('named.safetensors', { '1.5': w }, new Uint8Array(8));
+    assert.deepEqual([...(await openSafetensors(named)).tensors.keys()], ['1.5']);
+  });
+
+  it('200,000 nested brackets in data_offsets: a LimitError, not a stack overflow', async () => {
+    const deep = `{"w":{"dtype":"F32","shape":[2],"data_offsets":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`;
+    const source = rawFile('deep.safetensors', deep, new Uint8Array(8));
+    await rejectsWith(openSafetensors(source), source.name, 'JSON nesting depth', 'maxJsonDepth');
+  });
+
+  it('a shape over maxElements, and a tensor over maxBytes, before reading its data', async () => {
+    const huge = rawFile(
+      'huge.safetensors',
+      { w: { dtype: 'F32', shape: [2 ** 20, 2 ** 20, 2 ** 20], data_offsets: [0, 8] } },
+      new Uint8Array(8),
+    );
+    await rejectsWith(openSafetensors(huge), huge.name, 'tensor "w"', 'maxElements');
+    const bytes = await written('limited.safetensors', [{ name: 'w', shape: [32], data: new Float32Array(32) }]);
+    const previous = setReadLimits({ maxBytes: 64 });
+    try {
+      await rejectsWith(openSafetensors(bytesSource(bytes, 'limited.safetensors')), 'tensor "w"', '128', 'maxBytes');
+    } finally {
+      setReadLimits(previous);
+    }
+    assert.equal((await openSafetensors(bytesSource(bytes, 'limited.safetensors'))).tensors.size, 1);
   });
 });

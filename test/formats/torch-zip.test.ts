@@ -8,6 +8,7 @@ import { bytesSource, type ByteSource } from '../../src/formats/byte-source.js';
 import type { TensorEntry } from '../../src/formats/dtypes.js';
 import { openSafetensors } from '../../src/formats/safetensors.js';
 import { openTorchCheckpoint } from '../../src/formats/torch-zip.js';
+import { setReadLimits, type ReadLimits } from '../../src/formats/limits.js';
 import { fileSource } from '../../src/io/files.js';
 
 const fixture = (path: string): string => fileURLToPath(new URL(`../../../test/fixtures/${path}`, import.meta.url));
@@ -293,5 +294,100 @@ describe('torch.save pickles: read without executing anything', () => {
       'short-deflate.bin',
       'inflates to 16 bytes, not the recorded 32',
     );
+  });
+});
+
+/** Runs `body` with some read limits lowered, then puts the previous ones back. */
+async function withLimits(limits: Partial<ReadLimits>, body: () => Promise<void>): Promise<void> {
+  const previous = setReadLimits(limits);
+  try {
+    await body();
+  } finally {
+    setReadLimits(previous);
+  }
+}
+
+describe('torch.save archives: bounded work from small hostile files', () => {
+  /** An archive whose data.pkl is `pickle`, deflated: millions of one opcode compress to a few KB. */
+  const bomb = (name: string, pickle: Buffer): ByteSource =>
+    bytesSource(zip([['archive/data.pkl', pickle, { deflate: true }]]), name);
+  const repeated = (opcode: string, count: number): Buffer => bytes(PROTO2, Buffer.alloc(count, opcode), STOP);
+
+  it('20 million EMPTY_DICT opcodes: refused at maxPickleItems, without building them all', async () => {
+    const source = bomb('dicts.bin', repeated('}', 20_000_000));
+    assert.ok(source.size < 64 * 1024, `the archive is ${source.size} bytes`);
+    await rejectsWith(openTorchCheckpoint(source), 'dicts.bin', 'maxPickleItems', '2,000,000');
+  });
+
+  it('20 million MARK opcodes, which build nothing: refused at maxPickleOps', async () => {
+    const source = bomb('marks.bin', repeated('(', 20_000_000));
+    await rejectsWith(openTorchCheckpoint(source), 'marks.bin', 'maxPickleOps', '10,000,000');
+  });
+
+  it('counts tuples, dict items and memo entries, and lets a real state dict through the same budgets', async () => {
+    const plain = archive('plain.bin', statePickle());
+    await withLimits({ maxPickleItems: 12 }, async () => {
+      await rejectsWith(openTorchCheckpoint(plain), 'plain.bin', 'maxPickleItems');
+    });
+    await withLimits({ maxPickleOps: 20 }, async () => {
+      await rejectsWith(openTorchCheckpoint(plain), 'plain.bin', 'maxPickleOps');
+    });
+    await withLimits({ maxPickleItems: 100, maxPickleOps: 100 }, async () => {
+      assert.deepEqual([...(await openTorchCheckpoint(plain)).tensors.keys()], ['w']);
+    });
+  });
+
+  it('a stride-0 view with a huge shape over one stored element: refused when opened, not materialised', async () => {
+    const huge = archive('broadcast-huge.bin', statePickle({ size: [2 ** 20, 2 ** 20], stride: [0, 0] }));
+    await rejectsWith(openTorchCheckpoint(huge), 'broadcast-huge.bin', 'tensor "w"', 'maxElements');
+    // 3e8 elements are under the default limit (a checkpoint may hold tensors that large); a
+    // lower limit refuses them the same way.
+    const large = archive('broadcast-large.bin', statePickle({ size: [300_000, 1000], stride: [0, 0] }));
+    await withLimits({ maxElements: 1e8 }, async () => {
+      await rejectsWith(openTorchCheckpoint(large), 'broadcast-large.bin', '300,000,000', 'maxElements');
+    });
+    await withLimits({ maxBytes: 1e9 }, async () => {
+      await rejectsWith(openTorchCheckpoint(large), 'broadcast-large.bin', '1,200,000,000', 'maxBytes');
+    });
+  });
+
+  it('a DEFLATE record whose recorded size is over maxDecompressedBytes: refused before inflating', async () => {
+    const source = archive('inflate.bin', statePickle({ size: [2, 4], stride: [4, 1] }), {
+      storageEntry: { deflate: true },
+    });
+    await withLimits({ maxDecompressedBytes: 16 }, async () => {
+      const { tensors } = await openTorchCheckpoint(source);
+      await rejectsWith(tensors.get('w')!.read(), 'inflate.bin', 'archive/data/0', 'maxDecompressedBytes');
+    });
+    assert.deepEqual(
+      [...(await (await openTorchCheckpoint(source)).tensors.get('w')!.read())],
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
+  });
+
+  it('refuses a record whose directory entry claims more bytes than the file holds, before reading it', async () => {
+    const file = archiveBytes(statePickle());
+    const name = Buffer.from('archive/data/0');
+    const header = file.indexOf(name, file.indexOf(name) + 1) - 46; // the directory's copy of the name
+    file.writeUInt32LE(2 ** 31, header + 20);
+    file.writeUInt32LE(2 ** 31, header + 24);
+    await rejectsWith(
+      openTorchCheckpoint(bytesSource(file, 'claims.bin')),
+      'claims.bin',
+      '"archive/data/0" claims 2147483648 bytes',
+    );
+  });
+
+  it('refuses an archive with two entries of one name, which readers resolve differently', async () => {
+    const storage = (value: number): Uint8Array => new Uint8Array(Float32Array.from({ length: 8 }, () => value).buffer);
+    const source = bytesSource(
+      zip([
+        ['archive/data.pkl', statePickle()],
+        ['archive/data/0', storage(1)],
+        ['archive/data/0', storage(2)],
+      ]),
+      'duplicate.bin',
+    );
+    await rejectsWith(openTorchCheckpoint(source), 'duplicate.bin', 'two entries named "archive/data/0"');
   });
 });

@@ -104,6 +104,17 @@ describe('the model-type registry', () => {
     await rejectsWith(loadModel(folder('untyped', '{"hidden_size": 8}')), 'has no model_type', 'no d_model or n_layer');
     await rejectsWith(loadModel(folder('broken', '{"model_type": ')), 'not valid JSON');
     await rejectsWith(loadModel(folder('array', '[1, 2]')), 'a model config must be a JSON object');
+    // Read synchronously from disk (modelTaskOf, taskMismatch): the same JSON reader as every loader.
+    const deep = folder('deep', `{"model_type": "mamba", "d_model": ${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+    assert.throws(
+      () => modelTaskOf(deep),
+      (e: unknown) => e instanceof mt.MambaError && /maxJsonDepth/.test(e.message),
+    );
+    const bom = folder('bom', '\ufeff{"model_type": "mamba"}');
+    assert.throws(
+      () => modelTaskOf(bom),
+      (e: unknown) => e instanceof mt.MambaError && /byte order mark/.test(e.message),
+    );
     await rejectsWith(loadModel(join(scratch, 'nowhere')), 'has no config.json');
     const noWeights = join(scratch, 'no-weights');
     cpSync(fixture('mamba-tiny-hf/config.json'), join(noWeights, 'config.json'));
