@@ -29,7 +29,11 @@ export interface CampaignOptions {
 const FAILURES: readonly Outcome[] = ['crash', 'timeout', 'oom'];
 
 /** Mutates the seeds of each format in turn and runs every case isolated; returns the tally. */
-export async function runCampaign(material: FuzzMaterial, runner: IsolatedRunner, options: CampaignOptions): Promise<Tally> {
+export async function runCampaign(
+  material: FuzzMaterial,
+  runner: IsolatedRunner,
+  options: CampaignOptions,
+): Promise<Tally> {
   const g = new Generator(options.seed);
   const tally: Tally = Object.fromEntries(
     options.formats.map((f) => [f, Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>]),
@@ -42,7 +46,8 @@ export async function runCampaign(material: FuzzMaterial, runner: IsolatedRunner
       const { bytes, mutations } = mutate(seed.bytes, g);
       const result = await runner.run(format, bytes);
       tally[format]![result.outcome]++;
-      if (FAILURES.includes(result.outcome)) options.onFailure?.({ ...result, format, seed: seed.name, mutations, bytes });
+      if (FAILURES.includes(result.outcome))
+        options.onFailure?.({ ...result, format, seed: seed.name, mutations, bytes });
     }
   }
   return tally;
@@ -56,5 +61,7 @@ export function tallyTable(tally: Tally): string {
     rows.push([format, String(total), ...OUTCOMES.map((o) => String(counts[o]))]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+  return rows
+    .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '))
+    .join('\n');
 }

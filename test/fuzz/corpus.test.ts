@@ -20,7 +20,10 @@ describe('fuzz: the seeds', () => {
       const outcomes = [];
       for (const seed of material.seeds[format]) {
         const result = await runner.run(format, seed.bytes);
-        assert.ok(['ok', 'error'].includes(result.outcome), `${format} ${seed.name}: ${result.outcome} ${result.message}`);
+        assert.ok(
+          ['ok', 'error'].includes(result.outcome),
+          `${format} ${seed.name}: ${result.outcome} ${result.message}`,
+        );
         outcomes.push(result.outcome);
       }
       assert.ok(outcomes.includes('ok'), `${format}: no seed reads`);
@@ -37,15 +40,17 @@ describe('fuzz: the hostile corpus of issue 14', () => {
 });
 
 describe('fuzz: a short seeded mutation run', () => {
-  it('20 mutated cases of every format end in a valid result or a clean error', async () => {
+  it('30 mutated cases of every format end in a valid result or a clean error', async () => {
     const failures: Failure[] = [];
     const tally = await runCampaign(material, runner, {
       formats: FORMATS,
       seed: 14,
-      casesPerFormat: 20,
+      casesPerFormat: 30,
       onFailure: (f) => failures.push(f),
     });
-    const report = failures.map((f) => `${f.format} (${f.seed}, ${f.mutations.join('+')}): ${f.outcome} ${f.message.split('\n')[0]}`);
+    const report = failures.map(
+      (f) => `${f.format} (${f.seed}, ${f.mutations.join('+')}): ${f.outcome} ${f.message.split('\n')[0]}`,
+    );
     assert.deepEqual(report, [], `\n${tallyTable(tally)}`);
   });
 });

@@ -180,14 +180,12 @@ export const CORPUS: readonly CorpusCase[] = [
       ['negative', '-3'],
       ['over u32', '4294967296'],
     ] as const
-  ).map(
-    ([what, id]): CorpusCase => ({
-      name: `tokenizer: a vocabulary id that is ${what}`,
-      format: 'tokenizer',
-      expect: 'error',
-      bytes: tokenizerId(id),
-    }),
-  ),
+  ).map(([what, id]): CorpusCase => ({
+    name: `tokenizer: a vocabulary id that is ${what}`,
+    format: 'tokenizer',
+    expect: 'error',
+    bytes: tokenizerId(id),
+  })),
   {
     name: 'torch: zip with two entries of the same name',
     format: 'torch-zip',
@@ -294,7 +292,10 @@ export const CORPUS: readonly CorpusCase[] = [
     name: 'config: mamba hidden_size 2^53-1',
     format: 'config-mamba',
     expect: 'error',
-    bytes: config('mamba', (json) => void inner(json, { hidden_size: Number.MAX_SAFE_INTEGER, d_model: Number.MAX_SAFE_INTEGER })),
+    bytes: config(
+      'mamba',
+      (json) => void inner(json, { hidden_size: Number.MAX_SAFE_INTEGER, d_model: Number.MAX_SAFE_INTEGER }),
+    ),
   },
   {
     name: 'config: mamba time_step_min > time_step_max',

@@ -157,7 +157,11 @@ export class IsolatedRunner {
     if (used > this.options.memoryCapBytes) {
       // The memory stays with the process: start afresh for the next case.
       this.close();
-      pending.resolve({ outcome: 'oom', message: `the case left ${mib(used)} in use (cap ${mib(this.options.memoryCapBytes)})`, ms });
+      pending.resolve({
+        outcome: 'oom',
+        message: `the case left ${mib(used)} in use (cap ${mib(this.options.memoryCapBytes)})`,
+        ms,
+      });
     } else pending.resolve({ outcome: done.outcome, message: done.message, ms });
   }
 
@@ -174,7 +178,12 @@ export class IsolatedRunner {
     if (pending.killedFor) pending.resolve({ ...pending.killedFor, ms });
     else if (/heap out of memory|Allocation failed/.test(this.stderr))
       pending.resolve({ outcome: 'oom', message: `V8 ran out of heap (${this.options.heapMiB} MiB)`, ms });
-    else pending.resolve({ outcome: 'crash', message: `the process died (${code ?? signal}): ${this.stderr.slice(-500)}`, ms });
+    else
+      pending.resolve({
+        outcome: 'crash',
+        message: `the process died (${code ?? signal}): ${this.stderr.slice(-500)}`,
+        ms,
+      });
   }
 }
 

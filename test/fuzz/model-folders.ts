@@ -28,7 +28,10 @@ async function saveTiny(type: ModelFolderType, folder: string): Promise<void> {
       return;
     case 'moe_mamba': {
       const moe = { experts: 2, dExpert: 8, topK: 1, capacityFactor: 2, auxLossWeight: 0.01, zLossWeight: 0 };
-      await saveLanguageModel(new MoEMambaLM({ mamba: lm(), moe, pattern: alternatingPattern(1) }, generator()), folder);
+      await saveLanguageModel(
+        new MoEMambaLM({ mamba: lm(), moe, pattern: alternatingPattern(1) }, generator()),
+        folder,
+      );
       return;
     }
     case 'transformer':
@@ -46,7 +49,10 @@ async function saveTiny(type: ModelFolderType, folder: string): Promise<void> {
       return;
     case 'vim':
       await saveVisionModel(
-        new Vim({ imageSize: 4, patchSize: 2, channels: 1, numClasses: 2, dModel: 8, depth: 1, dState: 4 }, generator()),
+        new Vim(
+          { imageSize: 4, patchSize: 2, channels: 1, numClasses: 2, dModel: 8, depth: 1, dState: 4 },
+          generator(),
+        ),
         folder,
         classifier,
       );
@@ -55,7 +61,10 @@ async function saveTiny(type: ModelFolderType, folder: string): Promise<void> {
     case 'umamba': {
       const network =
         type === 'unet'
-          ? new UNet({ inChannels: 1, classes: 2, features: [4, 8], convsPerStage: 1, deepSupervision: false }, generator())
+          ? new UNet(
+              { inChannels: 1, classes: 2, features: [4, 8], convsPerStage: 1, deepSupervision: false },
+              generator(),
+            )
           : new UMamba(
               umambaConfig({ classes: 2, features: [4, 8], variant: 'bot', dState: 4, deepSupervision: false }),
               generator(),
@@ -63,7 +72,10 @@ async function saveTiny(type: ModelFolderType, folder: string): Promise<void> {
       await saveSegmentationModel(
         network,
         {
-          network: network instanceof UNet ? { type: 'unet', config: network.config } : { type: 'umamba', config: network.config },
+          network:
+            network instanceof UNet
+              ? { type: 'unet', config: network.config }
+              : { type: 'umamba', config: network.config },
           classNames: ['background', 'a'],
           preprocessing: { normalisation: 'zscore', scale: 1, divisor: network.divisor },
           data: { kind: 'folder', path: 'data', testFraction: 0.2 },
@@ -83,7 +95,9 @@ export async function tinyModelFolders(): Promise<Record<ModelFolderType, Folder
     for (const type of MODEL_FOLDER_TYPES) {
       const folder = join(scratch, type);
       await saveTiny(type, folder);
-      folders[type] = Object.fromEntries(readdirSync(folder).map((f) => [f, new Uint8Array(readFileSync(join(folder, f)))]));
+      folders[type] = Object.fromEntries(
+        readdirSync(folder).map((f) => [f, new Uint8Array(readFileSync(join(folder, f)))]),
+      );
     }
     return folders;
   } finally {

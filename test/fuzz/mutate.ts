@@ -5,12 +5,41 @@ import { Generator } from '../../src/tensor/random.js';
  * edges of the integer types, huge, negative, fractional and not-a-number spellings.
  */
 const HOSTILE_NUMBERS = [
-  '0', '-1', '1.5', '16.0', '1e308', '-1e308', '255', '256', '65535', '65536', '2147483647', '2147483648',
-  '4294967295', '4294967296', '9007199254740991', '9007199254740993', '1e6', '1e9', 'NaN', 'null', '"7"', '[]', '{}',
+  '0',
+  '-1',
+  '1.5',
+  '16.0',
+  '1e308',
+  '-1e308',
+  '255',
+  '256',
+  '65535',
+  '65536',
+  '2147483647',
+  '2147483648',
+  '4294967295',
+  '4294967296',
+  '9007199254740991',
+  '9007199254740993',
+  '1e6',
+  '1e9',
+  'NaN',
+  'null',
+  '"7"',
+  '[]',
+  '{}',
 ];
 
 /** The byte-level changes the mutator makes; one or more are applied to each case. */
-const MUTATIONS = ['flip-bit', 'set-byte', 'insert-bytes', 'delete-bytes', 'splice-number', 'overwrite-u32', 'truncate'] as const;
+const MUTATIONS = [
+  'flip-bit',
+  'set-byte',
+  'insert-bytes',
+  'delete-bytes',
+  'splice-number',
+  'overwrite-u32',
+  'truncate',
+] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
 /** A 32-bit little- or big-endian value a binary header might hold as a size. */
@@ -27,7 +56,8 @@ function replace(bytes: Uint8Array, at: number, remove: number, insert: Uint8Arr
 /** The spans of ASCII digits (with sign, point and exponent) in the first 64 KiB: where headers keep their numbers. */
 function numberSpans(bytes: Uint8Array): [number, number][] {
   const spans: [number, number][] = [];
-  const isNumeric = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x65 || c === 0x45;
+  const isNumeric = (c: number): boolean =>
+    (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x65 || c === 0x45;
   const end = Math.min(bytes.length, 65536);
   for (let i = 0; i < end; i++) {
     const c = bytes[i]!;

@@ -42,7 +42,10 @@ async function readAll(tensors: Map<string, TensorEntry>): Promise<number> {
  * The readers, given the files they need beside the fuzzed one: the shards a fuzzed index points
  * at, and the weights a fuzzed config.json of each model type is loaded with.
  */
-export function fuzzReaders(folders: Record<ModelFolderType, FolderBytes>, shards: FolderBytes): Record<FormatName, Reader> {
+export function fuzzReaders(
+  folders: Record<ModelFolderType, FolderBytes>,
+  shards: FolderBytes,
+): Record<FormatName, Reader> {
   const configReader =
     (type: ModelFolderType): Reader =>
     async (bytes) => {

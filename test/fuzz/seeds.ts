@@ -21,8 +21,7 @@ export interface FuzzMaterial {
   seeds: Record<FormatName, Seed[]>;
 }
 
-const fixturePath = (path: string): string =>
-  fileURLToPath(new URL(`../../../test/fixtures/${path}`, import.meta.url));
+const fixturePath = (path: string): string => fileURLToPath(new URL(`../../../test/fixtures/${path}`, import.meta.url));
 export const fixture = (path: string): Uint8Array => new Uint8Array(readFileSync(fixturePath(path)));
 const seedsOf = (...paths: string[]): Seed[] => paths.map((path) => ({ name: path, bytes: fixture(path) }));
 
@@ -56,14 +55,20 @@ export async function fuzzMaterial(): Promise<FuzzMaterial> {
       .filter((f) => f !== SHARD_INDEX && f !== 'config.json')
       .map((f) => [f, fixture(`${sharded}/${f}`)]),
   );
-  const idx = idxBytes([3, 2, 2], Uint8Array.from({ length: 12 }, (_, i) => i * 20));
+  const idx = idxBytes(
+    [3, 2, 2],
+    Uint8Array.from({ length: 12 }, (_, i) => i * 20),
+  );
   const nifti = tinyNifti();
   const seeds: Record<FormatName, Seed[]> = {
     safetensors: seedsOf('io/dtypes.safetensors', 'io/mixed.safetensors'),
     'shard-index': seedsOf(`${sharded}/${SHARD_INDEX}`),
     'torch-zip': seedsOf('io/torch-deflate.bin', 'io/torch-zip64.bin', 'io/mamba-orig-f16/pytorch_model.bin'),
     ...(Object.fromEntries(
-      MODEL_FOLDER_TYPES.map((type) => [`config-${type}`, [{ name: `${type}/config.json`, bytes: folders[type]['config.json']! }]]),
+      MODEL_FOLDER_TYPES.map((type) => [
+        `config-${type}`,
+        [{ name: `${type}/config.json`, bytes: folders[type]['config.json']! }],
+      ]),
     ) as Record<`config-${ModelFolderType}`, Seed[]>),
     tokenizer: [{ name: 'tokenizer.json', bytes: new TextEncoder().encode(tinyTokenizerJson()) }],
     nifti: [
@@ -74,7 +79,10 @@ export async function fuzzMaterial(): Promise<FuzzMaterial> {
       { name: 'images.idx3', bytes: idx },
       { name: 'images.idx3.gz', bytes: new Uint8Array(gzipSync(idx)) },
     ],
-    image: [...seedsOf('png/gray8.png', 'png/palette4.png', 'png/rgba8-adam7.png'), { name: 'tiny.jpg', bytes: tinyJpeg() }],
+    image: [
+      ...seedsOf('png/gray8.png', 'png/palette4.png', 'png/rgba8-adam7.png'),
+      { name: 'tiny.jpg', bytes: tinyJpeg() },
+    ],
   };
   for (const format of FORMATS) if (!seeds[format]?.length) throw new Error(`no fuzz seed for ${format}`);
   return { folders, shards, seeds };
@@ -101,7 +109,15 @@ export function tinyTokenizerJson(): string {
     truncation: null,
     padding: null,
     added_tokens: [
-      { id: eos, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+      {
+        id: eos,
+        content: '<|endoftext|>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      },
     ],
     normalizer: null,
     pre_tokenizer: byteLevel,

@@ -14,7 +14,8 @@ function deflatedBlocks(bytes: Uint8Array): Buffer {
 
 /** Raw DEFLATE of prefix + zeros, with the CRC-32 and Adler-32 of the whole, for the wrappers. */
 function deflateZeros(prefix: Uint8Array, total: number): { deflated: Buffer; crc: number; adler: number } {
-  if (prefix.length > Math.min(CHUNK, total)) throw new Error('deflateZeros: the prefix must fit in the first megabyte');
+  if (prefix.length > Math.min(CHUNK, total))
+    throw new Error('deflateZeros: the prefix must fit in the first megabyte');
   const first = new Uint8Array(Math.min(CHUNK, total));
   first.set(prefix);
   const zeros = new Uint8Array(CHUNK);
