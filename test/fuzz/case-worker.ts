@@ -32,7 +32,7 @@ export interface DoneMessage {
 
 declare const gc: (() => void) | undefined;
 
-async function runCase(reader: Reader, message: CaseMessage): Promise<DoneMessage> {
+export async function runCase(reader: Reader, message: CaseMessage): Promise<DoneMessage> {
   const done = (outcome: DoneMessage['outcome'], text: string): DoneMessage => {
     const { rss, arrayBuffers } = process.memoryUsage();
     return { kind: 'done', id: message.id, outcome, message: text, rss, arrayBuffers };

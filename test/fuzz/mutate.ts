@@ -1,3 +1,5 @@
+import { crc32 } from '../../src/formats/crc32.js';
+import { PNG_SIGNATURE } from '../../src/formats/png.js';
 import { Generator } from '../../src/tensor/random.js';
 
 /**
@@ -114,7 +116,24 @@ export function mutateOnce(bytes: Uint8Array, g: Generator): { bytes: Uint8Array
   }
 }
 
-/** One to four mutations of `bytes` in a row. */
+/**
+ * Recomputes the CRC of every PNG chunk that lies inside the file: a PNG decoder refuses a chunk
+ * whose CRC fails before reading it, so without this nearly every mutation stops there.
+ */
+export function repairPngCrcs(bytes: Uint8Array): Uint8Array {
+  if (!PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return bytes;
+  const out = bytes.slice();
+  const view = new DataView(out.buffer);
+  for (let at = PNG_SIGNATURE.length; at + 12 <= out.length;) {
+    const length = view.getUint32(at);
+    if (at + 12 + length > out.length) break;
+    view.setUint32(at + 8 + length, crc32(out.subarray(at + 4, at + 8 + length)) >>> 0);
+    at += 12 + length;
+  }
+  return out;
+}
+
+/** One to four mutations of `bytes` in a row; half the mutated PNGs get their chunk CRCs repaired. */
 export function mutate(bytes: Uint8Array, g: Generator): { bytes: Uint8Array; mutations: Mutation[] } {
   const mutations: Mutation[] = [];
   let current = bytes;
@@ -123,5 +142,5 @@ export function mutate(bytes: Uint8Array, g: Generator): { bytes: Uint8Array; mu
     current = step.bytes;
     mutations.push(step.mutation);
   }
-  return { bytes: current, mutations };
+  return { bytes: g.uniform() < 0.5 ? repairPngCrcs(current) : current, mutations };
 }
