@@ -25,7 +25,7 @@ export interface DoneMessage {
   id: number;
   outcome: 'ok' | 'error' | 'crash';
   message: string;
-  /** After the case, with its result still alive: what it cost outside and inside V8's heap. */
+  /** Right after the case, before its garbage is collected: what it cost outside and inside V8's heap. */
   rss: number;
   arrayBuffers: number;
 }

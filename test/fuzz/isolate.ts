@@ -55,6 +55,8 @@ function residentBytes(pid: number): number | null {
 
 interface Pending {
   id: number;
+  /** The process the case runs in: an exit of an earlier, replaced one must not end it. */
+  child: ChildProcess;
   resolve: (result: CaseResult) => void;
   started: number;
   /** Set when the runner kills the process for a limit, before the exit arrives. */
@@ -91,7 +93,7 @@ export class IsolatedRunner {
     const child = this.child!;
     const id = this.nextId++;
     return await new Promise<CaseResult>((resolve) => {
-      const pending: Pending = { id, resolve, started: Date.now() };
+      const pending: Pending = { id, child, resolve, started: Date.now() };
       this.pending = pending;
       const timer = setTimeout(
         () => this.kill(pending, 'timeout', `still running after ${this.options.timeoutMs} ms`),
@@ -129,19 +131,22 @@ export class IsolatedRunner {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child = child;
-    child.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (this.child === child) this.stderr = (this.stderr + chunk.toString()).slice(-4000);
+    });
     this.ready = new Promise<void>((resolve, reject) => {
       child.on('message', (message: { kind: 'ready' } | DoneMessage) => {
         if (message.kind === 'ready') resolve();
         else this.finish(message);
       });
-      child.on('exit', (code, signal) => {
+      // 'close', not 'exit': by then all of stderr has arrived (a V8 heap abort says so there).
+      child.on('close', (code, signal) => {
         if (this.child === child) {
           this.child = null;
           this.ready = null;
         }
         reject(new Error(`the fuzz case process exited before it was ready (${code ?? signal}): ${this.stderr}`));
-        this.exited(code, signal);
+        if (this.pending?.child === child) this.exited(code, signal);
       });
     });
     const init: InitMessage = { kind: 'init', limits: FUZZ_LIMITS, ...this.material };

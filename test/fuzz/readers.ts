@@ -68,6 +68,6 @@ export function fuzzReaders(
     },
     nifti: async (bytes) => decodeNifti(bytes, 'fuzz.nii').data.length,
     idx: async (bytes) => readIdx(bytes, 'fuzz-images-idx3-ubyte').data.length,
-    image: async (bytes) => decodeImage(bytes, 'fuzz.png').data.length,
+    image: async (bytes) => decodeImage(bytes, 'fuzz-image').data.length,
   };
 }
