@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { crc32, deflateRawSync } from 'node:zlib';
 import { countingSource, rejectsWith } from '../helpers.js';
-import { bytesSource, type ByteSource } from '../../src/formats/byte-source.js';
+import { bytesSource } from '../../src/formats/byte-source.js';
 import type { TensorEntry } from '../../src/formats/dtypes.js';
 import { openSafetensors } from '../../src/formats/safetensors.js';
 import { openTorchCheckpoint } from '../../src/formats/torch-zip.js';
 import { setReadLimits, type ReadLimits } from '../../src/formats/limits.js';
 import { fileSource } from '../../src/io/files.js';
+import { archive, archiveBytes, bytes, global, PROTO2, small, statePickle, STOP, str } from './torch-archive.js';
 
 const fixture = (path: string): string => fileURLToPath(new URL(`../../../test/fixtures/${path}`, import.meta.url));
 const fromFile = async (path: string) => openTorchCheckpoint(await fileSource(fixture(path)));
@@ -65,132 +65,6 @@ describe('torch.save checkpoints in the original layout', () => {
     await assertMatchesTorch(tensors, fixture('io/mamba-orig-f32/expected.safetensors'), 'F32');
   });
 });
-
-// --- Hand-built archives: the smallest torch.save-shaped zip, with a pickle written opcode by opcode. ---
-
-/** How an entry is stored: DEFLATE-compressed, and under a recorded size other than its own. */
-interface EntryOptions {
-  deflate?: boolean;
-  recordedSize?: number;
-}
-
-function zip(entries: [string, Uint8Array, EntryOptions?][]): Buffer {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data, options = {}] of entries) {
-    const nameBytes = Buffer.from(name);
-    const stored = options.deflate ? deflateRawSync(data) : data;
-    const method = options.deflate ? 8 : 0;
-    const size = options.recordedSize ?? data.length;
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt32LE(crc32(data), 14);
-    local.writeUInt32LE(stored.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    const header = Buffer.alloc(46);
-    header.writeUInt32LE(0x02014b50, 0);
-    header.writeUInt16LE(20, 4);
-    header.writeUInt16LE(20, 6);
-    header.writeUInt16LE(method, 10);
-    header.writeUInt32LE(crc32(data), 16);
-    header.writeUInt32LE(stored.length, 20);
-    header.writeUInt32LE(size, 24);
-    header.writeUInt16LE(nameBytes.length, 28);
-    header.writeUInt32LE(offset, 42);
-    parts.push(local, nameBytes, Buffer.from(stored));
-    central.push(header, nameBytes);
-    offset += 30 + nameBytes.length + stored.length;
-  }
-  const directory = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, directory, end]);
-}
-
-const bytes = (...parts: (number | string | Buffer)[]): Buffer =>
-  Buffer.concat(
-    parts.map((p) => (typeof p === 'number' ? Buffer.from([p]) : typeof p === 'string' ? Buffer.from(p, 'latin1') : p)),
-  );
-const u32 = (n: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-};
-const PROTO2 = bytes(0x80, 2);
-const STOP = '.';
-const str = (s: string): Buffer => bytes('X', u32(Buffer.byteLength(s)), Buffer.from(s));
-const global = (module: string, name: string): Buffer => bytes('c', `${module}\n${name}\n`);
-const small = (n: number): Buffer => bytes('K', n);
-/** BININT1 below 256, BININT above. */
-const int = (n: number): Buffer => (n < 256 ? small(n) : bytes('J', u32(n)));
-const ORDERED_DICT = bytes(global('collections', 'OrderedDict'), ')R');
-
-interface TensorSpec {
-  storage?: string;
-  key?: string;
-  numel?: number;
-  offset?: Buffer;
-  size?: number[];
-  stride?: number[];
-  after?: string;
-}
-
-/** The pickle torch.save writes for {"w": tensor}, with each part replaceable. */
-function statePickle(spec: TensorSpec = {}): Buffer {
-  const tuple = (items: number[]): Buffer => bytes('(', ...items.map(int), 't');
-  const storage = bytes(
-    '(',
-    str('storage'),
-    global('torch', spec.storage ?? 'FloatStorage'),
-    str(spec.key ?? '0'),
-    str('cpu'),
-    int(spec.numel ?? 8),
-    't',
-    'Q',
-  );
-  const tensor = bytes(
-    global('torch._utils', '_rebuild_tensor_v2'),
-    '(',
-    storage,
-    spec.offset ?? small(0),
-    tuple(spec.size ?? [2, 3]),
-    tuple(spec.stride ?? [3, 1]),
-    0x89,
-    ORDERED_DICT,
-    't',
-    'R',
-    spec.after ?? '',
-  );
-  return bytes(PROTO2, ORDERED_DICT, '(', str('w'), tensor, 'u', STOP);
-}
-
-interface ArchiveOptions {
-  byteorder?: string;
-  storage?: Uint8Array;
-  storageEntry?: EntryOptions;
-}
-
-function archiveBytes(pickle: Buffer, options: ArchiveOptions = {}): Buffer {
-  const storage = options.storage ?? new Uint8Array(Float32Array.from({ length: 8 }, (_, i) => i).buffer);
-  return zip([
-    ['archive/data.pkl', pickle],
-    ['archive/byteorder', Buffer.from(options.byteorder ?? 'little')],
-    ['archive/data/0', storage, options.storageEntry],
-    ['archive/version', Buffer.from('3\n')],
-  ]);
-}
-
-/** A torch.save-shaped archive in memory, named `name`. */
-const archive = (name: string, pickle: Buffer, options: ArchiveOptions = {}): ByteSource =>
-  bytesSource(archiveBytes(pickle, options), name);
 
 describe('torch.save pickles: read without executing anything', () => {
   it('reads a hand-built archive, including a LONG1 storage offset', async () => {
