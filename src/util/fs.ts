@@ -1,5 +1,15 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { explainFileError, isSystemError, withFileErrors } from './fs-errors.js';
 import { isProcessAlive } from './process-alive.js';
 
@@ -47,7 +57,26 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 
 /** mkdir -p, with a refusal of the environment (a file in the way, read-only) as a FileSystemError. */
 export function makeFolder(folder: string): void {
-  withFileErrors(folder, () => mkdirSync(folder, { recursive: true }));
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    throw explainFileError(isSystemError(error) && error.code === 'ENOENT' ? mkdirCause(folder, error) : error, folder);
+  }
+}
+
+/**
+ * Node's recursive mkdir reports ENOENT where a folder cannot be made for another reason (a
+ * read-only device, no permission): making the first missing folder alone shows the real one.
+ */
+function mkdirCause(folder: string, reported: unknown): unknown {
+  let missing = resolve(folder);
+  while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing);
+  try {
+    mkdirSync(missing);
+  } catch (cause) {
+    return cause;
+  }
+  return reported;
 }
 
 /**

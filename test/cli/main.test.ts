@@ -78,4 +78,41 @@ describe('command line', () => {
     const result = JSON.parse(r.stdout);
     assert.ok(result.testAccuracy > 0.9);
   });
+
+  it('an error of the environment that no command explained is still one line with the path, not an internal error', () => {
+    // A stub of node:fs in the CLI's process: reading package.json (for --version) fails as a disk would.
+    const stub = (code: string) =>
+      [
+        "import fs from 'node:fs';",
+        "import { syncBuiltinESMExports } from 'node:module';",
+        'const read = fs.readFileSync;',
+        'fs.readFileSync = (path, ...rest) => {',
+        "  if (!String(path).endsWith('package.json')) return read(path, ...rest);",
+        `  throw Object.assign(new Error('${code}: stub, open ' + path), { code: '${code}', syscall: 'open', path: String(path) });`,
+        '};',
+        'syncBuiltinESMExports();',
+      ].join('\n');
+    const run = (code: string) =>
+      spawnSync(
+        process.execPath,
+        ['--import', `data:text/javascript,${encodeURIComponent(stub(code))}`, main, '--version'],
+        {
+          encoding: 'utf8',
+        },
+      );
+    for (const [code, message] of [
+      [
+        'EACCES',
+        /^mamba-ts: permission denied for .*package\.json: change its permissions or owner, or use another path\n$/,
+      ],
+      [
+        'EIO',
+        /^mamba-ts: open on .*package\.json failed: EIO: stub, open .*; check the path, the device and the permissions, or use another path\n$/,
+      ],
+    ] as const) {
+      const r = run(code);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, message);
+    }
+  });
 });
