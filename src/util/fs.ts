@@ -5,6 +5,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   writeSync,
@@ -53,6 +54,12 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     throw atomicWriteError(error, tmp, path);
   }
   syncFolder(dirname(path));
+}
+
+/** A file's bytes; a refusal (missing, a folder, no permission) is a FileSystemError naming `path`. */
+export function readFileBytes(path: string): Uint8Array {
+  // readFileSync's EISDIR names no path: the caller's is the one to give.
+  return withFileErrors(path, () => readFileSync(path));
 }
 
 /** mkdir -p, with a refusal of the environment (a file in the way, read-only) as a FileSystemError. */

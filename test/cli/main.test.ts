@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -113,6 +115,38 @@ describe('command line', () => {
       const r = run(code);
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, message);
+    }
+  });
+
+  it('a folder where an IDX file belongs is one line naming it', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mamba-ts-idx-folders-'));
+    try {
+      const names = [
+        'train-images-idx3-ubyte',
+        'train-labels-idx1-ubyte',
+        't10k-images-idx3-ubyte',
+        't10k-labels-idx1-ubyte',
+      ];
+      for (const name of names) mkdirSync(join(root, name));
+      const r = cli(
+        'train',
+        'vim',
+        '--out',
+        join(root, 'run'),
+        '--dataset',
+        `idx:${root}`,
+        '--epochs',
+        '1',
+        '--threads',
+        '1',
+      );
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        `mamba-ts: ${join(root, names[0]!)} is a folder where a file is expected: give the path of a file, or move the folder away\n`,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

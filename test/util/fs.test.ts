@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { writeFileAtomicStreaming } from '../../src/io/files.js';
 import { FileSystemError } from '../../src/util/fs-errors.js';
-import { makeFolder, removeStaleTempFiles, tempPathFor, writeFileAtomic } from '../../src/util/fs.js';
+import { makeFolder, readFileBytes, removeStaleTempFiles, tempPathFor, writeFileAtomic } from '../../src/util/fs.js';
 import { mountTmpfs, NO_TMPFS } from './tmpfs.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-fs-'));
@@ -42,6 +42,11 @@ describe('atomic writes in a hostile environment', () => {
       writeFileAtomicStreaming(folder, async (out) => out.write(new Uint8Array(3))),
       (e) => rejectsAs(e, 'EISDIR', new RegExp(`^${folder} is a folder`)),
     );
+    assert.throws(
+      () => readFileBytes(folder),
+      (e) => rejectsAs(e, 'EISDIR', new RegExp(`^${folder} is a folder`)),
+    );
+    assert.deepEqual([...readFileBytes(file)], [120]);
     assert.deepEqual(readdirSync(scratch).sort(), ['a-file', 'a-folder']);
   });
 
