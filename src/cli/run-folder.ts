@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { latestCheckpoint } from '../train/checkpoint.js';
 import { lockHolder, LOCK_FILE, RunFolderLockedError } from '../train/run-lock.js';
 import { withFileErrors } from '../util/fs-errors.js';
-import { join } from 'node:path';
 import { UsageError } from './args.js';
 
 /**

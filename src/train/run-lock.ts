@@ -1,6 +1,7 @@
 import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { parseJson } from '../formats/json.js';
 import { MambaError } from '../util/errors.js';
 import { explainFileError, withFileErrors } from '../util/fs-errors.js';
 import { tempPathFor } from '../util/fs.js';
@@ -40,7 +41,7 @@ export interface RunLock {
 
 function parseHolder(text: string): LockHolder | null {
   try {
-    const value = JSON.parse(text) as Partial<LockHolder> | null;
+    const value = parseJson(text, LOCK_FILE) as Partial<LockHolder> | null;
     if (typeof value?.pid === 'number' && typeof value.hostname === 'string' && typeof value.started === 'string')
       return value as LockHolder;
   } catch {

@@ -137,6 +137,8 @@ function describeStep(loss: number, evaluation: Record<string, number>): string 
  * JSON lines, evaluates and checkpoints periodically and at the end, and can resume a run exactly:
  * batches depend on the step alone, and the checkpoint holds weights, moments and step. A resume
  * with a new length extends the run (see planResume); the cosine then ends at the new last step.
+ * It holds the run folder's lock while it runs (a second trainer there gets RunFolderLockedError)
+ * and first removes the temporary files that killed writes left there.
  */
 export async function train(task: TrainTask, config: TrainerConfig, run: RunOptions): Promise<TrainResult> {
   const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
