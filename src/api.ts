@@ -154,6 +154,7 @@ export { getBackend, setBackend, registerBackend, backendNames, setDefaultBacken
 export { WasmBackend, type ComposedWasmBackend, type WasmBackendOptions } from './backends/wasm/backend.js';
 export { ReferenceBackend } from './backends/reference/index.js';
 export { MambaError, ShapeError, DisposedError } from './util/errors.js';
+export { FileSystemError } from './util/fs-errors.js';
 export { DEFAULT_LIMITS, LimitError, readLimits, setReadLimits, type ReadLimits } from './formats/limits.js';
 export { SGD, AdamW, Optimizer, type AdamWOptions, type ParamGroup } from './train/optim.js';
 export { warmupCosine } from './train/schedule.js';

@@ -1,6 +1,7 @@
 import type { Backend } from './backend.js';
 import { getBackend, setBackend } from './registry.js';
 import { MambaError } from '../util/errors.js';
+import { checkThreadCount } from './threads.js';
 
 /** What `init()` takes, in Node and in the browser. */
 export interface InitOptions {
@@ -8,7 +9,8 @@ export interface InitOptions {
   backend?: 'wasm' | 'reference';
   /**
    * Threads for the wasm backend. Default: in Node, MAMBA_TS_THREADS or every core; in a browser,
-   * navigator.hardwareConcurrency where the page is cross-origin isolated, else 1.
+   * navigator.hardwareConcurrency where the page is cross-origin isolated, else 1. At most 4 per
+   * core (a MambaError beyond): more only cost memory and start-up time.
    */
   threads?: number;
 }
@@ -31,8 +33,7 @@ export async function initBackend(options: InitOptions, loadWasm: WasmLoader): P
   if (threads !== undefined) {
     if (name === 'reference')
       throw new MambaError("init: threads applies to the wasm backend only; leave it out with backend: 'reference'");
-    if (!Number.isInteger(threads) || threads < 1)
-      throw new MambaError(`init: threads must be a whole number of at least 1, got ${String(threads)}`);
+    checkThreadCount(threads, 'init: threads');
   }
   if (name === 'reference') return setBackend(getBackend('reference'));
   wasm ??= loadWasm(threads).catch((error: unknown) => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import '../backends/node.js';
 import { parseLimits, setReadLimits } from '../formats/limits.js';
 import { MambaError } from '../util/errors.js';
+import { describeSystemError, isSystemError } from '../util/fs-errors.js';
 import { checkAsUsage, UsageError } from './args.js';
 import { didYouMean } from './suggest.js';
 import { data, dataUsage } from './data.js';
@@ -108,6 +109,10 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
     } else if (error instanceof MambaError) {
       process.stderr.write(`mamba-ts: ${error.message}\n`);
+      process.exitCode = 1;
+    } else if (isSystemError(error)) {
+      // The environment refused a file operation that the library did not explain: still the user's to fix.
+      process.stderr.write(`mamba-ts: ${describeSystemError(error)}\n`);
       process.exitCode = 1;
     } else {
       const e = error as Error;

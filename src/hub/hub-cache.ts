@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { userCacheDir, type Env } from '../util/cache-dir.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { makeFolder, writeFileAtomic } from '../util/fs.js';
 
 export type { Env };
 
@@ -65,7 +65,7 @@ export class RepoCache {
   link(commit: string, path: string, etag: string): void {
     const pointer = join(this.snapshot(commit), path);
     const blob = this.blob(etag);
-    mkdirSync(dirname(pointer), { recursive: true });
+    makeFolder(dirname(pointer));
     rmSync(pointer, { force: true });
     try {
       symlinkSync(relative(dirname(pointer), blob), pointer);

@@ -1,6 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { MambaError } from '../util/errors.js';
+import { FileSystemError } from '../util/fs-errors.js';
+import { atomicWriteError } from '../util/fs.js';
 import { Progress, type ProgressStream } from '../util/progress.js';
 
 /**
@@ -126,7 +128,9 @@ export class HubClient {
       );
     }
     const hash = contentHash(file);
-    const handle = await open(tmp, 'w');
+    const handle = await open(tmp, 'w').catch((error: unknown) => {
+      throw atomicWriteError(error, tmp, target);
+    });
     let done = 0;
     let complete = false;
     try {
@@ -138,6 +142,9 @@ export class HubClient {
           progress.update(done);
         }
       } catch (error) {
+        // A full disk or a read-only cache is not fixed by running the command again.
+        const explained = atomicWriteError(error, tmp, target);
+        if (explained instanceof FileSystemError) throw explained;
         throw new MambaError(
           `downloading ${label} failed after ${done} bytes (${describe(error)}); run the command again`,
         );
@@ -152,7 +159,9 @@ export class HubClient {
       if (hash && hash.digest('hex') !== file.etag) {
         throw new MambaError(`downloaded ${label} does not match its checksum ${file.etag}; run the command again`);
       }
-      await rename(tmp, target);
+      await rename(tmp, target).catch((error: unknown) => {
+        throw atomicWriteError(error, tmp, target);
+      });
       complete = true;
       progress.finish();
     } finally {

@@ -1,9 +1,10 @@
 import { open, rm, rename, stat, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:buffer';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ByteSink, ByteSource } from '../formats/byte-source.js';
 import { MambaError } from '../util/errors.js';
+import { withFileErrorsAsync } from '../util/fs-errors.js';
+import { atomicWriteError, makeFolder, tempPathFor } from '../util/fs.js';
 
 /**
  * A file as a ByteSource. The file is opened for each read rather than held open, so a source
@@ -11,10 +12,7 @@ import { MambaError } from '../util/errors.js';
  * reads as truncated.
  */
 export async function fileSource(path: string): Promise<ByteSource> {
-  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') throw new MambaError(`${path} does not exist`);
-    throw error;
-  });
+  const info = await withFileErrorsAsync(path, () => stat(path));
   if (!info.isFile()) throw new MambaError(`${path} is not a file`);
   return {
     name: path,
@@ -45,7 +43,7 @@ async function readAt(fh: FileHandle, position: number, length: number, path: st
 
 /** Runs `use` with the file open for reading, and closes it however `use` ends. */
 async function withFile<T>(path: string, use: (fh: FileHandle) => Promise<T>): Promise<T> {
-  const fh = await open(path, 'r');
+  const fh = await withFileErrorsAsync(path, () => open(path, 'r'));
   try {
     return await use(fh);
   } finally {
@@ -91,8 +89,8 @@ class BlockWriter implements ByteSink {
  * named `path`, for messages.
  */
 export async function writeFileAtomicStreaming(path: string, fill: (out: ByteSink) => Promise<void>): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  makeFolder(dirname(path));
+  const tmp = tempPathFor(path);
   try {
     const fh = await open(tmp, 'w');
     try {
@@ -106,7 +104,7 @@ export async function writeFileAtomicStreaming(path: string, fill: (out: ByteSin
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw error;
+    throw atomicWriteError(error, tmp, path);
   }
   await syncFolder(dirname(path));
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseJson } from '../formats/json.js';
 import { openCheckpoint, saveSafetensors } from '../io/checkpoint.js';
@@ -6,7 +6,7 @@ import { loadModuleWeights } from '../io/module-weights.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { makeFolder, removeStaleTempFiles, writeFileAtomic } from '../util/fs.js';
 import type { AdamW } from './optim.js';
 
 /** What a run needs besides weights and optimizer moments to continue exactly. */
@@ -44,7 +44,7 @@ export async function saveTrainingCheckpoint(
 ): Promise<string> {
   const name = stepName(state.step);
   const dir = join(out, 'checkpoints', name);
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   await saveModel(dir);
   const names = new Map<Tensor, string>([...model.stateDict()].map(([n, t]) => [t, n]));
   const { tensors, steps } = optimizer.exportState(names);
@@ -60,6 +60,24 @@ export async function saveTrainingCheckpoint(
   for (const old of all.slice(0, Math.max(0, all.length - KEEP)))
     rmSync(join(out, 'checkpoints', old), { recursive: true, force: true });
   return dir;
+}
+
+/**
+ * Removes what writes killed mid-way (a SIGKILL, a power cut) left in a run folder: the temporary
+ * files of atomic writes, in the folder, checkpoints/ and each checkpoint, whose process is gone.
+ */
+export function cleanInterruptedWrites(out: string, log: (line: string) => void): void {
+  const checkpoints = join(out, 'checkpoints');
+  const steps = existsSync(checkpoints)
+    ? readdirSync(checkpoints, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => join(checkpoints, d.name))
+    : [];
+  const removed = [out, checkpoints, ...steps].flatMap((folder) =>
+    removeStaleTempFiles(folder).map((name) => join(folder, name)),
+  );
+  if (removed.length > 0)
+    log(`removed ${removed.length} temporary file(s) of writes that were interrupted: ${removed.join(', ')}`);
 }
 
 /** The folder `latest` names, or null when the run has no complete checkpoint yet. */

@@ -15,6 +15,7 @@ export {
   type MetricsRecord,
   type RunOptions,
 } from './trainer.js';
+export { RunFolderLockedError, type LockHolder } from './run-lock.js';
 export {
   saveTrainingCheckpoint,
   loadTrainingCheckpoint,

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from '../nn/module.js';
 import { mul } from '../ops/elementwise.js';
@@ -6,10 +6,12 @@ import { backward } from '../tensor/autograd.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { withFileErrors } from '../util/fs-errors.js';
+import { makeFolder, writeFileAtomic } from '../util/fs.js';
 import { Progress, type CountCallback, type ProgressOptions } from '../util/progress.js';
 import { yieldToEventLoop } from '../util/yield.js';
 import {
+  cleanInterruptedWrites,
   latestCheckpoint,
   loadTrainingCheckpoint,
   readTrainerState,
@@ -19,6 +21,7 @@ import {
 import { clipGradNorm } from './clip.js';
 import { AdamW } from './optim.js';
 import { planResume } from './run-length.js';
+import { acquireRunLock } from './run-lock.js';
 import { warmupCosine } from './schedule.js';
 import { changedSettings, describeChanges } from './settings.js';
 
@@ -134,10 +137,28 @@ function describeStep(loss: number, evaluation: Record<string, number>): string 
  * JSON lines, evaluates and checkpoints periodically and at the end, and can resume a run exactly:
  * batches depend on the step alone, and the checkpoint holds weights, moments and step. A resume
  * with a new length extends the run (see planResume); the cosine then ends at the new last step.
+ * It holds the run folder's lock while it runs (a second trainer there gets RunFolderLockedError)
+ * and first removes the temporary files that killed writes left there.
  */
 export async function train(task: TrainTask, config: TrainerConfig, run: RunOptions): Promise<TrainResult> {
   const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  mkdirSync(run.out, { recursive: true });
+  makeFolder(run.out);
+  // One writer per run folder: a second trainer there would interleave metrics and replace models.
+  const lock = acquireRunLock(run.out, log);
+  try {
+    cleanInterruptedWrites(run.out, log);
+    return await trainHoldingLock(task, config, run, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainHoldingLock(
+  task: TrainTask,
+  config: TrainerConfig,
+  run: RunOptions,
+  log: (line: string) => void,
+): Promise<TrainResult> {
   const model = task.model;
   const exempt = model.noWeightDecayParameters();
   const params = model.parameters();
@@ -303,7 +324,7 @@ export async function train(task: TrainTask, config: TrainerConfig, run: RunOpti
     }
     if (state.step % config.logEvery === 0 || last || evaluated) {
       history.push(record);
-      appendFileSync(metricsPath, JSON.stringify(record) + '\n');
+      withFileErrors(metricsPath, () => appendFileSync(metricsPath, JSON.stringify(record) + '\n'));
     }
     progress.update(state.step, { total: state.plannedSteps || undefined, detail: describeStep(loss, evaluation) });
     if (state.step % config.checkpointEvery === 0 || last) await checkpoint();

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -77,5 +79,74 @@ describe('command line', () => {
     assert.equal(r.status, 0, r.stderr);
     const result = JSON.parse(r.stdout);
     assert.ok(result.testAccuracy > 0.9);
+  });
+
+  it('an error of the environment that no command explained is still one line with the path, not an internal error', () => {
+    // A stub of node:fs in the CLI's process: reading package.json (for --version) fails as a disk would.
+    const stub = (code: string) =>
+      [
+        "import fs from 'node:fs';",
+        "import { syncBuiltinESMExports } from 'node:module';",
+        'const read = fs.readFileSync;',
+        'fs.readFileSync = (path, ...rest) => {',
+        "  if (!String(path).endsWith('package.json')) return read(path, ...rest);",
+        `  throw Object.assign(new Error('${code}: stub, open ' + path), { code: '${code}', syscall: 'open', path: String(path) });`,
+        '};',
+        'syncBuiltinESMExports();',
+      ].join('\n');
+    const run = (code: string) =>
+      spawnSync(
+        process.execPath,
+        ['--import', `data:text/javascript,${encodeURIComponent(stub(code))}`, main, '--version'],
+        {
+          encoding: 'utf8',
+        },
+      );
+    for (const [code, message] of [
+      [
+        'EACCES',
+        /^mamba-ts: permission denied for .*package\.json: change its permissions or owner, or use another path\n$/,
+      ],
+      [
+        'EIO',
+        /^mamba-ts: open on .*package\.json failed: EIO: stub, open .*; check the path, the device and the permissions, or use another path\n$/,
+      ],
+    ] as const) {
+      const r = run(code);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, message);
+    }
+  });
+
+  it('a folder where an IDX file belongs is one line naming it', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mamba-ts-idx-folders-'));
+    try {
+      const names = [
+        'train-images-idx3-ubyte',
+        'train-labels-idx1-ubyte',
+        't10k-images-idx3-ubyte',
+        't10k-labels-idx1-ubyte',
+      ];
+      for (const name of names) mkdirSync(join(root, name));
+      const r = cli(
+        'train',
+        'vim',
+        '--out',
+        join(root, 'run'),
+        '--dataset',
+        `idx:${root}`,
+        '--epochs',
+        '1',
+        '--threads',
+        '1',
+      );
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        `mamba-ts: ${join(root, names[0]!)} is a folder where a file is expected: give the path of a file, or move the folder away\n`,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -287,6 +287,12 @@ describe('model commands on every model type', () => {
       [
         ['generate', '--model', models.moe, '--prompt-ids', '1', '--stop-token', '256'],
         /'256' is not a token id in \[0, 256\)/,
+      ],
+      [
+        ['generate', '--model', models.moe, '--prompt', 'The ', '--threads', '256'],
+        new RegExp(
+          `--threads 256 is more than this machine's ${availableParallelism()} cores; give at most ${availableParallelism()}`,
+        ),
       ],
       [['classify', '--model', models.vim, join(scratch, 'no.png')], /image .*no\.png: no such file/],
       [

@@ -21,6 +21,8 @@ import { scanCacheDir } from '@huggingface/hub';
 import { ModelFolderNotFoundError, resolveModel, type ResolveModelOptions } from '../../src/hub/model-source.js';
 import { loadTokenizer } from '../../src/io/tokenizer.js';
 import { MambaError } from '../../src/util/errors.js';
+import { FileSystemError } from '../../src/util/fs-errors.js';
+import { mountTmpfs, NO_TMPFS } from '../util/tmpfs.js';
 
 interface RepoFile {
   data: Buffer;
@@ -602,6 +604,25 @@ describe('resolveModel', () => {
       );
     } finally {
       await hub.stop();
+    }
+  });
+
+  test('a full disk under the cache is said to be one, not a failed download to run again', async (t) => {
+    const cacheDir = join(scratch, 'full-disk');
+    const unmount = mountTmpfs(cacheDir, 'size=64k');
+    if (!unmount) return t.skip(NO_TMPFS);
+    const repo = tiny();
+    const big = { ...repo, files: { ...repo.files, 'model.safetensors': { data: randomBytes(1 << 18), lfs: true } } };
+    const hub = await new FakeHub({ 'org/big': big }).start();
+    try {
+      await assert.rejects(resolveModel('org/big', isolated(hub, { cacheDir })), (e: unknown) => {
+        assert.ok(e instanceof FileSystemError, String(e));
+        assert.match(e.message, /^no space left on the device holding .*full-disk\/.*: free some space/);
+        return true;
+      });
+    } finally {
+      await hub.stop();
+      unmount();
     }
   });
 

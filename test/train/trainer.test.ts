@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -12,6 +13,7 @@ import {
   trainMambaByte,
   type MambaByteSettings,
 } from '../../src/train/mambabyte.js';
+import { LOCK_FILE, RunFolderLockedError } from '../../src/train/run-lock.js';
 import { warmupCosine } from '../../src/train/schedule.js';
 import { train, TrainingStopped, type TrainerConfig, type TrainTask } from '../../src/train/trainer.js';
 import { ByteBatches } from '../../src/train/byte-batches.js';
@@ -260,5 +262,60 @@ describe('training', () => {
       trainMambaByte(data, { ...tiny, dModel: 16 }, trainer({ steps: 4 }), { out, resume: true, ...quiet }),
       /started with other settings: --d-model 32 \(now 16\); resume with the flags it started with/,
     );
+  });
+
+  it('one trainer per run folder: a second one is refused while the first runs, and the lock goes with the first', async () => {
+    const out = join(scratch, 'locked');
+    const controller = new AbortController();
+    let running!: () => void;
+    const atStep2 = new Promise<void>((resolve) => (running = resolve));
+    const first = train(
+      tinyTask((step) => {
+        if (step === 2) running();
+      }),
+      trainer({ steps: 100_000 }),
+      { out, ...quiet, signal: controller.signal },
+    );
+    await atStep2;
+    assert.ok(existsSync(join(out, LOCK_FILE)));
+    await assert.rejects(train(tinyTask(), trainer({ steps: 2 }), { out, ...quiet }), (e: Error) => {
+      assert.ok(e instanceof RunFolderLockedError);
+      assert.match(e.message, new RegExp(`^${join(out, LOCK_FILE)}: another training \\(pid ${process.pid} on `));
+      return true;
+    });
+    await assert.rejects(
+      train(tinyTask(), trainer({ steps: 2 }), { out, resume: true, ...quiet }),
+      RunFolderLockedError,
+    );
+    controller.abort('SIGTERM');
+    await assert.rejects(first, TrainingStopped);
+    assert.equal(existsSync(join(out, LOCK_FILE)), false);
+    // The refused trainers wrote nothing: the metrics are the first run's alone, one line per step.
+    const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).step);
+    assert.deepEqual(
+      steps,
+      [...steps.keys()].map((k) => k + 1),
+    );
+  });
+
+  it('removes the temporary files that killed writes left, before it starts', async () => {
+    const out = join(scratch, 'leftovers');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const step = join(out, 'checkpoints', 'step-0000009');
+    mkdirSync(step, { recursive: true });
+    const leftovers = [
+      join(out, `metrics.jsonl.tmp-${dead}-k1`),
+      join(out, 'checkpoints', `x.tmp-${dead}-k2`),
+      join(step, `optimizer.safetensors.tmp-${dead}-k3`),
+    ];
+    for (const file of leftovers) writeFileSync(file, 'partial');
+    const lines: string[] = [];
+    await train(tinyTask(), trainer({ steps: 1 }), { out, log: (l) => lines.push(l), progress: { stream: null } });
+    assert.ok(lines.includes(`removed 3 temporary file(s) of writes that were interrupted: ${leftovers.join(', ')}`));
+    for (const file of leftovers) assert.equal(existsSync(file), false);
+    assert.deepEqual(readdirSync(step), []);
   });
 });

@@ -16,6 +16,7 @@ import { withFallback, type ComposedBackend } from '../fallback.js';
 import { ReferenceBackend } from '../reference/index.js';
 import type { DType, TypedArray } from '../dtype.js';
 import { MambaError } from '../../util/errors.js';
+import { checkThreadCount } from '../threads.js';
 import { WasmContext, type WasmHandle } from './context.js';
 import { WasmHeap } from './heap.js';
 import * as conv from './kernels/conv.js';
@@ -29,15 +30,17 @@ import * as scan from './kernels/scan.js';
 import * as softmaxes from './kernels/softmax.js';
 import { ThreadPool, type SpawnWorker } from './pool.js';
 
-/** What the host platform provides: worker threads and whether this thread may block. */
+/** What the host platform provides: worker threads, whether this thread may block, its cores. */
 export interface WasmPlatform {
   spawn: SpawnWorker | null;
   canBlock: boolean;
   defaultThreads: number;
+  /** Cores of the machine, which bound the threads (MAX_THREADS_PER_CORE each). */
+  cores: number;
 }
 
 export interface WasmBackendOptions {
-  /** Threads for kernels, the calling thread included; defaults to every core. */
+  /** Threads for kernels, the calling thread included; defaults to every core; at most 4 per core. */
   threads?: number;
   /**
    * Work (elements for elementwise kernels) from which a kernel runs on every thread. A dispatch
@@ -76,7 +79,7 @@ export class WasmBackend implements PartialBackend {
       .filter((e) => e.kind === 'function')
       .map((e) => e.name);
     const kernels = names.map((n) => instance.exports[n] as Kernel);
-    const threads = Math.max(1, Math.floor(options.threads ?? platform.defaultThreads));
+    const threads = checkThreadCount(options.threads ?? platform.defaultThreads, 'threads', platform.cores);
     if (threads > 1 && !platform.spawn)
       throw new MambaError('this platform cannot start worker threads; use threads: 1');
     const pool = new ThreadPool(threads, kernels, { module, memory, names }, platform.spawn, platform.canBlock);

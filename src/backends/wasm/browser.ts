@@ -120,7 +120,12 @@ export async function createBrowserWasmBackend(options: WasmBackendOptions = {})
     memory,
     module,
     relaxed,
-    { spawn: isolated ? spawn : null, canBlock: mayBlock(memory), defaultThreads: threads },
+    {
+      spawn: isolated ? spawn : null,
+      canBlock: mayBlock(memory),
+      defaultThreads: threads,
+      cores: navigator.hardwareConcurrency || 1,
+    },
     { ...options, threads },
   );
   if (started.length > 0) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { MambaError } from '../../util/errors.js';
+import { checkThreadCount } from '../threads.js';
 import { WasmBackend, type ComposedWasmBackend, type WasmBackendOptions } from './backend.js';
 import type { WorkerInit } from './protocol.js';
 
@@ -25,13 +26,15 @@ export function createNodeWasmBackend(options: WasmBackendOptions = {}): Compose
   const useRelaxed = WebAssembly.validate(relaxed);
   const module = new WebAssembly.Module(useRelaxed ? relaxed : kernelBytes('kernels-simd.wasm'));
   const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
-  const envThreads = Number(process.env['MAMBA_TS_THREADS']);
-  const defaultThreads = Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism();
+  const cores = availableParallelism();
+  const env = process.env['MAMBA_TS_THREADS'];
+  const defaultThreads =
+    env === undefined || env === '' ? cores : checkThreadCount(Number(env), 'MAMBA_TS_THREADS', cores);
   return new WasmBackend(
     memory,
     module,
     useRelaxed,
-    { spawn, canBlock: true, defaultThreads },
+    { spawn, canBlock: true, defaultThreads, cores },
     options,
   ).withReferenceFallback();
 }
