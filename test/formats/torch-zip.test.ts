@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { countingSource, rejectsWith } from '../helpers.js';
-import { bytesSource } from '../../src/formats/byte-source.js';
+import { bytesSource, type ByteSource } from '../../src/formats/byte-source.js';
 import type { TensorEntry } from '../../src/formats/dtypes.js';
 import { openSafetensors } from '../../src/formats/safetensors.js';
 import { openTorchCheckpoint } from '../../src/formats/torch-zip.js';
 import { setReadLimits, type ReadLimits } from '../../src/formats/limits.js';
 import { fileSource } from '../../src/io/files.js';
-import { archive, archiveBytes, bytes, global, PROTO2, small, statePickle, STOP, str } from './torch-archive.js';
+import { archive, archiveBytes, bytes, global, PROTO2, small, statePickle, STOP, str, zip } from './torch-archive.js';
 
 const fixture = (path: string): string => fileURLToPath(new URL(`../../../test/fixtures/${path}`, import.meta.url));
 const fromFile = async (path: string) => openTorchCheckpoint(await fileSource(fixture(path)));
