@@ -1,4 +1,18 @@
 import { MambaError } from '../util/errors.js';
+import { above, Fields, range } from '../util/schema.js';
+import {
+  CHANNELS,
+  CLASSES,
+  CONV_KERNEL,
+  DEPTH,
+  EPSILON,
+  HEADS,
+  IMAGE_SIZE,
+  MULTIPLIER,
+  RATE,
+  STATE_SIZE,
+  WIDTH,
+} from './config-limits.js';
 import { Vim, vimConfig, type ImageClassifier, type VimConfig } from './vim.js';
 import { ViT, vitConfig, type VitConfig } from './vit.js';
 
@@ -38,26 +52,55 @@ export function classifierConfigJson(model: ImageClassifier, info: ClassifierInf
   );
 }
 
-function numbers(value: unknown, length: number): value is number[] {
-  return (
-    Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number' && Number.isFinite(v))
-  );
-}
-
 /** The network of a classifier folder: model_type "vim" or "vit" and its config. */
 export type ClassifierNetwork = { modelType: 'vim'; config: VimConfig } | { modelType: 'vit'; config: VitConfig };
 
+/** Vim's or ViT's config from the keys of config.json, each typed and bounded; the relations are the configs' own checks. */
+function classifierNetwork(f: Fields, kind: 'vim' | 'vit'): ClassifierNetwork {
+  const image = {
+    imageSize: f.int('imageSize', IMAGE_SIZE),
+    patchSize: f.int('patchSize', IMAGE_SIZE),
+    stride: f.optional('stride', (k) => f.int(k, IMAGE_SIZE)),
+    channels: f.optional('channels', (k) => f.int(k, CHANNELS)),
+    numClasses: f.int('numClasses', CLASSES),
+    dModel: f.int('dModel', WIDTH),
+    depth: f.int('depth', DEPTH),
+    dropPath: f.optional('dropPath', (k) => f.number(k, RATE)),
+    normEps: f.optional('normEps', (k) => f.number(k, EPSILON)),
+  };
+  if (kind === 'vim') {
+    return {
+      modelType: kind,
+      config: vimConfig({
+        ...image,
+        dState: f.optional('dState', (k) => f.int(k, STATE_SIZE)),
+        dConv: f.optional('dConv', (k) => f.int(k, CONV_KERNEL)),
+        expand: f.optional('expand', (k) => f.number(k, MULTIPLIER)),
+        dtRank: f.optional('dtRank', (k) => f.int(k, WIDTH)),
+      }),
+    };
+  }
+  return {
+    modelType: kind,
+    config: vitConfig({
+      ...image,
+      nHead: f.int('nHead', HEADS),
+      mlpRatio: f.optional('mlpRatio', (k) => f.number(k, MULTIPLIER)),
+    }),
+  };
+}
+
+/** Pixel statistics: finite, and far inside float32's range. */
+const PIXEL_MEAN = range(-1e6, 1e6);
+const PIXEL_STD = above(0, 1e6);
+
 /** Reads and checks a classifier's config.json without building the network. */
 export function parseClassifierJson(
-  json: Record<string, unknown>,
+  json: unknown,
   source: string,
 ): { network: ClassifierNetwork; info: ClassifierInfo } {
-  const {
-    model_type: kind,
-    classNames,
-    normalisation,
-    ...config
-  } = json as Record<string, unknown> & { model_type?: unknown; classNames?: unknown; normalisation?: Normalisation };
+  const f = Fields.of(json, source, 'a model config');
+  const kind = f.raw('model_type');
   if (kind !== 'vim' && kind !== 'vit') {
     throw new MambaError(
       `${source} describes a ${typeof kind === 'string' ? `'${kind}'` : 'model without a model_type'}, not an image classifier; give a folder written by mamba-ts train vim (or vit)`,
@@ -65,37 +108,29 @@ export function parseClassifierJson(
   }
   let network: ClassifierNetwork;
   try {
-    network =
-      kind === 'vim'
-        ? { modelType: kind, config: vimConfig(config as unknown as VimConfig) }
-        : { modelType: kind, config: vitConfig(config as unknown as VitConfig) };
+    network = classifierNetwork(f, kind);
   } catch (error) {
-    if (error instanceof MambaError) throw new MambaError(`${source}: ${error.message}`);
+    if (error instanceof MambaError && !error.message.startsWith(source))
+      throw new MambaError(`${source}: ${error.message}`);
     throw error;
   }
-  const classes = network.config.numClasses;
-  const channels = network.config.channels;
-  if (!Array.isArray(classNames) || classNames.length !== classes || !classNames.every((n) => typeof n === 'string')) {
-    throw new MambaError(`${source}: "classNames" must list the names of the ${classes} classes`);
-  }
-  if (
-    !normalisation ||
-    !numbers(normalisation.mean, channels) ||
-    !numbers(normalisation.std, channels) ||
-    normalisation.std.some((s) => s <= 0)
-  ) {
-    throw new MambaError(
-      `${source}: "normalisation" must hold the mean and (positive) std of each of the ${channels} input channels`,
-    );
-  }
-  return { network, info: { classNames, normalisation: { mean: normalisation.mean, std: normalisation.std } } };
+  const classes = range(network.config.numClasses, network.config.numClasses);
+  const channels = range(network.config.channels, network.config.channels);
+  const normalisation = f.object('normalisation');
+  return {
+    network,
+    info: {
+      classNames: f.strings('classNames', classes),
+      normalisation: {
+        mean: normalisation.numbers('mean', channels, PIXEL_MEAN),
+        std: normalisation.numbers('std', channels, PIXEL_STD),
+      },
+    },
+  };
 }
 
 /** Builds the (uninitialised) network a config.json describes and checks the rest of it. */
-export function parseClassifier(
-  json: Record<string, unknown>,
-  source: string,
-): { model: Vim | ViT; info: ClassifierInfo } {
+export function parseClassifier(json: unknown, source: string): { model: Vim | ViT; info: ClassifierInfo } {
   const { network, info } = parseClassifierJson(json, source);
   return { model: network.modelType === 'vim' ? new Vim(network.config) : new ViT(network.config), info };
 }

@@ -13,6 +13,8 @@ import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { keep, scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
+import { Fields } from '../util/schema.js';
+import { CONTEXT, DEPTH, HEADS, MULTIPLIER, RATE, VOCAB, WIDTH } from './config-limits.js';
 import { advanceLengths, type LanguageModel, type LMForwardOptions } from './language-model.js';
 
 export const TRANSFORMER_TYPE = 'transformer';
@@ -66,10 +68,19 @@ export function transformerConfig(options: TransformerConfigOptions): Transforme
 }
 
 /** A Transformer config from its config.json (written by TransformerLM.configJson); `source` names the file in errors. */
-export function transformerConfigFromJson(json: Record<string, unknown>, source: string): TransformerConfig {
-  const { model_type: _type, ...options } = json;
+export function transformerConfigFromJson(json: unknown, source: string): TransformerConfig {
+  const f = Fields.of(json, source, 'a transformer config');
+  const options: TransformerConfigOptions = {
+    vocabSize: f.int('vocabSize', VOCAB),
+    dModel: f.int('dModel', WIDTH),
+    nLayer: f.int('nLayer', DEPTH),
+    nHead: f.int('nHead', HEADS),
+    maxLength: f.int('maxLength', CONTEXT),
+    mlpRatio: f.number('mlpRatio', MULTIPLIER, 4),
+    dropout: f.number('dropout', RATE, 0),
+  };
   try {
-    return transformerConfig(options as unknown as TransformerConfigOptions);
+    return transformerConfig(options);
   } catch (error) {
     if (error instanceof MambaError) throw new MambaError(`${source}: ${error.message}`);
     throw error;
