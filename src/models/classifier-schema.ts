@@ -129,8 +129,13 @@ export function parseClassifierJson(
   };
 }
 
+/** The (uninitialised) network a classifier config describes. */
+export function buildClassifier(network: ClassifierNetwork): Vim | ViT {
+  return network.modelType === 'vim' ? new Vim(network.config) : new ViT(network.config);
+}
+
 /** Builds the (uninitialised) network a config.json describes and checks the rest of it. */
 export function parseClassifier(json: unknown, source: string): { model: Vim | ViT; info: ClassifierInfo } {
   const { network, info } = parseClassifierJson(json, source);
-  return { model: network.modelType === 'vim' ? new Vim(network.config) : new ViT(network.config), info };
+  return { model: buildClassifier(network), info };
 }

@@ -303,26 +303,36 @@ export interface WeightLayout {
   readonly lmHead?: string;
 }
 
+/** The parameters of one Mamba mixer under `prefix` (`backbone.layers.0.mixer.`), with their shapes. */
+export function mixerParameters(
+  prefix: string,
+  config: Pick<MambaConfig, 'dModel' | 'dInner' | 'dState' | 'dConv' | 'dtRank' | 'bias' | 'convBias'>,
+): [string, number[]][] {
+  const { dModel, dInner, dState, dConv, dtRank } = config;
+  const m = prefix;
+  return [
+    [`${m}in_proj.weight`, [2 * dInner, dModel]],
+    ...(config.bias ? [[`${m}in_proj.bias`, [2 * dInner]] as [string, number[]]] : []),
+    [`${m}conv1d.weight`, [dInner, 1, dConv]],
+    ...(config.convBias ? [[`${m}conv1d.bias`, [dInner]] as [string, number[]]] : []),
+    [`${m}x_proj.weight`, [dtRank + 2 * dState, dInner]],
+    [`${m}dt_proj.weight`, [dInner, dtRank]],
+    [`${m}dt_proj.bias`, [dInner]],
+    [`${m}A_log`, [dInner, dState]],
+    [`${m}D`, [dInner]],
+    [`${m}out_proj.weight`, [dModel, dInner]],
+    ...(config.bias ? [[`${m}out_proj.bias`, [dModel]] as [string, number[]]] : []),
+  ];
+}
+
 /** Every parameter name the config implies, with its shape, except the embedding and lm_head. */
 export function expectedParameters(config: MambaConfig): Map<string, number[]> {
-  const { dModel, dInner, dState, dConv, dtRank } = config;
   const expected = new Map<string, number[]>();
   for (let i = 0; i < config.nLayer; i++) {
-    const m = `backbone.layers.${i}.mixer.`;
-    expected.set(`${m}in_proj.weight`, [2 * dInner, dModel]);
-    if (config.bias) expected.set(`${m}in_proj.bias`, [2 * dInner]);
-    expected.set(`${m}conv1d.weight`, [dInner, 1, dConv]);
-    if (config.convBias) expected.set(`${m}conv1d.bias`, [dInner]);
-    expected.set(`${m}x_proj.weight`, [dtRank + 2 * dState, dInner]);
-    expected.set(`${m}dt_proj.weight`, [dInner, dtRank]);
-    expected.set(`${m}dt_proj.bias`, [dInner]);
-    expected.set(`${m}A_log`, [dInner, dState]);
-    expected.set(`${m}D`, [dInner]);
-    expected.set(`${m}out_proj.weight`, [dModel, dInner]);
-    if (config.bias) expected.set(`${m}out_proj.bias`, [dModel]);
-    expected.set(`backbone.layers.${i}.norm.weight`, [dModel]);
+    for (const [name, shape] of mixerParameters(`backbone.layers.${i}.mixer.`, config)) expected.set(name, shape);
+    expected.set(`backbone.layers.${i}.norm.weight`, [config.dModel]);
   }
-  expected.set('backbone.norm_f.weight', [dModel]);
+  expected.set('backbone.norm_f.weight', [config.dModel]);
   return expected;
 }
 
