@@ -143,6 +143,16 @@ export class Fields {
     return new Fields(v, this.source, `${this.path}${key}.`);
   }
 
+  /** The objects listed under `key` (`[]` when absent and `optional`), each read with the path `key[i].`. */
+  objects(key: string, length: Range, optional = false): Fields[] {
+    const list = this.has(key) ? this.json[key] : optional ? [] : undefined;
+    if (!Array.isArray(list) || !inRange(list.length, length)) this.fail(key, `a list of ${showRange(length)} objects`);
+    return list.map((item, i) => {
+      if (!isJsonObject(item)) this.fail(`${key}[${i}]`, 'an object');
+      return new Fields(item, this.source, `${this.path}${key}[${i}].`);
+    });
+  }
+
   /** The relation low <= high between two values read from this object. */
   ordered(lowKey: string, low: number, highKey: string, high: number): void {
     if (!(low <= high))
