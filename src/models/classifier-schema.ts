@@ -1,20 +1,7 @@
 import { MambaError } from '../util/errors.js';
 import { above, Fields, range } from '../util/schema.js';
-import {
-  CHANNELS,
-  CLASSES,
-  CONV_KERNEL,
-  DEPTH,
-  EPSILON,
-  HEADS,
-  IMAGE_SIZE,
-  MULTIPLIER,
-  RATE,
-  STATE_SIZE,
-  WIDTH,
-} from './config-limits.js';
-import { Vim, vimConfig, type ImageClassifier, type VimConfig } from './vim.js';
-import { ViT, vitConfig, type VitConfig } from './vit.js';
+import { Vim, vimConfig, type ImageClassifier, type VimConfig, type VimConfigOptions } from './vim.js';
+import { ViT, vitConfig, type VitConfig, type VitConfigOptions } from './vit.js';
 
 /**
  * What an image classifier's folder records besides the weights (config.json): the network
@@ -55,41 +42,6 @@ export function classifierConfigJson(model: ImageClassifier, info: ClassifierInf
 /** The network of a classifier folder: model_type "vim" or "vit" and its config. */
 export type ClassifierNetwork = { modelType: 'vim'; config: VimConfig } | { modelType: 'vit'; config: VitConfig };
 
-/** Vim's or ViT's config from the keys of config.json, each typed and bounded; the relations are the configs' own checks. */
-function classifierNetwork(f: Fields, kind: 'vim' | 'vit'): ClassifierNetwork {
-  const image = {
-    imageSize: f.int('imageSize', IMAGE_SIZE),
-    patchSize: f.int('patchSize', IMAGE_SIZE),
-    stride: f.optional('stride', (k) => f.int(k, IMAGE_SIZE)),
-    channels: f.optional('channels', (k) => f.int(k, CHANNELS)),
-    numClasses: f.int('numClasses', CLASSES),
-    dModel: f.int('dModel', WIDTH),
-    depth: f.int('depth', DEPTH),
-    dropPath: f.optional('dropPath', (k) => f.number(k, RATE)),
-    normEps: f.optional('normEps', (k) => f.number(k, EPSILON)),
-  };
-  if (kind === 'vim') {
-    return {
-      modelType: kind,
-      config: vimConfig({
-        ...image,
-        dState: f.optional('dState', (k) => f.int(k, STATE_SIZE)),
-        dConv: f.optional('dConv', (k) => f.int(k, CONV_KERNEL)),
-        expand: f.optional('expand', (k) => f.number(k, MULTIPLIER)),
-        dtRank: f.optional('dtRank', (k) => f.int(k, WIDTH)),
-      }),
-    };
-  }
-  return {
-    modelType: kind,
-    config: vitConfig({
-      ...image,
-      nHead: f.int('nHead', HEADS),
-      mlpRatio: f.optional('mlpRatio', (k) => f.number(k, MULTIPLIER)),
-    }),
-  };
-}
-
 /** Pixel statistics: finite, and far inside float32's range. */
 const PIXEL_MEAN = range(-1e6, 1e6);
 const PIXEL_STD = above(0, 1e6);
@@ -106,14 +58,11 @@ export function parseClassifierJson(
       `${source} describes a ${typeof kind === 'string' ? `'${kind}'` : 'model without a model_type'}, not an image classifier; give a folder written by mamba-ts train vim (or vit)`,
     );
   }
-  let network: ClassifierNetwork;
-  try {
-    network = classifierNetwork(f, kind);
-  } catch (error) {
-    if (error instanceof MambaError && !error.message.startsWith(source))
-      throw new MambaError(`${source}: ${error.message}`);
-    throw error;
-  }
+  // The configs read their own keys; model_type, classNames and normalisation are ignored there.
+  const network: ClassifierNetwork =
+    kind === 'vim'
+      ? { modelType: kind, config: vimConfig(f.json as unknown as VimConfigOptions, source) }
+      : { modelType: kind, config: vitConfig(f.json as unknown as VitConfigOptions, source) };
   const classes = range(network.config.numClasses, network.config.numClasses);
   const channels = range(network.config.channels, network.config.channels);
   const normalisation = f.object('normalisation');
