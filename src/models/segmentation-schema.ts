@@ -1,8 +1,8 @@
 import { MambaError } from '../util/errors.js';
-import { UMamba, type UMambaConfig, type UMambaVariant } from './umamba.js';
+import { UMamba, umambaConfigFrom, type UMambaConfig } from './umamba.js';
 import { above, Fields, range } from '../util/schema.js';
-import { BLOCKS, CHANNELS, CLASSES, CONV_KERNEL, MULTIPLIER, RATE, STAGES, STATE_SIZE } from './config-limits.js';
-import { UNet, type SegmentationNetwork, type UNetConfig } from './unet.js';
+import { RATE } from './config-limits.js';
+import { UNet, unetConfigFrom, type SegmentationNetwork, type UNetConfig } from './unet.js';
 import type { InitOptions } from '../nn/init.js';
 
 /**
@@ -71,39 +71,12 @@ export function segmentationConfigJson(info: SegmentationModelInfo): string {
   return JSON.stringify(json, null, 2) + '\n';
 }
 
-const VARIANTS: readonly UMambaVariant[] = ['bot', 'enc'];
 const NORMALISATIONS: readonly Preprocessing['normalisation'][] = ['zscore-nonzero', 'zscore'];
 /** Resizing factors and padding multiples a slice may be preprocessed with. */
 const SCALE = above(0, 16);
 const DIVISOR = range(1, 4096);
 /** Axial slice indices of a volume. */
 const SLICE = range(0, 65536);
-
-/** The network settings of a segmentation config, each typed and bounded (block counts per stage, stage indices). */
-function segmentationNetwork(f: Fields, type: 'umamba' | 'unet'): SegmentationNetworkSpec {
-  const features = f.ints('features', STAGES, CHANNELS);
-  const n = features.length;
-  const shared = {
-    inChannels: f.int('inChannels', CHANNELS),
-    classes: f.int('classes', CLASSES),
-    features,
-    deepSupervision: f.bool('deepSupervision'),
-  };
-  if (type === 'unet') return { type, config: { ...shared, convsPerStage: f.int('convsPerStage', BLOCKS) } };
-  return {
-    type,
-    config: {
-      ...shared,
-      encoderBlocks: f.ints('encoderBlocks', range(n, n), BLOCKS),
-      decoderBlocks: f.ints('decoderBlocks', range(n - 1, n - 1), BLOCKS),
-      variant: f.choice('variant', VARIANTS),
-      mambaStages: f.ints('mambaStages', range(1, n), range(0, n - 1)),
-      dState: f.int('dState', STATE_SIZE),
-      dConv: f.int('dConv', CONV_KERNEL),
-      expand: f.number('expand', MULTIPLIER),
-    },
-  };
-}
 
 function segmentationData(f: Fields): SegmentationDataSpec {
   const kind = f.choice('kind', ['mricron', 'folder'] as const);
@@ -122,7 +95,9 @@ export function parseSegmentationInfo(json: unknown, source: string): Segmentati
       `${source}: model_type ${JSON.stringify(type)} is not a segmentation model (${SEGMENTATION_MODEL_TYPES.join(' or ')})`,
     );
   }
-  const network = segmentationNetwork(f.object('network'), type);
+  const spec = f.object('network');
+  const network: SegmentationNetworkSpec =
+    type === 'unet' ? { type, config: unetConfigFrom(spec) } : { type, config: umambaConfigFrom(spec) };
   const classes = range(network.config.classes, network.config.classes);
   const preprocessing = f.object('preprocessing');
   return {
