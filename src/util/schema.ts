@@ -61,21 +61,21 @@ export class Fields {
   }
 
   has(key: string): boolean {
-    return this.json[key] !== undefined && this.json[key] !== null;
+    return this.raw(key) !== undefined && this.raw(key) !== null;
   }
 
-  /** The key's value as stored, unchecked (for keys another reader interprets). */
+  /** The key's value as stored, unchecked (for keys another reader interprets); own keys only, never Object's. */
   raw(key: string): unknown {
-    return this.json[key];
+    return Object.hasOwn(this.json, key) ? this.json[key] : undefined;
   }
 
   /** Throws the error for `key`: `source: path.key must be <wanted>, got <value>`. */
-  fail(key: string, wanted: string): never {
-    throw new MambaError(`${this.source}: ${this.path}${key} must be ${wanted}, got ${show(this.json[key])}`);
+  fail(key: string, wanted: string, value: unknown = this.raw(key)): never {
+    throw new MambaError(`${this.source}: ${this.path}${key} must be ${wanted}, got ${show(value)}`);
   }
 
   private value<T>(key: string, fallback: T | undefined, ok: (v: unknown) => v is T, wanted: string): T {
-    const v = this.has(key) ? this.json[key] : fallback;
+    const v = this.has(key) ? this.raw(key) : fallback;
     if (!ok(v)) this.fail(key, wanted);
     return v;
   }
@@ -138,17 +138,17 @@ export class Fields {
 
   /** The object under `key` (`{}` when absent and `optional`), read with the same file and a longer path. */
   object(key: string, optional = false): Fields {
-    const v = this.has(key) ? this.json[key] : optional ? {} : undefined;
+    const v = this.has(key) ? this.raw(key) : optional ? {} : undefined;
     if (!isJsonObject(v)) this.fail(key, 'an object');
     return new Fields(v, this.source, `${this.path}${key}.`);
   }
 
   /** The objects listed under `key` (`[]` when absent and `optional`), each read with the path `key[i].`. */
   objects(key: string, length: Range, optional = false): Fields[] {
-    const list = this.has(key) ? this.json[key] : optional ? [] : undefined;
+    const list = this.has(key) ? this.raw(key) : optional ? [] : undefined;
     if (!Array.isArray(list) || !inRange(list.length, length)) this.fail(key, `a list of ${showRange(length)} objects`);
     return list.map((item, i) => {
-      if (!isJsonObject(item)) this.fail(`${key}[${i}]`, 'an object');
+      if (!isJsonObject(item)) this.fail(`${key}[${i}]`, 'an object', item);
       return new Fields(item, this.source, `${this.path}${key}[${i}].`);
     });
   }

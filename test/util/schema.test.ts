@@ -34,6 +34,9 @@ describe('Fields: the shared config validator', () => {
       undefined,
     );
     assert.deepEqual(f.objects('absent', range(0, 9), true), []);
+    // Keys are the object's own: Object.prototype's names are absent like any other.
+    assert.equal(f.int('constructor', range(1, 9), 6), 6);
+    assert.equal(f.has('toString'), false);
   });
 
   it('names the file, the key path, what the value must be and what it is', () => {
@@ -77,7 +80,7 @@ describe('Fields: the shared config validator', () => {
         (f) => f.objects('xs', range(0, 9)).map((x) => x.int('id', range(0, 9))),
         'xs[1].id must be an integer in [0, 9], got -1',
       ],
-      [{ xs: [1] }, (f) => f.objects('xs', range(0, 9)), 'xs[0] must be an object'],
+      [{ xs: [1] }, (f) => f.objects('xs', range(0, 9)), 'xs[0] must be an object, got 1'],
       [
         { p: ['a', 'z'] },
         (f) => f.choices('p', range(1, 9), ['a', 'b']),
