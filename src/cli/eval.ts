@@ -58,8 +58,8 @@ export async function evaluate(argv: string[]): Promise<void> {
   const { model, tokenizer } = await openModel(values.model, evalUsage);
   if (textFile && !tokenizer)
     throw new UsageError('this model has no tokenizer.json: evaluate an --ids-file instead', evalUsage);
-  if (givenIds) checkIds(givenIds, idsFile!, model.vocabLimit, evalUsage);
   const ids = givenIds ?? tokenizer!.encode(input);
+  checkIds(ids, givenIds ? idsFile! : `${textFile!} (as tokenizer.json encodes it)`, model.vocabLimit, evalUsage);
   const onProgress = countProgress(`scoring ${(textFile ?? idsFile)!}`, 'tokens');
   // A model with a bounded context (the Transformer) reads a longer text in overlapping windows.
   const window = model.maxLength !== undefined && ids.length > model.maxLength ? model.maxLength : null;

@@ -84,6 +84,8 @@ export async function generate(argv: string[]): Promise<void> {
   promptIds.forEach((ids) => checkIds(ids, '--prompt-ids', model.vocabLimit, generateUsage));
   if (stopIds) checkIds(stopIds, '--stop-token', model.vocabLimit, generateUsage);
   const prompts = texts.length > 0 ? texts.map((t) => tokenizer!.encode(t)) : promptIds;
+  if (texts.length > 0)
+    prompts.forEach((ids) => checkIds(ids, '--prompt (as tokenizer.json encodes it)', model.vocabLimit, generateUsage));
   if (prompts.some((p) => p.length === 0))
     throw new UsageError('a prompt encodes to no tokens; give at least one character or id', generateUsage);
   const longest = Math.max(...prompts.map((p) => p.length));

@@ -128,8 +128,8 @@ export function parseIds(text: string, what: string, usage: string): number[] {
   return parts.map(Number);
 }
 
-/** Checks that ids are tokens of the model's vocabulary (padding rows past vocabLimit are not). */
+/** Checks that ids are tokens of the model's vocabulary: integers, and not padding rows past vocabLimit. */
 export function checkIds(ids: readonly number[], what: string, vocabLimit: number, usage: string): void {
-  const bad = ids.find((id) => id >= vocabLimit);
+  const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabLimit);
   if (bad !== undefined) throw new UsageError(`${what}: '${bad}' is not a token id in [0, ${vocabLimit})`, usage);
 }

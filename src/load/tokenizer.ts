@@ -1,5 +1,6 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { MambaError } from '../util/errors.js';
+import { Fields, isJsonObject, range } from '../util/schema.js';
 import { locate, parseJsonObject, readTextFile, type ModelFiles } from './model-files.js';
 
 export interface DecodeOptions {
@@ -35,6 +36,25 @@ export interface TextTokenizer {
 const EOS_NAMES = ['<|endoftext|>', '<|end_of_text|>', '</s>', '<eos>'];
 const BOS_NAMES = ['<|endoftext|>', '<|begin_of_text|>', '<s>', '<bos>'];
 
+/** Token ids are u32 in Hugging Face tokenizers, which refuses any other id in a tokenizer.json. */
+const TOKEN_ID = range(0, 2 ** 32 - 1);
+const TOKENS = range(0, 2 ** 24);
+
+/**
+ * Refuses what Hugging Face tokenizers refuses and the JavaScript port would take: a vocabulary
+ * id or an added token's id that is not a u32 (a string, a float, a negative number, past 2^32).
+ */
+function checkTokenIds(spec: Record<string, unknown>, source: string): void {
+  const f = Fields.of(spec, source, 'a tokenizer');
+  const model = f.object('model');
+  // Unigram's vocabulary is a list of [token, score]: its ids are the positions.
+  if (isJsonObject(model.raw('vocab'))) {
+    const vocab = model.object('vocab');
+    for (const token of Object.keys(vocab.json)) vocab.int(token, TOKEN_ID);
+  }
+  for (const token of f.objects('added_tokens', TOKENS, true)) token.int('id', TOKEN_ID);
+}
+
 /** A tokenizer.json tokenizer (BPE, Unigram, WordPiece), encoding like the Python `tokenizers` library. */
 export class Tokenizer implements TextTokenizer {
   readonly vocabSize: number;
@@ -47,12 +67,13 @@ export class Tokenizer implements TextTokenizer {
    * model has none). `source` names where they came from in error messages.
    */
   constructor(spec: unknown, config: unknown = {}, source = 'tokenizer.json') {
-    if (!isObject(spec) || !isObject(spec['model'])) {
+    if (!isJsonObject(spec) || !isJsonObject(spec['model'])) {
       throw new MambaError(
         `${source} is not a tokenizer: it has no "model" section; replace it with the model's tokenizer.json`,
       );
     }
-    if (!isObject(config)) throw new MambaError(`the tokenizer config for ${source} is not a JSON object`);
+    if (!isJsonObject(config)) throw new MambaError(`the tokenizer config for ${source} is not a JSON object`);
+    checkTokenIds(spec, source);
     try {
       this.hf = new HfTokenizer(spec, config);
     } catch (error) {
@@ -186,12 +207,8 @@ class WindowStreamDecoder implements StreamDecoder {
 /** tokenizer_config.json names a token either as a string or as an AddedToken object. */
 function tokenContent(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (isObject(value) && typeof value['content'] === 'string') return value['content'];
+  if (isJsonObject(value) && typeof value['content'] === 'string') return value['content'];
   return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function checkIds(ids: readonly number[]): void {

@@ -1,6 +1,7 @@
 import { MambaError } from '../util/errors.js';
-import { Vim, vimConfig, type ImageClassifier, type VimConfig } from './vim.js';
-import { ViT, vitConfig, type VitConfig } from './vit.js';
+import { above, Fields, range } from '../util/schema.js';
+import { Vim, vimConfig, type ImageClassifier, type VimConfig, type VimConfigOptions } from './vim.js';
+import { ViT, vitConfig, type VitConfig, type VitConfigOptions } from './vit.js';
 
 /**
  * What an image classifier's folder records besides the weights (config.json): the network
@@ -38,64 +39,52 @@ export function classifierConfigJson(model: ImageClassifier, info: ClassifierInf
   );
 }
 
-function numbers(value: unknown, length: number): value is number[] {
-  return (
-    Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number' && Number.isFinite(v))
-  );
-}
-
 /** The network of a classifier folder: model_type "vim" or "vit" and its config. */
 export type ClassifierNetwork = { modelType: 'vim'; config: VimConfig } | { modelType: 'vit'; config: VitConfig };
 
+/** Pixel statistics: finite, and far inside float32's range. */
+const PIXEL_MEAN = range(-1e6, 1e6);
+const PIXEL_STD = above(0, 1e6);
+
 /** Reads and checks a classifier's config.json without building the network. */
 export function parseClassifierJson(
-  json: Record<string, unknown>,
+  json: unknown,
   source: string,
 ): { network: ClassifierNetwork; info: ClassifierInfo } {
-  const {
-    model_type: kind,
-    classNames,
-    normalisation,
-    ...config
-  } = json as Record<string, unknown> & { model_type?: unknown; classNames?: unknown; normalisation?: Normalisation };
+  const f = Fields.of(json, source, 'a model config');
+  const kind = f.raw('model_type');
   if (kind !== 'vim' && kind !== 'vit') {
     throw new MambaError(
       `${source} describes a ${typeof kind === 'string' ? `'${kind}'` : 'model without a model_type'}, not an image classifier; give a folder written by mamba-ts train vim (or vit)`,
     );
   }
-  let network: ClassifierNetwork;
-  try {
-    network =
-      kind === 'vim'
-        ? { modelType: kind, config: vimConfig(config as unknown as VimConfig) }
-        : { modelType: kind, config: vitConfig(config as unknown as VitConfig) };
-  } catch (error) {
-    if (error instanceof MambaError) throw new MambaError(`${source}: ${error.message}`);
-    throw error;
-  }
-  const classes = network.config.numClasses;
-  const channels = network.config.channels;
-  if (!Array.isArray(classNames) || classNames.length !== classes || !classNames.every((n) => typeof n === 'string')) {
-    throw new MambaError(`${source}: "classNames" must list the names of the ${classes} classes`);
-  }
-  if (
-    !normalisation ||
-    !numbers(normalisation.mean, channels) ||
-    !numbers(normalisation.std, channels) ||
-    normalisation.std.some((s) => s <= 0)
-  ) {
-    throw new MambaError(
-      `${source}: "normalisation" must hold the mean and (positive) std of each of the ${channels} input channels`,
-    );
-  }
-  return { network, info: { classNames, normalisation: { mean: normalisation.mean, std: normalisation.std } } };
+  // The configs read their own keys; model_type, classNames and normalisation are ignored there.
+  const network: ClassifierNetwork =
+    kind === 'vim'
+      ? { modelType: kind, config: vimConfig(f.json as unknown as VimConfigOptions, source) }
+      : { modelType: kind, config: vitConfig(f.json as unknown as VitConfigOptions, source) };
+  const classes = range(network.config.numClasses, network.config.numClasses);
+  const channels = range(network.config.channels, network.config.channels);
+  const normalisation = f.object('normalisation');
+  return {
+    network,
+    info: {
+      classNames: f.strings('classNames', classes),
+      normalisation: {
+        mean: normalisation.numbers('mean', channels, PIXEL_MEAN),
+        std: normalisation.numbers('std', channels, PIXEL_STD),
+      },
+    },
+  };
+}
+
+/** The (uninitialised) network a classifier config describes. */
+export function buildClassifier(network: ClassifierNetwork): Vim | ViT {
+  return network.modelType === 'vim' ? new Vim(network.config) : new ViT(network.config);
 }
 
 /** Builds the (uninitialised) network a config.json describes and checks the rest of it. */
-export function parseClassifier(
-  json: Record<string, unknown>,
-  source: string,
-): { model: Vim | ViT; info: ClassifierInfo } {
+export function parseClassifier(json: unknown, source: string): { model: Vim | ViT; info: ClassifierInfo } {
   const { network, info } = parseClassifierJson(json, source);
-  return { model: network.modelType === 'vim' ? new Vim(network.config) : new ViT(network.config), info };
+  return { model: buildClassifier(network), info };
 }

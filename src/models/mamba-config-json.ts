@@ -1,70 +1,22 @@
 import { MambaError } from '../util/errors.js';
+import { Fields, range } from '../util/schema.js';
+import { CONV_KERNEL, DEPTH, EPSILON, MULTIPLIER, STATE_SIZE, STEP, TOKEN_ID, VOCAB, WIDTH } from './config-limits.js';
 import type { MambaConfig } from './mamba-config.js';
 
 /** config.json's model_type of a Mamba LM in the transformers layout. */
 export const MAMBA_TYPE = 'mamba';
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The step-size rank: "auto" (ceil(d_model / 16), the references' default) or a width. */
+function stepRank(f: Fields, key: string, dModel: number): number {
+  return (f.raw(key) ?? 'auto') === 'auto' ? Math.ceil(dModel / 16) : f.int(key, WIDTH);
 }
 
-/** Typed access to one JSON object's keys with the reference's defaults; errors name the file and key. */
-class Keys {
-  constructor(
-    private readonly json: Json,
-    private readonly source: string,
-    private readonly prefix = '',
-  ) {}
-
-  has(key: string): boolean {
-    return this.json[key] !== undefined;
-  }
-
-  fail(key: string, wanted: string): never {
-    throw new MambaError(
-      `${this.source}: "${this.prefix}${key}" must be ${wanted}, not ${JSON.stringify(this.json[key])}`,
-    );
-  }
-
-  int(key: string, fallback: number): number {
-    const value = this.json[key] ?? fallback;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) this.fail(key, 'a positive integer');
-    return value;
-  }
-
-  positive(key: string, fallback: number): number {
-    const value = this.json[key] ?? fallback;
-    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) this.fail(key, 'a positive number');
-    return value;
-  }
-
-  bool(key: string, fallback: boolean): boolean {
-    const value = this.json[key] ?? fallback;
-    if (typeof value !== 'boolean') this.fail(key, 'true or false');
-    return value;
-  }
-
-  rank(key: string, dModel: number): number {
-    const value = this.json[key] ?? 'auto';
-    return value === 'auto' ? Math.ceil(dModel / 16) : this.int(key, 0);
-  }
-
-  dtInit(key: string): 'random' | 'constant' {
-    const value = this.json[key] ?? 'random';
-    if (value !== 'random' && value !== 'constant') this.fail(key, '"random" or "constant"');
-    return value;
-  }
-
-  tokenId(key: string, fallback: number | null): number | undefined {
-    const value = this.json[key] === undefined ? fallback : this.json[key];
-    if (value === null) return undefined;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-      this.fail(key, 'a token id (a non-negative integer) or null');
-    return value;
-  }
+/** A special token's id: absent takes transformers' default 0, null means the model has none. */
+function tokenId(f: Fields, key: string): number | undefined {
+  return f.raw(key) === null ? undefined : f.int(key, TOKEN_ID, 0);
 }
+
+const DT_INIT = ['random', 'constant'] as const;
 
 /** The keyword arguments mamba_ssm's Mamba-1 mixer takes, plus `layer` (which mixer) and `use_fast_path` (a CUDA switch). */
 const SSM_CFG_KEYS = new Set([
@@ -90,39 +42,51 @@ const SSM_CFG_KEYS = new Set([
  * other model types) are refused with a MambaError that says so.
  */
 export function parseMambaConfig(json: unknown, source: string): MambaConfig {
-  if (!isObject(json)) throw new MambaError(`${source}: a model config must be a JSON object`);
-  const modelType = json.model_type;
-  if (modelType === MAMBA_TYPE) return parseTransformersLayout(json, source);
+  const f = Fields.of(json, source, 'a model config');
+  const modelType = f.raw('model_type');
+  if (modelType === MAMBA_TYPE) return parseTransformersLayout(f);
   if (modelType !== undefined) {
     throw new MambaError(
       `${source}: model_type ${JSON.stringify(modelType)} is not supported yet; mamba-ts loads Mamba-1 models ("mamba" configs, or state-spaces/mamba-* original configs)`,
     );
   }
-  if (json.d_model === undefined && json.n_layer === undefined) {
+  if (!f.has('d_model') && !f.has('n_layer')) {
     throw new MambaError(
       `${source}: not a Mamba config: it has no model_type (transformers layout) and no d_model or n_layer (state-spaces/mamba layout)`,
     );
   }
-  return parseOriginalLayout(json, source);
+  return parseOriginalLayout(f);
 }
 
-function parseOriginalLayout(json: Json, source: string): MambaConfig {
-  const top = new Keys(json, source);
-  const ssmJson = json.ssm_cfg ?? {};
-  if (!isObject(ssmJson))
-    throw new MambaError(`${source}: "ssm_cfg" must be an object, not ${JSON.stringify(ssmJson)}`);
-  const ssm = new Keys(ssmJson, source, 'ssm_cfg.');
-  const layer = ssmJson.layer ?? 'Mamba1';
+/** The step-size settings both layouts share under their own names; dt_min <= dt_max. */
+function stepSizes(f: Fields, keys: { min: string; max: string; init: string; scale: string; floor: string }) {
+  const dtMin = f.number(keys.min, STEP, 0.001);
+  const dtMax = f.number(keys.max, STEP, 0.1);
+  f.ordered(keys.min, dtMin, keys.max, dtMax);
+  return {
+    dtMin,
+    dtMax,
+    dtInit: f.choice(keys.init, DT_INIT, 'random'),
+    dtScale: f.number(keys.scale, STEP, 1.0),
+    dtInitFloor: f.number(keys.floor, STEP, 1e-4),
+  };
+}
+
+function parseOriginalLayout(top: Fields): MambaConfig {
+  const { source } = top;
+  const ssm = top.object('ssm_cfg', true);
+  const layer = ssm.raw('layer') ?? 'Mamba1';
   if (layer !== 'Mamba1')
     throw new MambaError(
       `${source}: ssm_cfg.layer ${JSON.stringify(layer)} is not supported yet; mamba-ts runs Mamba1 layers`,
     );
-  for (const key of Object.keys(ssmJson)) {
+  for (const key of Object.keys(ssm.json)) {
     if (!SSM_CFG_KEYS.has(key))
       throw new MambaError(
         `${source}: ssm_cfg.${key} is not an option of the Mamba-1 mixer (mamba_ssm would refuse it too)`,
       );
   }
+  const json = top.json;
   if ((json.d_intermediate ?? 0) !== 0)
     throw new MambaError(
       `${source}: d_intermediate ${JSON.stringify(json.d_intermediate)} adds MLP layers, which are not supported yet`,
@@ -136,25 +100,21 @@ function parseOriginalLayout(json: Json, source: string): MambaConfig {
     throw new MambaError(`${source}: rms_norm false (LayerNorm blocks) is not supported yet`);
 
   // mamba_ssm's MambaConfig and Mamba.__init__ defaults.
-  const dModel = top.int('d_model', 2560);
-  const expand = ssm.positive('expand', 2);
-  const multiple = top.int('pad_vocab_size_multiple', 8);
-  const vocab = top.int('vocab_size', 50277);
+  const dModel = top.int('d_model', WIDTH, 2560);
+  const expand = ssm.number('expand', MULTIPLIER, 2);
+  const multiple = top.int('pad_vocab_size_multiple', WIDTH, 8);
+  const vocab = top.int('vocab_size', VOCAB, 50277);
   return {
     dModel,
-    nLayer: top.int('n_layer', 64),
+    nLayer: top.int('n_layer', DEPTH, 64),
     vocabSize: vocab % multiple === 0 ? vocab : vocab + multiple - (vocab % multiple),
     vocabLimit: vocab,
-    dState: ssm.int('d_state', 16),
-    dConv: ssm.int('d_conv', 4),
+    dState: ssm.int('d_state', STATE_SIZE, 16),
+    dConv: ssm.int('d_conv', CONV_KERNEL, 4),
     expand,
     dInner: innerSize(expand, dModel, source),
-    dtRank: ssm.rank('dt_rank', dModel),
-    dtMin: ssm.positive('dt_min', 0.001),
-    dtMax: ssm.positive('dt_max', 0.1),
-    dtInit: ssm.dtInit('dt_init'),
-    dtScale: ssm.positive('dt_scale', 1.0),
-    dtInitFloor: ssm.positive('dt_init_floor', 1e-4),
+    dtRank: stepRank(ssm, 'dt_rank', dModel),
+    ...stepSizes(ssm, { min: 'dt_min', max: 'dt_max', init: 'dt_init', scale: 'dt_scale', floor: 'dt_init_floor' }),
     convBias: ssm.bool('conv_bias', true),
     bias: ssm.bool('bias', false),
     layerNormEpsilon: 1e-5,
@@ -164,41 +124,43 @@ function parseOriginalLayout(json: Json, source: string): MambaConfig {
   };
 }
 
-function parseTransformersLayout(json: Json, source: string): MambaConfig {
-  const keys = new Keys(json, source);
+function parseTransformersLayout(keys: Fields): MambaConfig {
+  const { source, json } = keys;
   const act = json.hidden_act ?? 'silu';
   if (act !== 'silu')
     throw new MambaError(`${source}: hidden_act ${JSON.stringify(act)} is not supported yet; Mamba uses "silu"`);
   // transformers' MambaConfig defaults.
-  const dModel = keys.int('hidden_size', 768);
-  const expand = keys.positive('expand', 2);
+  const dModel = keys.int('hidden_size', WIDTH, 768);
+  const expand = keys.number('expand', MULTIPLIER, 2);
   // transformers' vocab_size counts the padded rows, so every row is a token here.
-  const vocabSize = keys.int('vocab_size', 50280);
+  const vocabSize = keys.int('vocab_size', VOCAB, 50280);
   const config: MambaConfig = {
     dModel,
-    nLayer: keys.int('num_hidden_layers', 32),
+    nLayer: keys.int('num_hidden_layers', DEPTH, 32),
     vocabSize,
     vocabLimit: vocabSize,
-    dState: keys.int('state_size', 16),
-    dConv: keys.int('conv_kernel', 4),
+    dState: keys.int('state_size', STATE_SIZE, 16),
+    dConv: keys.int('conv_kernel', CONV_KERNEL, 4),
     expand,
     dInner: innerSize(expand, dModel, source),
-    dtRank: keys.rank('time_step_rank', dModel),
-    dtMin: keys.positive('time_step_min', 0.001),
-    dtMax: keys.positive('time_step_max', 0.1),
-    dtInit: keys.dtInit('time_step_init_scheme'),
-    dtScale: keys.positive('time_step_scale', 1.0),
-    dtInitFloor: keys.positive('time_step_floor', 1e-4),
+    dtRank: stepRank(keys, 'time_step_rank', dModel),
+    ...stepSizes(keys, {
+      min: 'time_step_min',
+      max: 'time_step_max',
+      init: 'time_step_init_scheme',
+      scale: 'time_step_scale',
+      floor: 'time_step_floor',
+    }),
     convBias: keys.bool('use_conv_bias', true),
     bias: keys.bool('use_bias', false),
-    layerNormEpsilon: keys.positive('layer_norm_epsilon', 1e-5),
+    layerNormEpsilon: keys.number('layer_norm_epsilon', EPSILON, 1e-5),
     residualInFp32: keys.bool('residual_in_fp32', true),
     tieEmbeddings: keys.bool('tie_word_embeddings', true),
-    padVocabSizeMultiple: keys.int('pad_vocab_size_multiple', 8),
+    padVocabSizeMultiple: keys.int('pad_vocab_size_multiple', WIDTH, 8),
   };
-  const bos = keys.tokenId('bos_token_id', 0);
-  const eos = keys.tokenId('eos_token_id', 0);
-  const pad = keys.tokenId('pad_token_id', 0);
+  const bos = tokenId(keys, 'bos_token_id');
+  const eos = tokenId(keys, 'eos_token_id');
+  const pad = tokenId(keys, 'pad_token_id');
   if (bos !== undefined) config.bosTokenId = bos;
   if (eos !== undefined) config.eosTokenId = eos;
   if (pad !== undefined) config.padTokenId = pad;
@@ -216,6 +178,36 @@ function parseTransformersLayout(json: Json, source: string): MambaConfig {
       );
     }
   }
+  return config;
+}
+
+/**
+ * A MambaConfig as mamba-ts writes it inside another model's config.json (MoE-Mamba's "mamba"):
+ * the interface's own camelCase keys, every size bounded. Folders written before the vocabulary
+ * limit was recorded have none: every row is a token.
+ */
+export function mambaConfigFromFields(m: Fields): MambaConfig {
+  const vocabSize = m.int('vocabSize', VOCAB);
+  const config: MambaConfig = {
+    dModel: m.int('dModel', WIDTH),
+    nLayer: m.int('nLayer', DEPTH),
+    vocabSize,
+    vocabLimit: m.int('vocabLimit', range(1, vocabSize), vocabSize),
+    dState: m.int('dState', STATE_SIZE),
+    dConv: m.int('dConv', CONV_KERNEL),
+    expand: m.number('expand', MULTIPLIER),
+    dInner: m.int('dInner', WIDTH),
+    dtRank: m.int('dtRank', WIDTH),
+    ...stepSizes(m, { min: 'dtMin', max: 'dtMax', init: 'dtInit', scale: 'dtScale', floor: 'dtInitFloor' }),
+    convBias: m.bool('convBias'),
+    bias: m.bool('bias'),
+    layerNormEpsilon: m.number('layerNormEpsilon', EPSILON),
+    residualInFp32: m.bool('residualInFp32'),
+    tieEmbeddings: m.bool('tieEmbeddings'),
+    padVocabSizeMultiple: m.int('padVocabSizeMultiple', WIDTH),
+  };
+  for (const key of ['bosTokenId', 'eosTokenId', 'padTokenId'] as const)
+    if (m.has(key)) config[key] = m.int(key, TOKEN_ID);
   return config;
 }
 
@@ -311,26 +303,36 @@ export interface WeightLayout {
   readonly lmHead?: string;
 }
 
+/** The parameters of one Mamba mixer under `prefix` (`backbone.layers.0.mixer.`), with their shapes. */
+export function mixerParameters(
+  prefix: string,
+  config: Pick<MambaConfig, 'dModel' | 'dInner' | 'dState' | 'dConv' | 'dtRank' | 'bias' | 'convBias'>,
+): [string, number[]][] {
+  const { dModel, dInner, dState, dConv, dtRank } = config;
+  const m = prefix;
+  return [
+    [`${m}in_proj.weight`, [2 * dInner, dModel]],
+    ...(config.bias ? [[`${m}in_proj.bias`, [2 * dInner]] as [string, number[]]] : []),
+    [`${m}conv1d.weight`, [dInner, 1, dConv]],
+    ...(config.convBias ? [[`${m}conv1d.bias`, [dInner]] as [string, number[]]] : []),
+    [`${m}x_proj.weight`, [dtRank + 2 * dState, dInner]],
+    [`${m}dt_proj.weight`, [dInner, dtRank]],
+    [`${m}dt_proj.bias`, [dInner]],
+    [`${m}A_log`, [dInner, dState]],
+    [`${m}D`, [dInner]],
+    [`${m}out_proj.weight`, [dModel, dInner]],
+    ...(config.bias ? [[`${m}out_proj.bias`, [dModel]] as [string, number[]]] : []),
+  ];
+}
+
 /** Every parameter name the config implies, with its shape, except the embedding and lm_head. */
 export function expectedParameters(config: MambaConfig): Map<string, number[]> {
-  const { dModel, dInner, dState, dConv, dtRank } = config;
   const expected = new Map<string, number[]>();
   for (let i = 0; i < config.nLayer; i++) {
-    const m = `backbone.layers.${i}.mixer.`;
-    expected.set(`${m}in_proj.weight`, [2 * dInner, dModel]);
-    if (config.bias) expected.set(`${m}in_proj.bias`, [2 * dInner]);
-    expected.set(`${m}conv1d.weight`, [dInner, 1, dConv]);
-    if (config.convBias) expected.set(`${m}conv1d.bias`, [dInner]);
-    expected.set(`${m}x_proj.weight`, [dtRank + 2 * dState, dInner]);
-    expected.set(`${m}dt_proj.weight`, [dInner, dtRank]);
-    expected.set(`${m}dt_proj.bias`, [dInner]);
-    expected.set(`${m}A_log`, [dInner, dState]);
-    expected.set(`${m}D`, [dInner]);
-    expected.set(`${m}out_proj.weight`, [dModel, dInner]);
-    if (config.bias) expected.set(`${m}out_proj.bias`, [dModel]);
-    expected.set(`backbone.layers.${i}.norm.weight`, [dModel]);
+    for (const [name, shape] of mixerParameters(`backbone.layers.${i}.mixer.`, config)) expected.set(name, shape);
+    expected.set(`backbone.layers.${i}.norm.weight`, [config.dModel]);
   }
-  expected.set('backbone.norm_f.weight', [dModel]);
+  expected.set('backbone.norm_f.weight', [config.dModel]);
   return expected;
 }
 

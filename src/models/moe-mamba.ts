@@ -12,12 +12,16 @@ import { MambaMixer, type MambaLayerState } from '../ssm/mamba-mixer.js';
 import { checkMoEConfig, SwitchMoE, type MoEConfig, type MoEStats } from '../ssm/switch-moe.js';
 import { MambaError } from '../util/errors.js';
 import type { MambaConfig } from './mamba-config.js';
+import { mambaConfigFromFields } from './mamba-config-json.js';
+import { DEPTH, EXPERTS, LOSS_WEIGHT, MULTIPLIER, WIDTH } from './config-limits.js';
+import { Fields, range } from '../util/schema.js';
 import { advanceLengths, type LanguageModel, type LMForwardOptions } from './language-model.js';
 import { preNormStack } from './residual.js';
 
 export const MOE_MAMBA_TYPE = 'moe-mamba';
 
-export type LayerKind = 'mamba' | 'moe';
+export const LAYER_KINDS = ['mamba', 'moe'] as const;
+export type LayerKind = (typeof LAYER_KINDS)[number];
 
 /** A MoE-Mamba: the Mamba settings, the MoE settings and which layer is which. */
 export interface MoEMambaConfig {
@@ -33,12 +37,22 @@ export function alternatingPattern(pairs: number): LayerKind[] {
 }
 
 /** A MoE-Mamba config from its config.json (written by MoEMambaLM.configJson); `source` names the file in errors. */
-export function moeMambaConfigFromJson(json: Record<string, unknown>, source: string): MoEMambaConfig {
-  const { mamba, moe, pattern } = json as Partial<MoEMambaConfig>;
-  if (!mamba || !moe || !Array.isArray(pattern))
-    throw new MambaError(`${source}: a moe-mamba config needs "mamba", "moe" and "pattern"`);
-  // Folders written before the vocabulary limit was recorded have none: every row is a token.
-  return { mamba: { ...mamba, vocabLimit: mamba.vocabLimit ?? mamba.vocabSize }, moe, pattern };
+export function moeMambaConfigFromJson(json: unknown, source: string): MoEMambaConfig {
+  const f = Fields.of(json, source, 'a moe-mamba config');
+  const m = f.object('moe');
+  const experts = m.int('experts', EXPERTS);
+  return {
+    mamba: mambaConfigFromFields(f.object('mamba')),
+    moe: {
+      experts,
+      dExpert: m.int('dExpert', WIDTH),
+      topK: m.int('topK', range(1, experts)),
+      capacityFactor: m.number('capacityFactor', MULTIPLIER),
+      auxLossWeight: m.number('auxLossWeight', LOSS_WEIGHT),
+      zLossWeight: m.number('zLossWeight', LOSS_WEIGHT),
+    },
+    pattern: f.choices('pattern', DEPTH, LAYER_KINDS),
+  };
 }
 
 /** Throws a MambaError naming the first bad setting of a MoE-Mamba config (its MoE settings and layer pattern). */

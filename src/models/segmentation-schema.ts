@@ -1,6 +1,8 @@
 import { MambaError } from '../util/errors.js';
-import { UMamba, type UMambaConfig } from './umamba.js';
-import { UNet, type SegmentationNetwork, type UNetConfig } from './unet.js';
+import { UMamba, umambaConfigFrom, type UMambaConfig } from './umamba.js';
+import { above, Fields, range } from '../util/schema.js';
+import { RATE } from './config-limits.js';
+import { UNet, unetConfigFrom, type SegmentationNetwork, type UNetConfig } from './unet.js';
 import type { InitOptions } from '../nn/init.js';
 
 /**
@@ -69,44 +71,43 @@ export function segmentationConfigJson(info: SegmentationModelInfo): string {
   return JSON.stringify(json, null, 2) + '\n';
 }
 
+const NORMALISATIONS: readonly Preprocessing['normalisation'][] = ['zscore-nonzero', 'zscore'];
+/** Resizing factors and padding multiples a slice may be preprocessed with. */
+const SCALE = above(0, 16);
+const DIVISOR = range(1, 4096);
+/** Axial slice indices of a volume. */
+const SLICE = range(0, 65536);
+
+function segmentationData(f: Fields): SegmentationDataSpec {
+  const kind = f.choice('kind', ['mricron', 'folder'] as const);
+  if (kind === 'folder') return { kind, path: f.string('path'), testFraction: f.number('testFraction', RATE) };
+  const [start, end] = f.ints('testSlices', range(2, 2), SLICE) as [number, number];
+  f.ordered('testSlices[0]', start, 'testSlices[1]', end);
+  return { kind, task: f.choice('task', MRICRON_TASKS), testSlices: [start, end], gap: f.int('gap', SLICE) };
+}
+
 /** Reads and checks a segmentation folder's config.json; `source` names the file in errors. */
-export function parseSegmentationInfo(json: Record<string, unknown>, source: string): SegmentationModelInfo {
-  const type = json['model_type'];
-  if (!(SEGMENTATION_MODEL_TYPES as readonly unknown[]).includes(type)) {
+export function parseSegmentationInfo(json: unknown, source: string): SegmentationModelInfo {
+  const f = Fields.of(json, source, 'a model config');
+  const type = f.raw('model_type');
+  if (type !== 'umamba' && type !== 'unet') {
     throw new MambaError(
       `${source}: model_type ${JSON.stringify(type)} is not a segmentation model (${SEGMENTATION_MODEL_TYPES.join(' or ')})`,
     );
   }
-  const network = json['network'] as (UMambaConfig & UNetConfig) | undefined;
-  const classNames = json['class_names'];
-  const preprocessing = json['preprocessing'] as Preprocessing | undefined;
-  const data = json['data'] as SegmentationDataSpec | undefined;
-  if (
-    !network ||
-    typeof network !== 'object' ||
-    !Array.isArray(network.features) ||
-    typeof network.classes !== 'number'
-  ) {
-    throw new MambaError(`${source}: "network" must hold the network settings (features, classes, ...)`);
-  }
-  if (!Array.isArray(classNames) || classNames.length !== network.classes)
-    throw new MambaError(`${source}: "class_names" must name the ${network.classes} classes`);
-  if (
-    !preprocessing ||
-    typeof preprocessing.scale !== 'number' ||
-    typeof preprocessing.divisor !== 'number' ||
-    !['zscore', 'zscore-nonzero'].includes(preprocessing.normalisation)
-  ) {
-    throw new MambaError(
-      `${source}: "preprocessing" needs normalisation (zscore or zscore-nonzero), scale and divisor`,
-    );
-  }
-  if (!data || (data.kind !== 'mricron' && data.kind !== 'folder'))
-    throw new MambaError(`${source}: "data" must describe the training data (kind mricron or folder)`);
+  const spec = f.object('network');
+  const network: SegmentationNetworkSpec =
+    type === 'unet' ? { type, config: unetConfigFrom(spec) } : { type, config: umambaConfigFrom(spec) };
+  const classes = range(network.config.classes, network.config.classes);
+  const preprocessing = f.object('preprocessing');
   return {
-    network: { type, config: network } as SegmentationNetworkSpec,
-    classNames: classNames as string[],
-    preprocessing,
-    data,
+    network,
+    classNames: f.strings('class_names', classes),
+    preprocessing: {
+      normalisation: preprocessing.choice('normalisation', NORMALISATIONS),
+      scale: preprocessing.number('scale', SCALE),
+      divisor: preprocessing.int('divisor', DIVISOR),
+    },
+    data: segmentationData(f.object('data')),
   };
 }

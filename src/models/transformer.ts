@@ -13,6 +13,8 @@ import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { keep, scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
+import { Fields } from '../util/schema.js';
+import { CONTEXT, DEPTH, HEADS, MULTIPLIER, RATE, VOCAB, WIDTH } from './config-limits.js';
 import { advanceLengths, type LanguageModel, type LMForwardOptions } from './language-model.js';
 
 export const TRANSFORMER_TYPE = 'transformer';
@@ -35,45 +37,36 @@ export interface TransformerConfig {
 export type TransformerConfigOptions = Partial<TransformerConfig> &
   Pick<TransformerConfig, 'vocabSize' | 'dModel' | 'nLayer' | 'nHead' | 'maxLength'>;
 
-/** Fills in the defaults (mlpRatio 4, dropout 0) and rejects values no model can have. */
-export function transformerConfig(options: TransformerConfigOptions): TransformerConfig {
+/**
+ * Fills in the defaults (mlpRatio 4, dropout 0) and rejects values no model can have, through the
+ * same reader as a config.json; `source` names the file (or the call) in errors.
+ */
+export function transformerConfig(options: TransformerConfigOptions, source = 'Transformer config'): TransformerConfig {
+  const f = Fields.of(options, source, 'a transformer config');
   const config: TransformerConfig = {
-    vocabSize: options.vocabSize,
-    dModel: options.dModel,
-    nLayer: options.nLayer,
-    nHead: options.nHead,
-    maxLength: options.maxLength,
-    mlpRatio: options.mlpRatio ?? 4,
-    dropout: options.dropout ?? 0,
+    vocabSize: f.int('vocabSize', VOCAB),
+    dModel: f.int('dModel', WIDTH),
+    nLayer: f.int('nLayer', DEPTH),
+    nHead: f.int('nHead', HEADS),
+    maxLength: f.int('maxLength', CONTEXT),
+    mlpRatio: f.number('mlpRatio', MULTIPLIER, 4),
+    dropout: f.number('dropout', RATE, 0),
   };
-  for (const key of ['vocabSize', 'dModel', 'nLayer', 'nHead', 'maxLength'] as const) {
-    const v = config[key];
-    if (!Number.isInteger(v) || v < 1)
-      throw new MambaError(`Transformer config: ${key} must be a positive integer, got ${v}`);
-  }
   if (config.dModel % config.nHead !== 0) {
-    throw new MambaError(`Transformer config: dModel (${config.dModel}) must be divisible by nHead (${config.nHead})`);
+    throw new MambaError(`${source}: dModel (${config.dModel}) must be divisible by nHead (${config.nHead})`);
   }
-  const hidden = config.mlpRatio * config.dModel;
-  if (!(config.mlpRatio > 0) || !Number.isInteger(hidden)) {
+  if (!Number.isInteger(config.mlpRatio * config.dModel)) {
     throw new MambaError(
-      `Transformer config: mlpRatio * dModel is the MLP's width and must be a positive integer, got ${config.mlpRatio} * ${config.dModel}`,
+      `${source}: mlpRatio * dModel is the MLP's width and must be an integer, got ${config.mlpRatio} * ${config.dModel}`,
     );
   }
-  if (!(config.dropout >= 0 && config.dropout < 1))
-    throw new MambaError(`Transformer config: dropout must be in [0, 1), got ${config.dropout}`);
+  if (config.dropout === 1) throw new MambaError(`${source}: dropout must be in [0, 1), got 1`);
   return config;
 }
 
 /** A Transformer config from its config.json (written by TransformerLM.configJson); `source` names the file in errors. */
-export function transformerConfigFromJson(json: Record<string, unknown>, source: string): TransformerConfig {
-  const { model_type: _type, ...options } = json;
-  try {
-    return transformerConfig(options as unknown as TransformerConfigOptions);
-  } catch (error) {
-    if (error instanceof MambaError) throw new MambaError(`${source}: ${error.message}`);
-    throw error;
-  }
+export function transformerConfigFromJson(json: unknown, source: string): TransformerConfig {
+  return transformerConfig(json as TransformerConfigOptions, source);
 }
 
 /**

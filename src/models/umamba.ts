@@ -9,7 +9,9 @@ import { MambaMixer } from '../ssm/mamba-mixer.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import { mambaMixerConfig } from '../ssm/mixer-config.js';
-import { LEAKY_SLOPE, segmentationHeads, upsampleNearest2x, UShapedNetwork } from './unet.js';
+import { LEAKY_SLOPE, segmentationHeads, stageFields, upsampleNearest2x, UShapedNetwork } from './unet.js';
+import { Fields, range } from '../util/schema.js';
+import { BLOCKS, CONV_KERNEL, MULTIPLIER, STATE_SIZE } from './config-limits.js';
 
 /**
  * U-Mamba (Ma, Li, Wang 2024; bowang-lab/U-Mamba, UMambaBot_2d.py and UMambaEnc_2d.py), 2D.
@@ -81,6 +83,24 @@ export function umambaConfig(o: UMambaOptions): UMambaConfig {
     dConv: o.dConv ?? 4,
     expand: o.expand ?? 2,
     deepSupervision: o.deepSupervision ?? true,
+  };
+}
+
+const VARIANTS: readonly UMambaVariant[] = ['bot', 'enc'];
+
+/** A U-Mamba config read and checked, from code or from config.json's "network" (`f` names the source): block counts per stage, Mamba stages among them. */
+export function umambaConfigFrom(f: Fields): UMambaConfig {
+  const shared = stageFields(f);
+  const n = shared.features.length;
+  return {
+    ...shared,
+    encoderBlocks: f.ints('encoderBlocks', range(n, n), BLOCKS),
+    decoderBlocks: f.ints('decoderBlocks', range(n - 1, n - 1), BLOCKS),
+    variant: f.choice('variant', VARIANTS),
+    mambaStages: f.ints('mambaStages', range(1, n), range(0, n - 1)),
+    dState: f.int('dState', STATE_SIZE),
+    dConv: f.int('dConv', CONV_KERNEL),
+    expand: f.number('expand', MULTIPLIER),
   };
 }
 
@@ -211,22 +231,8 @@ export class UMamba extends UShapedNetwork {
     readonly config: UMambaConfig,
     options: InitOptions = {},
   ) {
-    super('UMamba', config);
+    super(umambaConfigFrom(Fields.of(config, 'UMamba config')));
     const { features, classes, inChannels, encoderBlocks, decoderBlocks, mambaStages } = config;
-    const n = features.length;
-    const positive = (list: number[]) => list.every((v) => Number.isInteger(v) && v >= 1);
-    if (
-      encoderBlocks.length !== n ||
-      decoderBlocks.length !== n - 1 ||
-      !positive(encoderBlocks) ||
-      !positive(decoderBlocks)
-    ) {
-      throw new MambaError(
-        `UMamba: need ${n} encoder and ${n - 1} decoder block counts (positive integers) for ${n} stages, got [${encoderBlocks.join(', ')}] and [${decoderBlocks.join(', ')}]`,
-      );
-    }
-    if (mambaStages.some((s) => !Number.isInteger(s) || s < 0 || s >= n))
-      throw new MambaError(`UMamba: mambaStages [${mambaStages.join(', ')}] must name stages 0..${n - 1}`);
     const mamba = { dState: config.dState, dConv: config.dConv, expand: config.expand };
     this.encoder = this.module(
       'encoder',

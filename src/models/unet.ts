@@ -6,7 +6,9 @@ import { leakyRelu } from '../ops/elementwise.js';
 import { concat } from '../ops/shape-ops.js';
 import { expand, reshape } from '../ops/view.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { MambaError, ShapeError } from '../util/errors.js';
+import { ShapeError } from '../util/errors.js';
+import { Fields } from '../util/schema.js';
+import { BLOCKS, CHANNELS, CLASSES, STAGES } from './config-limits.js';
 
 /** nnU-Net's nonlinearity: LeakyReLU with slope 0.01. */
 export const LEAKY_SLOPE = 0.01;
@@ -79,16 +81,19 @@ export interface UNetConfig {
   deepSupervision: boolean;
 }
 
-function checkStages(what: string, features: number[], classes: number, inChannels: number): void {
-  if (features.length < 2 || features.some((f) => !Number.isInteger(f) || f < 1)) {
-    throw new MambaError(
-      `${what}: features must list at least two positive channel counts (one per stage), got [${features.join(', ')}]`,
-    );
-  }
-  if (!Number.isInteger(classes) || classes < 2)
-    throw new MambaError(`${what}: classes must be at least 2 (background and one structure), got ${classes}`);
-  if (!Number.isInteger(inChannels) || inChannels < 1)
-    throw new MambaError(`${what}: inChannels must be a positive integer, got ${inChannels}`);
+/** What U-Net and U-Mamba share, read and checked once: the stages' channels, the classes, the input and the heads. */
+export function stageFields(f: Fields) {
+  return {
+    inChannels: f.int('inChannels', CHANNELS),
+    classes: f.int('classes', CLASSES),
+    features: f.ints('features', STAGES, CHANNELS),
+    deepSupervision: f.bool('deepSupervision'),
+  };
+}
+
+/** A U-Net config read and checked, from code or from config.json's "network" (`f` names the source). */
+export function unetConfigFrom(f: Fields): UNetConfig {
+  return { ...stageFields(f), convsPerStage: f.int('convsPerStage', BLOCKS) };
 }
 
 /** The 1x1 heads that turn decoder features into logits: one per decoder stage with deep supervision, else the full-resolution one only. */
@@ -116,12 +121,8 @@ export abstract class UShapedNetwork extends Module implements SegmentationNetwo
   readonly divisor: number;
   readonly deepSupervision: boolean;
 
-  constructor(
-    what: string,
-    shape: { features: number[]; classes: number; inChannels: number; deepSupervision: boolean },
-  ) {
+  constructor(shape: { features: number[]; classes: number; inChannels: number; deepSupervision: boolean }) {
     super();
-    checkStages(what, shape.features, shape.classes, shape.inChannels);
     this.classes = shape.classes;
     this.inChannels = shape.inChannels;
     this.divisor = 2 ** (shape.features.length - 1);
@@ -194,10 +195,8 @@ export class UNet extends UShapedNetwork {
     readonly config: UNetConfig,
     options: InitOptions = {},
   ) {
-    super('UNet', config);
+    super(unetConfigFrom(Fields.of(config, 'UNet config')));
     const { features, convsPerStage, classes, inChannels } = config;
-    if (!Number.isInteger(convsPerStage) || convsPerStage < 1)
-      throw new MambaError(`UNet: convsPerStage must be a positive integer, got ${convsPerStage}`);
     this.encoder = this.module(
       'encoder',
       new ModuleList(

@@ -14,6 +14,19 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { MambaError } from '../util/errors.js';
+import { Fields } from '../util/schema.js';
+import {
+  CHANNELS,
+  CLASSES,
+  CONV_KERNEL,
+  DEPTH,
+  EPSILON,
+  IMAGE_SIZE,
+  MULTIPLIER,
+  RATE,
+  STATE_SIZE,
+  WIDTH,
+} from './config-limits.js';
 import { BiMambaMixer } from '../ssm/bimamba.js';
 import { mambaMixerConfig, type MambaMixerConfig } from '../ssm/mixer-config.js';
 
@@ -51,64 +64,59 @@ export interface VimConfig {
 export type VimConfigOptions = Partial<VimConfig> &
   Pick<VimConfig, 'imageSize' | 'patchSize' | 'dModel' | 'depth' | 'numClasses'>;
 
-export function positiveInteger(what: string, key: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1)
-    throw new MambaError(`${what} config: ${key} must be a positive integer, got ${v}`);
-}
-
 /** Patches per side for an image size, patch size and stride (PatchEmbed's grid_size). */
 export function patchGrid(imageSize: number, patchSize: number, stride: number): number {
   return Math.floor((imageSize - patchSize) / stride) + 1;
 }
 
-export function checkDropPath(what: string, rate: number): void {
-  if (!(rate >= 0 && rate < 1)) throw new MambaError(`${what} config: dropPath must be in [0, 1), got ${rate}`);
-}
-
-/** Checks what Vim and ViT share: the image, the patch grid and the classes. */
-export function checkImageConfig(
-  what: string,
-  c: { imageSize: number; patchSize: number; stride: number; channels: number; numClasses: number },
-): void {
-  for (const key of ['imageSize', 'patchSize', 'stride', 'channels', 'numClasses'] as const)
-    positiveInteger(what, key, c[key]);
+/** What Vim and ViT share, read and checked once: the image, the patch grid, the classes, width, depth and stochastic depth. */
+export function imageClassifierFields(f: Fields) {
+  const c = {
+    imageSize: f.int('imageSize', IMAGE_SIZE),
+    patchSize: f.int('patchSize', IMAGE_SIZE),
+    stride: 0,
+    channels: f.int('channels', CHANNELS, 3),
+    numClasses: f.int('numClasses', CLASSES),
+    dModel: f.int('dModel', WIDTH),
+    depth: f.int('depth', DEPTH),
+    dropPath: f.number('dropPath', RATE, 0),
+  };
+  c.stride = f.int('stride', IMAGE_SIZE, c.patchSize);
   if (c.patchSize > c.imageSize)
-    throw new MambaError(`${what} config: patchSize ${c.patchSize} is larger than the ${c.imageSize}-pixel image`);
+    throw new MambaError(`${f.source}: patchSize ${c.patchSize} is larger than the ${c.imageSize}-pixel image`);
   if (c.stride > c.patchSize)
     throw new MambaError(
-      `${what} config: a stride of ${c.stride} skips pixels between ${c.patchSize}-pixel patches; use a stride <= patchSize`,
+      `${f.source}: a stride of ${c.stride} skips pixels between ${c.patchSize}-pixel patches; use a stride <= patchSize`,
     );
-  if (c.numClasses < 2)
-    throw new MambaError(`${what} config: a classifier needs at least 2 classes, got ${c.numClasses}`);
+  if (c.dropPath === 1) throw new MambaError(`${f.source}: dropPath must be in [0, 1), got 1`);
+  return c;
 }
 
-/** The options that are set: a field given as undefined takes its default rather than erasing it. */
-export function definedOptions<T extends object>(options: T): T {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** Fills in the reference defaults (d_state 16, d_conv 4, expand 2, dt_rank ceil(d/16), RMSNorm eps 1e-5, 3 channels) and checks the rest. */
-export function vimConfig(options: VimConfigOptions): VimConfig {
-  options = definedOptions(options);
-  const config: VimConfig = {
-    stride: options.patchSize,
-    channels: 3,
-    dState: 16,
-    dConv: 4,
-    expand: 2,
-    dtRank: Math.ceil(options.dModel / 16),
-    dropPath: 0,
-    normEps: 1e-5,
-    ...options,
-  };
-  checkImageConfig('Vim', config);
-  for (const key of ['dModel', 'depth', 'dState', 'dConv', 'dtRank'] as const) positiveInteger('Vim', key, config[key]);
-  if (!(config.expand > 0) || !Number.isInteger(config.expand * config.dModel)) {
+/** A width times a multiplier (Mamba's expand, an MLP ratio) is a layer's width: it must come out whole. */
+export function checkWholeWidth(f: Fields, key: string, multiplier: number, dModel: number, what: string): void {
+  if (!Number.isInteger(multiplier * dModel))
     throw new MambaError(
-      `Vim config: expand * dModel is the mixer's inner width and must be a positive integer, got ${config.expand} * ${config.dModel}`,
+      `${f.source}: ${key} * dModel is ${what} and must be an integer, got ${multiplier} * ${dModel}; choose ${key} so that it is`,
     );
-  }
-  checkDropPath('Vim', config.dropPath);
+}
+
+/**
+ * Fills in the reference defaults (d_state 16, d_conv 4, expand 2, dt_rank ceil(d/16), RMSNorm eps
+ * 1e-5, 3 channels) and checks the rest, through the same reader as a config.json; `source` names
+ * the file (or the call) in errors.
+ */
+export function vimConfig(options: VimConfigOptions, source = 'Vim config'): VimConfig {
+  const f = Fields.of(options, source, 'a Vim config');
+  const image = imageClassifierFields(f);
+  const config: VimConfig = {
+    ...image,
+    dState: f.int('dState', STATE_SIZE, 16),
+    dConv: f.int('dConv', CONV_KERNEL, 4),
+    expand: f.number('expand', MULTIPLIER, 2),
+    dtRank: f.int('dtRank', WIDTH, Math.ceil(image.dModel / 16)),
+    normEps: f.number('normEps', EPSILON, 1e-5),
+  };
+  checkWholeWidth(f, 'expand', config.expand, config.dModel, "the mixer's inner width");
   return config;
 }
 

@@ -11,12 +11,12 @@ import { defaultGenerator, Generator } from '../tensor/random.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
+import { Fields } from '../util/schema.js';
+import { EPSILON, HEADS, MULTIPLIER } from './config-limits.js';
 import {
-  checkDropPath,
-  checkImageConfig,
   checkImages,
-  definedOptions,
-  positiveInteger,
+  checkWholeWidth,
+  imageClassifierFields,
   dropPath,
   dropPathRates,
   PatchEmbed,
@@ -44,27 +44,21 @@ export interface VitConfig {
 export type VitConfigOptions = Partial<VitConfig> &
   Pick<VitConfig, 'imageSize' | 'patchSize' | 'dModel' | 'depth' | 'nHead' | 'numClasses'>;
 
-/** Fills in timm's defaults (mlpRatio 4, LayerNorm eps 1e-6, 3 channels, disjoint patches) and checks the rest. */
-export function vitConfig(options: VitConfigOptions): VitConfig {
-  options = definedOptions(options);
+/**
+ * Fills in timm's defaults (mlpRatio 4, LayerNorm eps 1e-6, 3 channels, disjoint patches) and
+ * checks the rest, through the same reader as a config.json; `source` names the file (or the call).
+ */
+export function vitConfig(options: VitConfigOptions, source = 'ViT config'): VitConfig {
+  const f = Fields.of(options, source, 'a ViT config');
   const config: VitConfig = {
-    stride: options.patchSize,
-    channels: 3,
-    mlpRatio: 4,
-    dropPath: 0,
-    normEps: 1e-6,
-    ...options,
+    ...imageClassifierFields(f),
+    nHead: f.int('nHead', HEADS),
+    mlpRatio: f.number('mlpRatio', MULTIPLIER, 4),
+    normEps: f.number('normEps', EPSILON, 1e-6),
   };
-  checkImageConfig('ViT', config);
-  for (const key of ['dModel', 'depth', 'nHead'] as const) positiveInteger('ViT', key, config[key]);
   if (config.dModel % config.nHead !== 0)
-    throw new MambaError(`ViT config: dModel (${config.dModel}) must be divisible by nHead (${config.nHead})`);
-  if (!(config.mlpRatio > 0) || !Number.isInteger(config.mlpRatio * config.dModel)) {
-    throw new MambaError(
-      `ViT config: mlpRatio * dModel is the MLP's width and must be a positive integer, got ${config.mlpRatio} * ${config.dModel}`,
-    );
-  }
-  checkDropPath('ViT', config.dropPath);
+    throw new MambaError(`${source}: dModel (${config.dModel}) must be divisible by nHead (${config.nHead})`);
+  checkWholeWidth(f, 'mlpRatio', config.mlpRatio, config.dModel, "the MLP's width");
   return config;
 }
 

@@ -7,6 +7,7 @@ import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MambaError } from '../util/errors.js';
 import { makeFolder, removeStaleTempFiles, writeFileAtomic } from '../util/fs.js';
+import { above, Fields, range } from '../util/schema.js';
 import type { AdamW } from './optim.js';
 
 /** What a run needs besides weights and optimizer moments to continue exactly. */
@@ -93,8 +94,29 @@ export function latestCheckpoint(out: string): string | null {
 
 /** The trainer_state.json of a checkpoint folder: step, planned steps, time, settings and last loss. */
 export function readTrainerState(dir: string): TrainerState {
-  const path = join(dir, 'trainer_state.json');
-  return parseJson(readFileSync(path, 'utf8'), path) as TrainerState;
+  const source = join(dir, 'trainer_state.json');
+  return parseTrainerState(parseJson(readFileSync(source, 'utf8'), source), source);
+}
+
+const COUNT = range(0, Number.MAX_SAFE_INTEGER);
+
+/** A trainer state, each field typed and bounded; `source` names the file in errors. */
+export function parseTrainerState(json: unknown, source: string): TrainerState {
+  const f = Fields.of(json, source, 'a trainer state');
+  const steps = f.object('optimizerSteps');
+  const state: TrainerState = {
+    step: f.int('step', COUNT),
+    plannedSteps: f.int('plannedSteps', COUNT),
+    elapsedSeconds: f.number('elapsedSeconds', range(0, 1e12)),
+    unitsSeen: f.number('unitsSeen', COUNT),
+    settings: f.object('settings').json,
+    optimizerSteps: Object.fromEntries(Object.keys(steps.json).map((name) => [name, steps.int(name, COUNT)])),
+    // JSON writes a NaN loss as null.
+    lastLoss: f.optional('lastLoss', (k) => f.number(k, range(-1e38, 1e38))) ?? NaN,
+  };
+  const secondsPerStep = f.optional('secondsPerStep', (k) => f.number(k, above(0, 1e9)));
+  if (secondsPerStep !== undefined) state.secondsPerStep = secondsPerStep;
+  return state;
 }
 
 /** Restores model weights and optimizer moments from a checkpoint folder; returns its trainer state. */

@@ -162,6 +162,17 @@ describe('model commands with a real tokenizer', () => {
       writeFileSync(text, 'The quick brown fox jumps over the lazy dog. '.repeat(5));
       const e = JSON.parse(cli('eval', '--model', folder, '--text-file', text, '--json').stdout);
       assert.ok(e.tokens > 10 && e.bits_per_byte > 0 && Number.isFinite(e.perplexity));
+      // A tokenizer.json whose "Hello" is id 1.5 once sent "prompt_ids":[1.5,13,1533] to the model with exit 0.
+      const hostile = JSON.parse(tokenizer.toString('utf8'));
+      hostile.model.vocab['Hello'] = 1.5;
+      writeFileSync(join(folder, 'tokenizer.json'), JSON.stringify(hostile));
+      const refused = cli('generate', '--model', folder, '--prompt', 'Hello, world', '--max-new-tokens', '1', '--json');
+      assert.notEqual(refused.status, 0);
+      assert.equal(refused.stdout, '');
+      assert.match(
+        refused.stderr,
+        /tokenizer\.json: model\.vocab\.Hello must be an integer in \[0, 4294967295\], got 1\.5/,
+      );
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }

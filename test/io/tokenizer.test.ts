@@ -176,6 +176,57 @@ describe('GPT-NeoX-20B tokenizer', () => {
     );
     assert.throws(() => new Tokenizer({ model: { type: 'Nonsense' } }), MambaError);
   });
+
+  test('ids that Hugging Face tokenizers refuses (strings, floats, negative, past u32) are refused before loading', () => {
+    const spec = JSON.parse(tokenizerJson) as {
+      model: { vocab: Record<string, unknown> };
+      added_tokens: { id: unknown }[];
+    };
+    const cases: [string, (s: typeof spec) => void, string][] = [
+      [
+        'a vocab id that is a string',
+        (s) => (s.model.vocab['hello'] = '5'),
+        'model.vocab.hello must be an integer in [0, 4294967295], got "5"',
+      ],
+      [
+        'a vocab id that is a float',
+        (s) => (s.model.vocab['hello'] = 1.5),
+        'model.vocab.hello must be an integer in [0, 4294967295], got 1.5',
+      ],
+      ['a negative vocab id', (s) => (s.model.vocab['hello'] = -1), 'got -1'],
+      ['a vocab id past u32', (s) => (s.model.vocab['hello'] = 2 ** 32), 'got 4294967296'],
+      [
+        'an added token id that is a float',
+        (s) => (s.added_tokens[0]!.id = 221.5),
+        'added_tokens[0].id must be an integer in [0, 4294967295], got 221.5',
+      ],
+      [
+        'an added token id that is a string',
+        (s) => (s.added_tokens[1]!.id = '7'),
+        'added_tokens[1].id must be an integer',
+      ],
+      [
+        'an added token id that is negative',
+        (s) => (s.added_tokens[0]!.id = -3),
+        'added_tokens[0].id must be an integer',
+      ],
+      [
+        'added_tokens that is not a list',
+        (s) => ((s as Record<string, unknown>)['added_tokens'] = 5),
+        'added_tokens must be a list',
+      ],
+    ];
+    for (const [name, mutate, says] of cases) {
+      const hostile = structuredClone(spec);
+      mutate(hostile);
+      assert.throws(
+        () => new Tokenizer(hostile, {}, 'x/tokenizer.json'),
+        (e: unknown) =>
+          e instanceof MambaError && e.message.startsWith('x/tokenizer.json: ') && e.message.includes(says),
+        name,
+      );
+    }
+  });
 });
 
 describe('ByteTokenizer', () => {

@@ -357,9 +357,10 @@ describe('Transformer LM', () => {
   it('rejects bad configs, sequences past maxLength and mismatched states with clear errors', () => {
     const bad: [Partial<mt.TransformerConfigOptions>, string][] = [
       [{ dModel: 18, nHead: 4 }, 'dModel (18) must be divisible by nHead (4)'],
-      [{ nLayer: 0 }, 'nLayer must be a positive integer, got 0'],
-      [{ vocabSize: 2.5 }, 'vocabSize must be a positive integer, got 2.5'],
-      [{ maxLength: -1 }, 'maxLength must be a positive integer'],
+      [{ nLayer: 0 }, 'Transformer config: nLayer must be an integer in [1, 1024], got 0'],
+      [{ vocabSize: 2.5 }, 'vocabSize must be an integer in [1, 16777216], got 2.5'],
+      [{ maxLength: -1 }, 'maxLength must be an integer in [1, 1048576], got -1'],
+      [{ nLayer: 1e6 }, 'nLayer must be an integer in [1, 1024], got 1000000'],
       [{ mlpRatio: 0.1 }, 'mlpRatio * dModel'],
       [{ dropout: 1 }, 'dropout must be in [0, 1), got 1'],
     ];

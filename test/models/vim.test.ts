@@ -507,7 +507,7 @@ describe('training', () => {
     writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...config, normalisation: { mean: [0], std: [1] } }));
     await assert.rejects(
       loadVisionModel(folder),
-      /"normalisation" must hold the mean and \(positive\) std of each of the 3 input channels/,
+      /config\.json: normalisation\.mean must be a list of 3 numbers in \[-1000000, 1000000\], got \[0\]/,
     );
   });
 });

@@ -1,9 +1,37 @@
-import { CLASSIFIER_MODEL_TYPES, parseClassifier, parseClassifierJson } from '../../models/classifier-schema.js';
-import { patchGrid } from '../../models/vim.js';
+import {
+  buildClassifier,
+  CLASSIFIER_MODEL_TYPES,
+  parseClassifierJson,
+  type ClassifierNetwork,
+} from '../../models/classifier-schema.js';
+import { mixerParameters } from '../../models/mamba-config-json.js';
+import { patchGrid, vimMixerConfig } from '../../models/vim.js';
+import { checkWeightExtent, type WeightExtent } from '../weight-extent.js';
 import { withoutInitialisation } from '../../nn/init.js';
 import { openWeights } from '../checkpoint.js';
 import { fillModuleWeights } from '../module-weights.js';
 import type { ModelTypeEntry } from './types.js';
+
+/** The widths and depth of a Vim or ViT as its weights hold them. */
+function classifierExtent(network: ClassifierNetwork): WeightExtent {
+  const c = network.config;
+  const grid = patchGrid(c.imageSize, c.patchSize, c.stride);
+  const image: WeightExtent['shapes'] = [
+    ['patch_embed.proj.weight', [c.dModel, c.channels, c.patchSize, c.patchSize]],
+    ['pos_embed', [1, grid * grid + 1, c.dModel]],
+    ['head.weight', [c.numClasses, c.dModel]],
+  ];
+  if (network.modelType === 'vim') {
+    return {
+      shapes: [...image, ...mixerParameters('layers.0.mixer.', vimMixerConfig(network.config))],
+      parts: [{ what: 'layers', count: c.depth, prefix: (i) => `layers.${i}.` }],
+    };
+  }
+  return {
+    shapes: [...image, ['blocks.0.mlp.fc1.weight', [network.config.mlpRatio * c.dModel, c.dModel]]],
+    parts: [{ what: 'blocks', count: c.depth, prefix: (i) => `blocks.${i}.` }],
+  };
+}
 
 /** Vision Mamba and its ViT baseline, as `mamba-ts train vim|vit` writes them. */
 export const classifierEntry: ModelTypeEntry = {
@@ -12,8 +40,11 @@ export const classifierEntry: ModelTypeEntry = {
   description: 'an image classifier',
   accepts: (json) => (CLASSIFIER_MODEL_TYPES as readonly unknown[]).includes(json['model_type']),
   load: async (files, json, source) => {
-    const { model, info } = withoutInitialisation(() => parseClassifier(json, source));
-    await fillModuleWeights(model, await openWeights(files));
+    const { network, info } = parseClassifierJson(json, source);
+    const checkpoint = await openWeights(files);
+    checkWeightExtent(classifierExtent(network), checkpoint, source);
+    const model = withoutInitialisation(() => buildClassifier(network));
+    await fillModuleWeights(model, checkpoint);
     return { task: 'image-classifier', model, ...info };
   },
   summarise: (json, source) => {

@@ -3,7 +3,9 @@ import { moeMambaConfigFromJson, MoEMambaLM, MOE_MAMBA_TYPE } from '../../models
 import { transformerConfigFromJson, TransformerLM, TRANSFORMER_TYPE } from '../../models/transformer.js';
 import { withoutInitialisation } from '../../nn/init.js';
 import { mixerStateSize } from '../../ssm/mixer-config.js';
+import { mixerParameters } from '../../models/mamba-config-json.js';
 import { openWeights } from '../checkpoint.js';
+import { checkWeightExtent, type WeightExtent } from '../weight-extent.js';
 import { fillModuleWeights } from '../module-weights.js';
 import type { ModelSummary, ModelTypeEntry } from './types.js';
 
@@ -17,6 +19,7 @@ function languageModelEntry<C extends object>(
   parse: (json: Record<string, unknown>, source: string) => C,
   build: (config: C) => LanguageModel,
   summarise: (config: C) => Omit<ModelSummary, 'layout' | 'config' | 'repeated'>,
+  extent: (config: C) => WeightExtent,
 ): ModelTypeEntry {
   return {
     modelTypes: [modelType],
@@ -24,8 +27,11 @@ function languageModelEntry<C extends object>(
     description,
     accepts: (json) => json['model_type'] === modelType,
     load: async (files, json, source) => {
-      const model = withoutInitialisation(() => build(parse(json, source)));
-      await fillModuleWeights(model, await openWeights(files));
+      const config = parse(json, source);
+      const checkpoint = await openWeights(files);
+      checkWeightExtent(extent(config), checkpoint, source);
+      const model = withoutInitialisation(() => build(config));
+      await fillModuleWeights(model, checkpoint);
       return { task: 'language-model', model, layout: modelType };
     },
     summarise: (json, source) => {
@@ -51,6 +57,29 @@ export const moeMambaEntry = languageModelEntry(
       state: { values: mambaLayers * mixerStateSize(mamba), per: 'sequence' },
     };
   },
+  ({ mamba, moe, pattern }) => {
+    const firstMamba = pattern.indexOf('mamba');
+    const firstMoE = pattern.indexOf('moe');
+    const router = `layers.${firstMoE}.moe.`;
+    return {
+      shapes: [
+        ['embeddings.weight', [mamba.vocabSize, mamba.dModel]],
+        ...(firstMamba < 0 ? [] : mixerParameters(`layers.${firstMamba}.mixer.`, mamba)),
+        ...(firstMoE < 0
+          ? []
+          : ([
+              [`${router}router.weight`, [moe.experts, mamba.dModel]],
+              [`${router}experts.0.fc1.weight`, [moe.dExpert, mamba.dModel]],
+            ] as const)),
+      ],
+      parts: [
+        { what: 'layers', count: pattern.length, prefix: (i) => `layers.${i}.` },
+        ...(firstMoE < 0
+          ? []
+          : [{ what: 'experts', count: moe.experts, prefix: (i: number) => `${router}experts.${i}.` }]),
+      ],
+    };
+  },
 );
 
 export const transformerEntry = languageModelEntry(
@@ -63,5 +92,14 @@ export const transformerEntry = languageModelEntry(
     tiedHead: true,
     // Each layer caches a key and a value of dModel values per token.
     state: { values: 2 * c.nLayer * c.dModel, per: 'token' },
+  }),
+  (c) => ({
+    shapes: [
+      ['embeddings.weight', [c.vocabSize, c.dModel]],
+      ['position.weight', [c.maxLength, c.dModel]],
+      ['blocks.0.attn.qkv.weight', [3 * c.dModel, c.dModel]],
+      ['blocks.0.mlp.fc1.weight', [c.mlpRatio * c.dModel, c.dModel]],
+    ],
+    parts: [{ what: 'layers', count: c.nLayer, prefix: (i) => `blocks.${i}.` }],
   }),
 );
