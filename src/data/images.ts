@@ -89,6 +89,10 @@ export function readIdx(bytes: Uint8Array, source: string): { dims: number[]; da
     );
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
+  if (dims.slice(1).includes(0))
+    throw new MambaError(
+      `${source}: its items have a dimension of size 0 ([${dims.join(', ')}]); an IDX set needs images of at least one pixel`,
+    );
   const expected = dims.reduce((a, b) => a * b, 1);
   checkLimit('maxElements', expected, `${source}: its ${dims.join('x')} values`);
   const promised = `its header promises ${dims.join('x')} = ${expected} values`;
@@ -158,10 +162,8 @@ function readIdxSplit(imagesPath: string, labelsPath: string): ImageSet {
       `${labelsPath} has ${labels.dims.length} dimensions (${labels.dims.join('x')}); labels must be [count]`,
     );
   const [count, height, width] = images.dims as [number, number, number];
-  if (count === 0 || height === 0 || width === 0)
-    throw new MambaError(
-      `${imagesPath} holds ${count} images of ${height}x${width} pixels; a split needs at least one image of at least 1x1 pixels`,
-    );
+  // readIdx has refused items of no pixels already.
+  if (count === 0) throw new MambaError(`${imagesPath} holds 0 images; a split needs at least one image`);
   if (labels.dims[0] !== count)
     throw new MambaError(
       `${imagesPath} holds ${count} images but ${labelsPath} holds ${labels.dims[0]} labels; the two files must belong together`,

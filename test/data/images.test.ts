@@ -128,7 +128,7 @@ describe('IDX data sets', () => {
     for (const [dims, parts] of [
       [
         [2, 0, 3],
-        ['holds 2 images of 0x3 pixels', 'at least 1x1'],
+        ['dimension of size 0', 'at least one pixel'],
       ],
       [
         [0, 3, 4],
