@@ -8,7 +8,10 @@ import { MambaError } from '../util/errors.js';
  * checkpoints (up to mamba-2.8b) and the data sets of the recipes through.
  */
 export interface ReadLimits {
-  /** Elements of one tensor, image or volume. */
+  /**
+   * Elements of one tensor, image or volume. The default, 2^28, is twice the largest tensor of the
+   * published Mamba models (mamba-2.8b's embedding: 50280 x 2560) and holds Falcon-Mamba-7B's.
+   */
   maxElements: number;
   /** Bytes one reader may allocate for one file's contents (decoded, decompressed or read). */
   maxBytes: number;
@@ -25,7 +28,7 @@ export interface ReadLimits {
 }
 
 export const DEFAULT_LIMITS: Readonly<ReadLimits> = Object.freeze({
-  maxElements: 2 ** 31 - 1,
+  maxElements: 2 ** 28,
   maxBytes: 16 * 2 ** 30,
   maxImagePixels: 2 ** 27,
   maxDecompressedBytes: 4 * 2 ** 30,

@@ -300,9 +300,16 @@ describe('NIfTI-1 reading and writing', () => {
       dims.forEach((d, i) => new DataView(plain.buffer).setInt16(42 + 2 * i, d, true));
       return gzipSync(plain);
     };
+    // 2^30 voxels are over the default maxElements; raised, the size is refused against the gzipped bytes.
     assert.throws(
       () => decodeNifti(claims([1024, 1024, 1024]), 'bomb.nii.gz'),
-      (e) => check(e, 'bomb.nii.gz', '[1024, 1024, 1024] uint8', 'more than its', 'gzipped bytes can hold'),
+      (e) => e instanceof LimitError && e.limit === 'maxElements' && check(e, 'bomb.nii.gz'),
+    );
+    withReadLimits({ maxElements: 2 ** 31 - 1 }, () =>
+      assert.throws(
+        () => decodeNifti(claims([1024, 1024, 1024]), 'bomb.nii.gz'),
+        (e) => check(e, 'bomb.nii.gz', '[1024, 1024, 1024] uint8', 'more than its', 'gzipped bytes can hold'),
+      ),
     );
     // Gzipped zeros a volume genuinely needs, past a lowered decompression limit: refused before inflating.
     const twoMiB = encodeNifti(zeros([256, 256, 32]), { gzip: true });
