@@ -15,7 +15,7 @@ const layers = {
   models: ['ssm', 'nn', 'ops', 'tensor', 'util'],
   generate: ['models', 'ops', 'tensor', 'util'],
   eval: ['generate', 'models', 'ops', 'tensor', 'util'],
-  hub: ['util'],
+  hub: ['formats', 'util'],
   load: ['formats', 'models', 'ssm', 'nn', 'ops', 'tensor', 'util'],
   pipeline: ['load', 'generate', 'eval', 'formats', 'models', 'ops', 'tensor', 'util'],
   io: ['load', 'pipeline', 'formats', 'hub', 'models', 'ssm', 'nn', 'ops', 'tensor', 'generate', 'util'],

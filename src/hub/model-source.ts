@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
+import { parseJson } from '../formats/json.js';
 import { MambaError } from '../util/errors.js';
 import {
   DEFAULT_HUB_ENDPOINT,
@@ -239,13 +240,8 @@ async function syncRepo(client: HubClient, cache: RepoCache, revision: string, c
 
 /** The shard files a `*.index.json` maps tensors to, named relative to the repository root. */
 function shardNames(name: string, path: string): string[] {
-  let index: { weight_map?: unknown };
-  try {
-    index = JSON.parse(readFileSync(path, 'utf8')) as { weight_map?: unknown };
-  } catch (error) {
-    throw new MambaError(`${name} is not valid JSON (${(error as Error).message})`);
-  }
-  const map = index.weight_map;
+  const index = parseJson(readFileSync(path, 'utf8'), name) as { weight_map?: unknown } | null;
+  const map = index?.weight_map;
   if (typeof map !== 'object' || map === null) throw new MambaError(`${name} has no weight_map`);
   const shards = [...new Set(Object.values(map))];
   if (!shards.every((s): s is string => typeof s === 'string'))

@@ -1,4 +1,5 @@
 import { bytesSource, MemorySink } from '../formats/byte-source.js';
+import { parseJson } from '../formats/json.js';
 import { openSafetensors, writeSafetensors } from '../formats/safetensors.js';
 import { disposeState, type LanguageModel, type LMState } from '../models/language-model.js';
 import { fromArray } from '../ops/create.js';
@@ -99,7 +100,7 @@ export async function sessionFromBytes<S extends LMState>(
 function parseIds(text: string | undefined, what: string): number[] {
   let value: unknown;
   try {
-    value = JSON.parse(text ?? '');
+    value = parseJson(text ?? '', `the saved session's ${what}`);
   } catch {
     value = undefined;
   }
