@@ -37,7 +37,7 @@ import { writeLineChart } from '../util/plot.js';
 import { countProgress } from '../util/progress.js';
 import { choiceFlag, existingPath, numberFlag, parse, UsageError } from './args.js';
 import { applyRuntime, resolveModelFor, runtimeOptions, runtimeUsage } from './model.js';
-import { checkRunFolder } from './run-folder.js';
+import { claimRunFolder } from './run-folder.js';
 import { trainUntilStopped } from './stop.js';
 
 const datasetHelp = `  --dataset SPEC            mricron (brain mask: ch2bet > 0), mricron:aal (the 116 AAL regions),
@@ -236,7 +236,7 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
   };
   const scale = numberFlag(values.scale, 'scale', usage, SEGMENTATION_DEFAULTS.scale, { min: 0.05 });
   const spec = dataSpec(values.dataset, splitFlags(values, usage), usage);
-  checkRunFolder(values.out, values.resume === true, usage);
+  const lock = claimRunFolder(values.out, values.resume === true, usage);
   applyRuntime(values, usage);
 
   const log = (line: string) => process.stderr.write(line + '\n');
@@ -247,7 +247,7 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
   );
   const out = values.out;
   const result = await trainUntilStopped((signal) =>
-    trainSegmentation(data, settings, trainer, { out, resume, log, signal }),
+    trainSegmentation(data, settings, trainer, { out, resume, log, signal, lock }),
   );
   const { evaluation } = result;
   writeLineChart(

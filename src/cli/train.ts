@@ -17,7 +17,7 @@ import { writeLossCurve } from '../train/loss-curve.js';
 import { checkMoEConfig, type MoEConfig } from '../ssm/switch-moe.js';
 import { checkAsUsage, existingPath, numberFlag, parse, UsageError } from './args.js';
 import { applyRuntime, runtimeOptions, runtimeUsage } from './model.js';
-import { checkRunFolder } from './run-folder.js';
+import { claimRunFolder } from './run-folder.js';
 import { trainUntilStopped } from './stop.js';
 
 export const trainUsage = `usage: mamba-ts train mambabyte --out DIR [--data FILE|FOLDER] [--steps N | --minutes M] [options]
@@ -148,7 +148,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const moe = kind === 'moe-mamba' ? moeSettings(values, settings) : null;
   if (moe) checkAsUsage(trainUsage, () => checkMoEConfig(moe));
   if (values.data !== undefined) existingPath(values.data, '--data', trainUsage);
-  checkRunFolder(values.out, values.resume === true, trainUsage);
+  const lock = claimRunFolder(values.out, values.resume === true, trainUsage);
   applyRuntime(values, trainUsage);
 
   const log = (line: string) => process.stderr.write(line + '\n');
@@ -160,7 +160,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   );
   const out = values.out;
   const result = await trainUntilStopped<MambaByteResult | MoEMambaResult>((signal) => {
-    const run = { out, resume, log, signal };
+    const run = { out, resume, log, signal, lock };
     return moe
       ? trainMoEMambaByte(data, { ...settings, moe }, trainer, run)
       : trainMambaByte(data, settings, trainer, run);

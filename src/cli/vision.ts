@@ -27,7 +27,7 @@ import { MambaError } from '../util/errors.js';
 import { countProgress } from '../util/progress.js';
 import { choiceFlag, existingPath, numberFlag, parse, UsageError } from './args.js';
 import { applyRuntime, resolveModelFor, runtimeOptions, runtimeUsage } from './model.js';
-import { checkRunFolder } from './run-folder.js';
+import { claimRunFolder } from './run-folder.js';
 import { trainUntilStopped } from './stop.js';
 import { didYouMean } from './suggest.js';
 
@@ -247,7 +247,7 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
   };
   const dataset = values.dataset ?? 'mnist';
   checkImageDataset(dataset, usage);
-  checkRunFolder(values.out, values.resume === true, usage);
+  const lock = claimRunFolder(values.out, values.resume === true, usage);
   applyRuntime(values, usage);
 
   const log = (line: string) => process.stderr.write(line + '\n');
@@ -301,7 +301,7 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
   );
   const out = values.out;
   const result = await trainUntilStopped((signal) =>
-    trainImageClassifier(model, data, settings, trainer, { out, resume, log, signal }),
+    trainImageClassifier(model, data, settings, trainer, { out, resume, log, signal, lock }),
   );
   writeLineChart(
     join(values.out, 'loss.svg'),

@@ -21,7 +21,7 @@ import {
 import { clipGradNorm } from './clip.js';
 import { AdamW } from './optim.js';
 import { planResume } from './run-length.js';
-import { acquireRunLock } from './run-lock.js';
+import { acquireRunLock, type RunLock } from './run-lock.js';
 import { warmupCosine } from './schedule.js';
 import { changedSettings, describeChanges } from './settings.js';
 
@@ -73,6 +73,11 @@ export interface RunOptions {
   progress?: ProgressOptions;
   /** Stops the run after the step under way, with a checkpoint: the trainer then throws TrainingStopped. */
   signal?: AbortSignal;
+  /**
+   * The lock of `out`, when the caller holds it already (the command line takes it before loading
+   * data and keeps it while it writes figures after training); otherwise train() takes it.
+   */
+  lock?: RunLock;
 }
 
 /** A run stopped through its abort signal; it has written a checkpoint to resume from. */
@@ -144,12 +149,12 @@ export async function train(task: TrainTask, config: TrainerConfig, run: RunOpti
   const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
   makeFolder(run.out);
   // One writer per run folder: a second trainer there would interleave metrics and replace models.
-  const lock = acquireRunLock(run.out, log);
+  const lock = run.lock ? null : acquireRunLock(run.out, log);
   try {
     cleanInterruptedWrites(run.out, log);
     return await trainHoldingLock(task, config, run, log);
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 

@@ -13,7 +13,7 @@ import {
   trainMambaByte,
   type MambaByteSettings,
 } from '../../src/train/mambabyte.js';
-import { LOCK_FILE, RunFolderLockedError } from '../../src/train/run-lock.js';
+import { acquireRunLock, LOCK_FILE, RunFolderLockedError } from '../../src/train/run-lock.js';
 import { warmupCosine } from '../../src/train/schedule.js';
 import { train, TrainingStopped, type TrainerConfig, type TrainTask } from '../../src/train/trainer.js';
 import { ByteBatches } from '../../src/train/byte-batches.js';
@@ -299,6 +299,23 @@ describe('training', () => {
       steps,
       [...steps.keys()].map((k) => k + 1),
     );
+  });
+
+  it("a lock the caller holds (the command line's) is used and left held, so that it covers what the caller writes after training", async () => {
+    const out = join(scratch, 'held');
+    mkdirSync(out, { recursive: true });
+    const lock = acquireRunLock(out, () => {});
+    try {
+      await train(tinyTask(), trainer({ steps: 2 }), { out, ...quiet, lock });
+      assert.ok(existsSync(join(out, LOCK_FILE)), 'still held after train()');
+      await assert.rejects(
+        train(tinyTask(), trainer({ steps: 3 }), { out, resume: true, ...quiet }),
+        RunFolderLockedError,
+      );
+    } finally {
+      lock.release();
+    }
+    assert.equal(existsSync(join(out, LOCK_FILE)), false);
   });
 
   it('removes the temporary files that killed writes left, before it starts', async () => {
