@@ -1,19 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { decodeNifti, encodeNifti, type NiftiImage } from '../formats/nifti.js';
 import { MambaError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { readFileBytes, writeFileAtomic } from '../util/fs.js';
 
 /** Reads a .nii or .nii.gz file (gzip told apart by its bytes). */
 export function readNifti(path: string): NiftiImage {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new MambaError(
-      `cannot read the NIfTI image ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
-    );
-  }
-  return decodeNifti(bytes, path);
+  return decodeNifti(readFileBytes(path), path);
 }
 
 /** Writes a .nii or (by the name) .nii.gz file atomically. */

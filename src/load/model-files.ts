@@ -92,8 +92,15 @@ async function readBody(
 export async function readTextFile(files: ModelFiles, file: string): Promise<string | null> {
   const source = await files.open(file);
   if (!source) return null;
+  // A JavaScript string holds at most 2^29 - 24 UTF-16 units (V8); past that decoding would throw a RangeError.
+  if (source.size > MAX_TEXT_BYTES)
+    throw new MambaError(
+      `${source.name}: ${source.size.toLocaleString('en-US')} bytes is more text than one string can hold here (${MAX_TEXT_BYTES.toLocaleString('en-US')}); it cannot be a config or tokenizer file`,
+    );
   return new TextDecoder('utf-8', { ignoreBOM: true }).decode(await source.read(0, source.size));
 }
+
+const MAX_TEXT_BYTES = 2 ** 29 - 24;
 
 /**
  * JSON text that must hold an object, parsed by parseJson (depth limit, no byte order mark);
