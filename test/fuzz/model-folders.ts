@@ -87,6 +87,11 @@ async function saveTiny(type: ModelFolderType, folder: string): Promise<void> {
   }
 }
 
+/** A model folder's files as bytes by name. */
+export function folderBytes(folder: string): FolderBytes {
+  return Object.fromEntries(readdirSync(folder).map((f) => [f, new Uint8Array(readFileSync(join(folder, f)))]));
+}
+
 /** One tiny folder of every model type, read back into memory (the temporary folder is removed). */
 export async function tinyModelFolders(): Promise<Record<ModelFolderType, FolderBytes>> {
   const scratch = mkdtempSync(join(tmpdir(), 'mamba-ts-fuzz-'));
@@ -95,9 +100,7 @@ export async function tinyModelFolders(): Promise<Record<ModelFolderType, Folder
     for (const type of MODEL_FOLDER_TYPES) {
       const folder = join(scratch, type);
       await saveTiny(type, folder);
-      folders[type] = Object.fromEntries(
-        readdirSync(folder).map((f) => [f, new Uint8Array(readFileSync(join(folder, f)))]),
-      );
+      folders[type] = folderBytes(folder);
     }
     return folders;
   } finally {

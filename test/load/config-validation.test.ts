@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { saveSegmentationModel, saveVisionModel } from '../../src/io/index.js';
 import { memoryFiles } from '../../src/load/model-files.js';
 import { loadModelFiles } from '../../src/load/registry.js';
-import { UNet } from '../../src/models/unet.js';
-import { ViT } from '../../src/models/vit.js';
-import { saveTinyModels, type TinyModels } from '../cli/tiny-models.js';
+import { folderBytes, tinyModelFolders } from '../fuzz/model-folders.js';
 import { rejectsWith } from '../helpers.js';
 
 /**
@@ -42,32 +36,10 @@ const set =
     return copy;
   };
 
-const root = mkdtempSync(join(tmpdir(), 'mamba-ts-configs-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-
-/** A folder's files in memory, so that each case swaps config.json alone. */
-function folderBytes(folder: string): Record<string, Uint8Array> {
-  return Object.fromEntries(readdirSync(folder).map((f) => [f, new Uint8Array(readFileSync(join(folder, f)))]));
-}
-
 const folders: Record<string, Record<string, Uint8Array>> = {};
 
 before(async () => {
-  const tiny: TinyModels = await saveTinyModels(root);
-  const vit = new ViT({ imageSize: 8, patchSize: 4, channels: 1, numClasses: 2, dModel: 8, depth: 2, nHead: 2 });
-  await saveVisionModel(vit, join(root, 'vit'), { classNames: ['a', 'b'], normalisation: { mean: [0], std: [1] } });
-  const unet = new UNet({ inChannels: 1, classes: 2, features: [4, 8], convsPerStage: 2, deepSupervision: false });
-  await saveSegmentationModel(
-    unet,
-    {
-      network: { type: 'unet', config: unet.config },
-      classNames: ['background', 'object'],
-      preprocessing: { normalisation: 'zscore', scale: 1, divisor: unet.divisor },
-      data: { kind: 'folder', path: tiny.pairs, testFraction: 0.4 },
-    },
-    join(root, 'unet'),
-  );
-  for (const model of [vit, unet]) model.dispose();
+  const tiny = await tinyModelFolders();
   const mamba = folderBytes(fileURLToPath(new URL('../../../test/fixtures/mamba-tiny-hf', import.meta.url)));
   const hf = JSON.parse(new TextDecoder().decode(mamba['config.json'])) as Json;
   // The same weights described by state-spaces' original layout.
@@ -81,12 +53,12 @@ before(async () => {
   Object.assign(folders, {
     'mamba (transformers layout)': mamba,
     'mamba (original layout)': { ...mamba, 'config.json': new TextEncoder().encode(JSON.stringify(original)) },
-    'moe-mamba': folderBytes(tiny.moe),
-    transformer: folderBytes(tiny.transformer),
-    vim: folderBytes(tiny.vim),
-    vit: folderBytes(join(root, 'vit')),
-    unet: folderBytes(join(root, 'unet')),
-    umamba: folderBytes(tiny.umamba),
+    'moe-mamba': tiny.moe_mamba,
+    transformer: tiny.transformer,
+    vim: tiny.vim,
+    vit: tiny.vit,
+    unet: tiny.unet,
+    umamba: tiny.umamba,
   });
 });
 
@@ -226,7 +198,7 @@ const HOSTILE: Record<string, Case[]> = {
     {
       name: 'a wider model than the weights',
       mutate: set('dModel', 4096),
-      says: ['embeddings.weight has shape [256, 16] but the config implies [256, 4096]'],
+      says: ['embeddings.weight has shape [16, 8] but the config implies [16, 4096]'],
     },
   ],
   vim: [
