@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -167,6 +167,11 @@ describe('describing a model folder', () => {
     const original = await describeModel(fixture('io/mamba-orig-f32'));
     assert.equal(original.modelType, 'mamba', 'an original config has no model_type');
     assert.equal(original.layout, 'original');
+    // A config asking for more layers than the weights hold is refused as loading refuses it.
+    const deeper = join(scratch, 'd-transformer');
+    const config = JSON.parse(readFileSync(join(deeper, 'config.json'), 'utf8')) as { nLayer: number };
+    writeFileSync(join(deeper, 'config.json'), JSON.stringify({ ...config, nLayer: 30 }));
+    await rejectsWith(describeModel(deeper), 'config.json', '30 layers');
   });
 
   it('counts a head stored beside the embedding it is tied to once', async () => {

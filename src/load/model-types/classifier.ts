@@ -47,8 +47,9 @@ export const classifierEntry: ModelTypeEntry = {
     await fillModuleWeights(model, checkpoint);
     return { task: 'image-classifier', model, ...info };
   },
-  summarise: (json, source) => {
+  summarise: (json, source, checkpoint) => {
     const { network, info } = parseClassifierJson(json, source);
+    checkWeightExtent(classifierExtent(network), checkpoint, source);
     const c = network.config;
     const grid = patchGrid(c.imageSize, c.patchSize, c.stride);
     const blocks =

@@ -34,8 +34,9 @@ function languageModelEntry<C extends object>(
       await fillModuleWeights(model, checkpoint);
       return { task: 'language-model', model, layout: modelType };
     },
-    summarise: (json, source) => {
+    summarise: (json, source, checkpoint) => {
       const config = parse(json, source);
+      checkWeightExtent(extent(config), checkpoint, source);
       return { layout: modelType, config, repeated: [], ...summarise(config) };
     },
   };

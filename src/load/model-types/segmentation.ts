@@ -71,8 +71,9 @@ export const segmentationEntry: ModelTypeEntry = {
     net.eval();
     return { task: 'segmentation', model: net, info };
   },
-  summarise: (json, source) => {
+  summarise: (json, source, checkpoint) => {
     const info = parseSegmentationInfo(json, source);
+    checkWeightExtent(segmentationExtent(info.network), checkpoint, source);
     const { network, classNames, preprocessing } = info;
     const c = network.config;
     const blocks =

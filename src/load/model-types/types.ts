@@ -70,6 +70,9 @@ export interface ModelTypeEntry {
     source: string,
     onProgress?: LoadProgress,
   ): Promise<LoadedModel>;
-  /** Describes the model from its config and the weights' names and shapes, without reading their values. */
+  /**
+   * Describes the model from its config and the weights' names and shapes, without reading their
+   * values; a config that asks for more than the weights hold is refused as load() refuses it.
+   */
   summarise(json: Record<string, unknown>, source: string, checkpoint: Checkpoint): ModelSummary;
 }
