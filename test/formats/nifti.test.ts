@@ -256,7 +256,7 @@ describe('NIfTI-1 reading and writing', () => {
     }
     assert.throws(
       () => readNifti(join(scratch, 'missing.nii')),
-      (e) => check(e, 'missing.nii', 'no such file'),
+      (e) => check(e, 'missing.nii', 'does not exist'),
     );
   });
 
