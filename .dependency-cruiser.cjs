@@ -41,6 +41,15 @@ const layerRules = Object.entries(layers).map(([layer, allowed]) => ({
   to: { path: '^src/', pathNot: `^src/(${[layer, ...allowed].join('|')})/` },
 }));
 
+/** A rule that nothing the modules matching `from` reach, directly or through others, is a Node core module. */
+const noNode = (name, from, comment) => ({
+  name,
+  comment,
+  severity: 'error',
+  from: { path: from },
+  to: { path: nodeCore, reachable: true },
+});
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -62,32 +71,23 @@ module.exports = {
       from: { path: '^src/', pathNot: [`^src/(${known.join('|')})/`, entries[0]] },
       to: {},
     },
-    {
-      name: 'formats-no-node',
-      comment:
-        'formats/ parses bytes the browser has too, so nothing it reaches may be a Node core module ' +
+    noNode(
+      'formats-no-node',
+      '^src/formats/',
+      'formats/ parses bytes the browser has too, so nothing it reaches may be a Node core module ' +
         '(so util/errors.ts is fine, util/fs.ts is not) (docs/architecture.md).',
-      severity: 'error',
-      from: { path: '^src/formats/' },
-      to: { path: nodeCore, reachable: true },
-    },
-    {
-      name: 'load-no-node',
-      comment:
-        'load/ and pipeline/ read models from any files (a folder, a URL, bytes in a page), so nothing they reach may be ' +
+    ),
+    noNode(
+      'load-no-node',
+      '^src/(load|pipeline)/',
+      'load/ and pipeline/ read models from any files (a folder, a URL, bytes in a page), so nothing they reach may be ' +
         'a Node core module: Node-only sources live in io/ (docs/architecture.md).',
-      severity: 'error',
-      from: { path: '^src/(load|pipeline)/' },
-      to: { path: nodeCore, reachable: true },
-    },
-    {
-      name: 'browser-no-node',
-      comment:
-        'The browser loads api.ts and browser.ts, so nothing they reach may be a Node core module (docs/architecture.md).',
-      severity: 'error',
-      from: { path: '^src/(api|browser)\\.ts$' },
-      to: { path: nodeCore, reachable: true },
-    },
+    ),
+    noNode(
+      'browser-no-node',
+      '^src/(api|browser)\\.ts$',
+      'The browser loads api.ts and browser.ts, so nothing they reach may be a Node core module (docs/architecture.md).',
+    ),
     {
       name: 'backends-reference-no-wasm',
       comment: 'The reference backend stands alone: it must not import the wasm backend (docs/architecture.md).',

@@ -54,7 +54,7 @@ export async function evaluate(argv: string[]): Promise<void> {
   const chunk = numberFlag(values.chunk, 'chunk', evalUsage, 512, { integer: true, min: 1 });
   const input = readInput((textFile ?? idsFile)!);
   const givenIds = idsFile ? parseIds(input, idsFile, evalUsage) : null;
-  applyRuntime(values, evalUsage);
+  await applyRuntime(values, evalUsage);
   const { model, tokenizer } = await openModel(values.model, evalUsage);
   if (textFile && !tokenizer)
     throw new UsageError('this model has no tokenizer.json: evaluate an --ids-file instead', evalUsage);

@@ -77,7 +77,7 @@ export async function generate(argv: string[]): Promise<void> {
   const seed = numberFlag(values.seed, 'seed', generateUsage, 0, { integer: true });
   const promptIds = idLists.map((s) => parseIds(s, '--prompt-ids', generateUsage));
   const stopIds = values['stop-token']?.flatMap((s) => parseIds(s, '--stop-token', generateUsage));
-  applyRuntime(values, generateUsage);
+  await applyRuntime(values, generateUsage);
   const { model, tokenizer } = await openModel(values.model, generateUsage);
   if (texts.length > 0 && !tokenizer)
     throw new UsageError('this model has no tokenizer.json: give the prompt as --prompt-ids', generateUsage);

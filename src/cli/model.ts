@@ -1,8 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { setBackend } from '../backends/registry.js';
-import { createNodeWasmBackend } from '../backends/wasm/node.js';
+import { init } from '../backends/node.js';
 import { ModelFolderNotFoundError, resolveModel, type ResolvedModel } from '../hub/model-source.js';
 import type { LoadedLanguageModel, ModelTask } from '../load/model-types/types.js';
 import { folderFiles } from '../io/folder-files.js';
@@ -22,11 +21,11 @@ export const runtimeOptions = {
 export const runtimeUsage = `  --threads N               compute threads, at most the cores (default: every core)
   --backend NAME            wasm (default) or reference`;
 
-/** Applies --backend and --threads before anything allocates tensors. */
-export function applyRuntime(
+/** Applies --backend and --threads through init() before anything allocates tensors. */
+export async function applyRuntime(
   values: { threads?: string | boolean | undefined; backend?: string | boolean | undefined },
   usage: string,
-): void {
+): Promise<void> {
   const backend = choiceFlag(
     typeof values.backend === 'string' ? values.backend : undefined,
     'backend',
@@ -44,12 +43,9 @@ export function applyRuntime(
       `--threads ${threads} is more than this machine's ${availableParallelism()} cores; give at most ${availableParallelism()}`,
       usage,
     );
-  if (backend === 'reference') {
-    if (threads !== undefined) throw new UsageError('--threads applies to the wasm backend only', usage);
-    setBackend('reference');
-  } else {
-    setBackend(createNodeWasmBackend(threads === undefined ? {} : { threads }));
-  }
+  if (backend === 'reference' && threads !== undefined)
+    throw new UsageError('--threads applies to the wasm backend only', usage);
+  await init({ backend, ...(threads !== undefined && { threads }) });
 }
 
 export interface OpenedModel extends LoadedLanguageModel {

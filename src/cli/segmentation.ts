@@ -237,7 +237,7 @@ export async function trainSegmentationCommand(argv: string[]): Promise<void> {
   const scale = numberFlag(values.scale, 'scale', usage, SEGMENTATION_DEFAULTS.scale, { min: 0.05 });
   const spec = dataSpec(values.dataset, splitFlags(values, usage), usage);
   const lock = claimRunFolder(values.out, values.resume === true, usage);
-  applyRuntime(values, usage);
+  await applyRuntime(values, usage);
 
   const log = (line: string) => process.stderr.write(line + '\n');
   const divisor = divisorFor(settings.unetFeatures ?? settings.features);
@@ -332,7 +332,7 @@ export async function evalSegmentationCommand(argv: string[]): Promise<void> {
   );
   const split = splitFlags(values, usage);
   const given = values.dataset === undefined ? null : dataSpec(values.dataset, split, usage);
-  applyRuntime(values, usage);
+  await applyRuntime(values, usage);
   const { net, info } = await openSegmentationModel(values.model, usage);
   const own = info.data;
   let spec: SegmentationDataSpec;
@@ -398,7 +398,7 @@ export async function segmentCommand(argv: string[]): Promise<void> {
   if (values.overlay !== undefined && !/\.png$/i.test(values.overlay))
     throw new UsageError('--overlay must end in .png', usage);
   existingPath(values.input, '--input', usage, 'file');
-  applyRuntime(values, usage);
+  await applyRuntime(values, usage);
   const { net, info } = await openSegmentationModel(values.model, usage);
   const started = performance.now();
   const classes = net.classes;

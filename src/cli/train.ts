@@ -149,7 +149,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (moe) checkAsUsage(trainUsage, () => checkMoEConfig(moe));
   if (values.data !== undefined) existingPath(values.data, '--data', trainUsage);
   const lock = claimRunFolder(values.out, values.resume === true, trainUsage);
-  applyRuntime(values, trainUsage);
+  await applyRuntime(values, trainUsage);
 
   const log = (line: string) => process.stderr.write(line + '\n');
   const corpus = values.data ? loadTextFiles(values.data, log) : loadTextCorpus('default', log);

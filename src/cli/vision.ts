@@ -248,7 +248,7 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
   const dataset = values.dataset ?? 'mnist';
   checkImageDataset(dataset, usage);
   const lock = claimRunFolder(values.out, values.resume === true, usage);
-  applyRuntime(values, usage);
+  await applyRuntime(values, usage);
 
   const log = (line: string) => process.stderr.write(line + '\n');
   const data = resolveImageDataset(dataset, { size: imageSize, testFraction, seed, log });
@@ -381,7 +381,7 @@ export async function evalVisionCommand(argv: string[]): Promise<void> {
   checkImageDataset(values.dataset, usage);
   const split = choiceFlag(values.split, 'split', ['test', 'train'], usage, 'test');
   const limit = values.limit !== undefined ? intFlag(values, 'limit', usage, 0) : undefined;
-  applyRuntime(values, usage);
+  await applyRuntime(values, usage);
   const { folder } = await resolveModelFor(values.model, 'image-classifier', usage);
   const { model, classNames, normalisation } = await loadImageClassifier(folder);
   const { imageSize, channels } = model.config;
@@ -418,7 +418,7 @@ export async function classifyCommand(argv: string[]): Promise<void> {
   if (positionals.length === 0) throw new UsageError('name at least one image (PNG or JPEG) to classify', usage);
   for (const path of positionals) existingPath(path, 'image', usage, 'file');
   const top = intFlag(values, 'top', usage, 5);
-  applyRuntime(values, usage);
+  await applyRuntime(values, usage);
   const { folder } = await resolveModelFor(values.model, 'image-classifier', usage);
   const { model, classNames, normalisation } = await loadImageClassifier(folder);
   const { imageSize: size, channels } = model.config;
