@@ -79,8 +79,12 @@ export function* generateSteps<S extends LMState>(
   const stops = new Set(options.stopTokens ?? []);
   const tokens: number[][] = prompts.map(() => []);
   const done = prompts.map(() => maxNewTokens === 0);
-  const rowLogits = (logits: Tensor, b: number): Float32Array =>
-    Float32Array.from(logits.toArray().subarray(b * logits.shape[2]!, (b + 1) * logits.shape[2]!));
+  // One read of a step's logits; each sequence samples from its own row of that fresh copy.
+  const logitRows = (logits: Tensor): Float32Array[] => {
+    const all = logits.toArray() as Float32Array;
+    const width = logits.shape[2]!;
+    return Array.from({ length: logits.shape[0]! }, (_, b) => all.subarray(b * width, (b + 1) * width));
+  };
   const choose = (b: number, logits: Float32Array): GeneratedToken => {
     const token = sampleToken(logits, [...prompts[b]!, ...tokens[b]!], sampling, generator);
     tokens[b]!.push(token);
@@ -103,7 +107,7 @@ export function* generateSteps<S extends LMState>(
     for (const prompt of prompts) {
       const state = options.state ?? model.initialState(1);
       states.push(state);
-      firstLogits.push(scope(() => rowLogits(forward(state, [[...prompt]]), 0)));
+      firstLogits.push(scope(() => logitRows(forward(state, [[...prompt]]))[0]!));
     }
   } catch (error) {
     if (!options.state) states.forEach(disposeState);
@@ -122,7 +126,8 @@ export function* generateSteps<S extends LMState>(
       const chosen = scope(() => {
         const logits = forward(state, last);
         decodeTokens += done.filter((d) => !d).length;
-        return last.flatMap((_, b) => (done[b] ? [] : [choose(b, rowLogits(logits, b))]));
+        const rows = logitRows(logits);
+        return last.flatMap((_, b) => (done[b] ? [] : [choose(b, rows[b]!)]));
       });
       yield chosen;
     }
