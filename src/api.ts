@@ -10,6 +10,7 @@ export * from './ops/fluent.js';
 export * from './ops/index.js';
 export * as nn from './nn/index.js';
 export { selectiveScan, type SelectiveScanArgs, type SelectiveScanOptions } from './ssm/selective-scan.js';
+export { mambaStep, type MambaStepWeights, type MambaStepState } from './ssm/mamba-step.js';
 export { MambaMixer, type MambaLayerState } from './ssm/mamba-mixer.js';
 export { MambaLM, MambaBackbone, MambaBlock, type MambaState } from './models/mamba-lm.js';
 export {

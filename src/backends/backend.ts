@@ -252,6 +252,34 @@ export interface Kernels {
     chunk: number,
   ): void;
 
+  /**
+   * One recurrent step of the Mamba mixer between in_proj and out_proj, one token per sequence
+   * (docs/mamba-spec.md §1.3-1.5), for generation. For every batch b and channel d:
+   *   xc[d]    = convBias[d] + sum_{k<K-1} convWeight[d,k] convState[b,k,d] + convWeight[d,K-1] x[b,d]
+   *   u[d]     = silu(xc[d]);  then convState[b] shifts by one and takes x[b] as its last row
+   *   (dt_low, B, C) = xProjWeight u, split R, N, N
+   *   delta[d] = softplus(dtProjWeight[d] . dt_low + dtBias[d]);  A[d,n] = -exp(ALog[d,n])
+   *   h[n]     = exp(delta[d] A[d,n]) h[n] + delta[d] B[n] u[d]   (ssmState[b,d,n], updated)
+   *   y[b,d]   = (sum_n h[n] C[n] + D[d] u[d]) * silu(z[b,d])
+   * x and z are [B, dInner] with contiguous rows (slices of in_proj's output); convState
+   * [B, K-1, dInner], ssmState [B, dInner, N], convWeight [dInner, K], xProjWeight [R+2N, dInner],
+   * dtProjWeight [dInner, R], ALog [dInner, N] and y [B, dInner] are contiguous. No gradient.
+   */
+  mambaStep(
+    y: View,
+    convState: View,
+    ssmState: View,
+    x: View,
+    z: View,
+    convWeight: View,
+    convBias: View | null,
+    xProjWeight: View,
+    dtProjWeight: View,
+    dtBias: View | null,
+    ALog: View,
+    D: View | null,
+  ): void;
+
   /** Max pooling of x [B, C, H, W]; indices (int32) are flat positions within each H*W plane. */
   maxPool2d(out: View, indices: View, x: View, p: Pool2dParams): void;
 

@@ -3,7 +3,7 @@ import { exp, neg, silu } from '../ops/elementwise.js';
 import { causalConv1d } from '../ops/conv.js';
 import { defaultFloatDType, fromArray, full, zeros } from '../ops/create.js';
 import { linear } from '../ops/matmul.js';
-import { contiguous, reshape, slice } from '../ops/view.js';
+import { contiguous, reshape, slice, squeeze, unsqueeze } from '../ops/view.js';
 import { Linear } from '../nn/layers.js';
 import { Module, NO_DECAY } from '../nn/module.js';
 import { defaultBound, isInitialising, uniform, type InitOptions } from '../nn/init.js';
@@ -12,6 +12,7 @@ import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { MambaMixerConfig } from './mixer-config.js';
 import { selectiveScan } from './selective-scan.js';
+import { canStep, mambaStep, type MambaStepWeights } from './mamba-step.js';
 
 /**
  * The recurrent state of one Mamba layer during generation: the last dConv-1 inputs of the
@@ -92,11 +93,24 @@ export function createMambaBranch(
   return { conv1dWeight: conv.weight, conv1dBias: conv.bias, xProj, dtProj, ALog, D };
 }
 
+function stepWeights(branch: MambaBranch): MambaStepWeights {
+  return {
+    conv1dWeight: branch.conv1dWeight,
+    conv1dBias: branch.conv1dBias,
+    xProjWeight: branch.xProj.weight,
+    dtProjWeight: branch.dtProj.weight,
+    dtProjBias: branch.dtProj.bias,
+    ALog: branch.ALog,
+    D: branch.D,
+  };
+}
+
 /**
  * One direction from the inner half of in_proj's output to the gated scan output, before out_proj
  * (the reference's mamba_inner_fn_no_out_proj): causal depthwise conv, SiLU, x_proj into dt, B and
  * C, and the selective scan with the D skip and the silu(z) gate. x0 and z are [B, L, dInner].
- * With a state, the sequence continues from it and the state is updated.
+ * With a state, the sequence continues from it and the state is updated; one token with no
+ * gradient to record (generation) takes the fused step, its twin (ssm/mamba-step.ts).
  */
 export function mambaBranchForward(
   branch: MambaBranch,
@@ -107,6 +121,11 @@ export function mambaBranchForward(
 ): Tensor {
   const { dInner, dState, dConv, dtRank } = config;
   const len = x0.shape[1]!;
+  if (state && len === 1) {
+    const weights = stepWeights(branch);
+    if (canStep(weights, x0, z, state.conv, state.ssm))
+      return unsqueeze(mambaStep(config, weights, squeeze(x0, 1), squeeze(z, 1), state), 1);
+  }
   // The conv sees the previous dConv-1 inputs first when continuing a sequence.
   const x = state ? concat([state.conv, x0], 1) : x0;
   const convolved = causalConv1d(x, reshape(branch.conv1dWeight, [dInner, dConv]), branch.conv1dBias);

@@ -30,7 +30,7 @@
 import type { ScanGrads, ScanInputs } from '../backends/backend.js';
 import { backendOf, empty, filled, requireFloat, requireSameDType } from '../ops/helpers.js';
 import { contiguous } from '../ops/view.js';
-import { attach, isGradEnabled } from '../tensor/autograd.js';
+import { attach, recordsGradient } from '../tensor/autograd.js';
 import { scope } from '../tensor/scope.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -134,7 +134,7 @@ export function selectiveScan(
     const y = empty([batch, len, dim], u.dtype, backend);
     const lastState = empty([batch, dim, n], u.dtype, backend);
     const graphInputs = [u, delta, Ac, B, C, ...[Dc, zc, biasC, h0c].filter((t): t is Tensor => !!t)];
-    const recording = isGradEnabled() && graphInputs.some((t) => t.requiresGrad);
+    const recording = recordsGradient(graphInputs);
     const chunkStates = recording ? empty([batch, Math.ceil(len / chunk), dim, n], u.dtype, backend) : null;
     backend.selectiveScan(
       y.view(),

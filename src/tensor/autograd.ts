@@ -16,6 +16,11 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
+/** Whether an op on these inputs records a graph now: grad mode is on and one of them needs a gradient. */
+export function recordsGradient(inputs: readonly Tensor[]): boolean {
+  return gradEnabled && inputs.some((t) => t.requiresGrad);
+}
+
 function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const before = gradEnabled;
   gradEnabled = enabled;
@@ -52,7 +57,7 @@ export function attach(
   saved: readonly Tensor[],
   fn: BackwardFn,
 ): void {
-  if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return;
+  if (!recordsGradient(inputs)) return;
   const parents: Parent[] = inputs.map((t) => {
     if (!t.requiresGrad) return null;
     if (t.gradFn) {

@@ -69,4 +69,5 @@ export class ReferenceBackend implements Backend {
   maxPool2d = k.maxPool2d;
   selectiveScan = k.selectiveScan;
   selectiveScanGrad = k.selectiveScanGrad;
+  mambaStep = k.mambaStep;
 }

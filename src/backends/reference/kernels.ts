@@ -9,3 +9,4 @@ export { layerNorm, layerNormGrad, rmsNorm, rmsNormGrad } from './norm.js';
 export { causalConv1d, causalConv1dGrad, conv2d, conv2dGradInput, conv2dGradWeight, maxPool2d } from './conv.js';
 export { addRmsNorm, siluMul, siluMulGrad } from './fused.js';
 export { selectiveScan, selectiveScanGrad } from './scan.js';
+export { mambaStep } from './step.js';

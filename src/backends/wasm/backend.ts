@@ -28,6 +28,7 @@ import * as norm from './kernels/norm.js';
 import * as reduction from './kernels/reduce.js';
 import * as scan from './kernels/scan.js';
 import * as softmaxes from './kernels/softmax.js';
+import * as step from './kernels/step.js';
 import { ThreadPool, type SpawnWorker } from './pool.js';
 
 /** What the host platform provides: worker threads, whether this thread may block, its cores. */
@@ -258,5 +259,35 @@ export class WasmBackend implements PartialBackend {
     chunk: number,
   ): void {
     scan.selectiveScanGrad(this.ctx, grads, gy, gLast, inputs, chunkStates, softplus, chunk);
+  }
+  mambaStep(
+    y: View,
+    convState: View,
+    ssmState: View,
+    x: View,
+    z: View,
+    convWeight: View,
+    convBias: View | null,
+    xProjWeight: View,
+    dtProjWeight: View,
+    dtBias: View | null,
+    ALog: View,
+    D: View | null,
+  ): void {
+    step.mambaStep(
+      this.ctx,
+      y,
+      convState,
+      ssmState,
+      x,
+      z,
+      convWeight,
+      convBias,
+      xProjWeight,
+      dtProjWeight,
+      dtBias,
+      ALog,
+      D,
+    );
   }
 }

@@ -43,7 +43,7 @@ export class ThreadPool {
     init: Omit<WorkerInit, 'index' | 'control'>,
     spawn: SpawnWorker | null,
     /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
-    private readonly canBlock: boolean,
+    readonly canBlock: boolean,
   ) {
     // Only workers need a shared control block; one thread must also work on pages that are not
     // cross-origin isolated, where SharedArrayBuffer does not exist.

@@ -13,6 +13,7 @@ export {
 } from './conv';
 export { addRmsNorm, siluMul, siluMulGrad } from './fused';
 export { scanForward, scanBackward, scanReducePartials } from './scan';
+export { mambaStep } from './step';
 export { reduceRows, reduceCols, argReduce } from './reduce';
 export { softmax, crossEntropy, crossEntropyGrad } from './softmax';
 export { layerNorm, layerNormGrad, rmsNorm, rmsNormGrad, normParamsSum } from './norm';
