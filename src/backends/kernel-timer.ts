@@ -1,5 +1,5 @@
 import type { Backend, KernelName } from './backend.js';
-import { KERNEL_NAMES, mapKernelViews, type KernelArgs } from './kernel-signatures.js';
+import { forEachKernelView, KERNEL_NAMES, type KernelArgs } from './kernel-signatures.js';
 import { sizeOf } from './strides.js';
 
 /** The kind of work a kernel does, for a profile's per-family totals. */
@@ -84,9 +84,8 @@ function emptyTally(): KernelTally {
 
 function elementsWritten<K extends KernelName>(name: K, args: KernelArgs<K>): number {
   let elements = 0;
-  mapKernelViews(name, args, (view, access) => {
+  forEachKernelView(name, args, (view, access) => {
     if (access !== 'read') elements += sizeOf(view.shape);
-    return view;
   });
   return elements;
 }
