@@ -51,6 +51,7 @@ export interface KernelTally {
   elementsWritten: number;
 }
 
+/** One kernel's row of a KernelTimes report. */
 export interface KernelStat extends KernelTally {
   kernel: KernelName;
   family: KernelFamily;
@@ -58,6 +59,7 @@ export interface KernelStat extends KernelTally {
   fallback: boolean;
 }
 
+/** One family's row of a KernelTimes report: the sum of its kernels' rows. */
 export interface FamilyStat extends KernelTally {
   family: KernelFamily;
 }
@@ -68,6 +70,7 @@ export interface KernelTimes extends KernelTally {
   families: FamilyStat[];
 }
 
+/** What timeKernels returns: the timed backend and what it has counted. */
 export interface KernelTimer<B extends Backend> {
   /** The timed backend: use it wherever the original was used (setBackend, tensor options). */
   readonly backend: B;
