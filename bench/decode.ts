@@ -5,18 +5,24 @@ import { withoutInitialisation } from '../src/nn/init.js';
 import { runNumpy } from './numpy.js';
 
 /** mamba-130m's shape (mamba-spec.md §1.9), random weights, float32. */
-const MAMBA_130M = { dModel: 768, nLayer: 24, vocabSize: 50280 };
+export const MAMBA_130M = { dModel: 768, nLayer: 24, vocabSize: 50280 };
 const PROMPT = 128;
 const DECODE = 32;
 const THREADS = [1, 2];
 
-function randomWeights(model: mt.MambaLM, seed: number): void {
+/** Every weight uniform in [-0.05, 0.05): a random model whose activations stay in range. */
+export function randomWeights(model: mt.MambaLM, seed: number): void {
   const g = new mt.Generator(seed);
   for (const p of model.parameters()) {
     const values = new Float32Array(p.size);
     for (let i = 0; i < values.length; i++) values[i] = (g.uniform() * 2 - 1) * 0.05;
     p.write(values);
   }
+}
+
+/** A fixed prompt of token ids spread over mamba-130m's vocabulary. */
+export function benchPrompt(length: number): number[] {
+  return Array.from({ length }, (_, i) => (i * 7919) % 50277);
 }
 
 /**
@@ -34,7 +40,7 @@ export async function benchDecode(): Promise<object[]> {
     const model = withoutInitialisation(() => new mt.MambaLM(config));
     randomWeights(model, 1);
     const bytes = model.numParameters() * 4;
-    const prompt = Array.from({ length: PROMPT }, (_, i) => (i * 7919) % 50277);
+    const prompt = benchPrompt(PROMPT);
     generate(model, [prompt.slice(0, 8)], { maxNewTokens: 2 });
     const runs = [0, 1].map(() => generate(model, [prompt], { maxNewTokens: DECODE }));
     const prefill = runs.map((r) => r.prefillTokens / r.prefillSeconds);

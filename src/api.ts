@@ -151,6 +151,16 @@ export type {
 export { KERNEL_SIGNATURES, type ArgRole, type KernelArgs } from './backends/kernel-signatures.js';
 export { withFallback, type ComposedBackend, type FallbackInfo } from './backends/fallback.js';
 export { copyingBridge, sharedMemoryBridge, type Bridge } from './backends/bridges.js';
+export {
+  timeKernels,
+  KERNEL_FAMILIES,
+  type KernelTimer,
+  type KernelTimes,
+  type KernelTally,
+  type KernelStat,
+  type FamilyStat,
+  type KernelFamily,
+} from './backends/kernel-timer.js';
 export { getBackend, setBackend, registerBackend, backendNames, setDefaultBackendName } from './backends/registry.js';
 export { WasmBackend, type ComposedWasmBackend, type WasmBackendOptions } from './backends/wasm/backend.js';
 export { ReferenceBackend } from './backends/reference/index.js';

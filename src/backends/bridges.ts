@@ -1,6 +1,6 @@
 import type { Backend, BackendCore, KernelName, Kernels, StorageHandle, View } from './backend.js';
 import type { DType } from './dtype.js';
-import { mapKernelViews, type Access, type KernelArgs } from './kernel-signatures.js';
+import { forEachKernelView, mapKernelViews, type Access, type KernelArgs } from './kernel-signatures.js';
 import { isContiguousLayout, sizeOf } from './strides.js';
 
 /** Runs one of a fallback backend's kernels on views of another backend's memory. */
@@ -90,10 +90,7 @@ function spansOf(views: readonly [View, Access][]): Map<StorageHandle, Span> {
 export function copyingBridge(partial: BackendCore, fallback: Backend): Bridge {
   return (name, args) => {
     const views: [View, Access][] = [];
-    mapKernelViews(name, args, (view, access) => {
-      views.push([view, access]);
-      return view;
-    });
+    forEachKernelView(name, args, (view, access) => views.push([view, access]));
     const spans = spansOf(views);
     const allocated: Span[] = [];
     try {

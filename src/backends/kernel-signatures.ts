@@ -116,3 +116,31 @@ export function mapKernelViews<K extends KernelName>(
     return fn(arg as View, access);
   }) as KernelArgs<K>;
 }
+
+/**
+ * Calls visit(view, access) for every view among the arguments of a call to kernel `name` (inside
+ * the scan's structs too), skipping nulls and plain values; builds nothing, so it is cheap enough
+ * to run on every call.
+ */
+export function forEachKernelView<K extends KernelName>(
+  name: K,
+  args: KernelArgs<K>,
+  visit: (view: View, access: Access) => void,
+): void {
+  const roles: readonly ArgRole[] = KERNEL_SIGNATURES[name];
+  for (let i = 0; i < roles.length; i++) {
+    const role = roles[i]!;
+    const arg = args[i] as unknown;
+    if (role === 'value' || arg === null) continue;
+    const access = ACCESS[role];
+    if (role !== 'scanInputs' && role !== 'scanGrads') {
+      visit(arg as View, access);
+      continue;
+    }
+    const struct = arg as Record<string, View | null>;
+    for (const key in struct) {
+      const view = struct[key];
+      if (view) visit(view, access);
+    }
+  }
+}

@@ -158,6 +158,19 @@ export async function train(task: TrainTask, config: TrainerConfig, run: RunOpti
   }
 }
 
+/** The trainer's optimizer: AdamW, with weight decay on every parameter but those the model exempts. */
+export function trainerOptimizer(model: Module, config: TrainerConfig): AdamW {
+  const exempt = model.noWeightDecayParameters();
+  const params = model.parameters();
+  return new AdamW(
+    [
+      { params: params.filter((p) => !exempt.has(p)), weightDecay: config.weightDecay },
+      { params: params.filter((p) => exempt.has(p)), weightDecay: 0 },
+    ],
+    { lr: config.lr, betas: config.betas },
+  );
+}
+
 async function trainHoldingLock(
   task: TrainTask,
   config: TrainerConfig,
@@ -165,15 +178,8 @@ async function trainHoldingLock(
   log: (line: string) => void,
 ): Promise<TrainResult> {
   const model = task.model;
-  const exempt = model.noWeightDecayParameters();
   const params = model.parameters();
-  const optimizer = new AdamW(
-    [
-      { params: params.filter((p) => !exempt.has(p)), weightDecay: config.weightDecay },
-      { params: params.filter((p) => exempt.has(p)), weightDecay: 0 },
-    ],
-    { lr: config.lr, betas: config.betas },
-  );
+  const optimizer = trainerOptimizer(model, config);
   const metricsPath = join(run.out, 'metrics.jsonl');
   let state: TrainerState;
   let minutes = config.minutes;
