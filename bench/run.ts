@@ -6,6 +6,7 @@ import { benchGemm } from './gemm.js';
 import { benchKernels, benchMemory } from './kernels.js';
 import { benchMoE } from './moe.js';
 import { benchScan } from './scan.js';
+import { benchTraining } from './training.js';
 import { benchVisionScaling } from './vision.js';
 
 /**
@@ -25,6 +26,7 @@ const sections: Record<string, () => unknown> = {
   vision: benchVisionScaling,
   moe: benchMoE,
   formats: benchFormats,
+  training: benchTraining,
 };
 
 const wanted = process.argv.slice(2);
