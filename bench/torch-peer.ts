@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root: this file runs as dist/bench/torch-peer.js. */
 const ROOT = new URL('../../', import.meta.url);
-const SCRIPT = fileURLToPath(new URL('bench/peers/torch_mamba.py', ROOT));
+export const TORCH_PEER_SCRIPT = fileURLToPath(new URL('bench/peers/torch_mamba.py', ROOT));
 /** Where `npm run peers:torch` (scripts/install-torch-peer.sh) puts its virtual environment. */
 const VENV_PYTHON = fileURLToPath(new URL('.cache/peers/torch-venv/bin/python', ROOT));
 /** A peer slower than this on the whole job is stopped, so that the bench still ends. */
@@ -43,7 +43,7 @@ export interface TorchPeerRun {
 }
 
 /** $MAMBA_TS_PYTHON, else the venv of `npm run peers:torch`, else null. */
-function peerPython(): string | null {
+export function torchPeerPython(): string | null {
   const given = process.env['MAMBA_TS_PYTHON'];
   if (given) return given;
   return existsSync(VENV_PYTHON) ? VENV_PYTHON : null;
@@ -51,9 +51,13 @@ function peerPython(): string | null {
 
 /** Runs the PyTorch peer on a job; says why not (with the fix) when it cannot run. */
 export function runTorchPeer(job: TorchPeerJob): TorchPeerRun | { unavailable: string } {
-  const python = peerPython();
+  const python = torchPeerPython();
   if (!python) return { unavailable: 'no Python with torch: run npm run peers:torch (or set MAMBA_TS_PYTHON)' };
-  const r = spawnSync(python, [SCRIPT], { input: JSON.stringify(job), encoding: 'utf8', timeout: TIMEOUT_MS });
+  const r = spawnSync(python, [TORCH_PEER_SCRIPT], {
+    input: JSON.stringify(job),
+    encoding: 'utf8',
+    timeout: TIMEOUT_MS,
+  });
   if (r.error) return { unavailable: `${python} could not be run (${r.error.message}): run npm run peers:torch` };
   if (r.status !== 0) {
     const reason = r.stderr.trim().split('\n').pop() || `exit status ${r.status ?? r.signal}`;

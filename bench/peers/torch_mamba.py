@@ -9,6 +9,7 @@ The job comes as JSON, in argv[1] or on stdin:
 It prints one JSON object: the parameter count beside the expected one, and per thread count the
 seconds per training step and tokens per second (best = from the fastest step, and median).
 With expectParams given and different it exits with status 3: the comparison would be unfair.
+`torch_mamba.py --check` checks the parallel scan and its backward instead.
 """
 import json
 import math
@@ -175,7 +176,26 @@ def time_training(job, threads):
     }
 
 
+def self_check():
+    """The parallel scan against the recurrence run step by step, and its backward against finite
+    differences (float64), at lengths that do and do not halve evenly."""
+    torch.manual_seed(0)
+    worst, gradients = 0.0, True
+    for length in [1, 2, 5, 8, 13]:
+        a = torch.rand(2, length, 3, 4, dtype=torch.float64, requires_grad=True)
+        b = torch.randn(2, length, 3, 4, dtype=torch.float64, requires_grad=True)
+        h, steps = torch.zeros(2, 3, 4, dtype=torch.float64), []
+        for t in range(length):
+            h = a[:, t] * h + b[:, t]
+            steps.append(h)
+        worst = max(worst, (scan_pairs(a, b) - torch.stack(steps, 1)).abs().max().item())
+        gradients = gradients and torch.autograd.gradcheck(ParallelScan.apply, (a, b))
+    print(json.dumps({"scanMaxError": worst, "gradcheck": gradients}))
+
+
 def main():
+    if sys.argv[1:] == ["--check"]:
+        return self_check()
     job = json.loads(sys.argv[1] if len(sys.argv) > 1 else sys.stdin.read())
     params = sum(p.numel() for p in MambaLM(job).parameters())
     expected = job.get("expectParams")
