@@ -6,6 +6,7 @@ import { benchGemm } from './gemm.js';
 import { benchKernels, benchMemory } from './kernels.js';
 import { benchMoE } from './moe.js';
 import { benchScan } from './scan.js';
+import { benchTraining } from './training.js';
 import { benchVisionScaling } from './vision.js';
 
 /**
@@ -14,7 +15,10 @@ import { benchVisionScaling } from './vision.js';
  * numbers on a shared machine mean little. Sections: kernels, gemm, scan, decode, memory, vision
  * (Vim against ViT from 16 to 4096 patches; no numpy twin: the two models are each other's yardstick),
  * moe (MoE-Mamba beside a plain Mamba LM of its active size: each is the other's yardstick),
- * formats (CRC-32 and inflate beside Node's zlib on the same bytes).
+ * formats (CRC-32 and inflate beside Node's zlib on the same bytes), training (MambaByte's recipe
+ * beside a PyTorch peer of the same model, which `npm run peers:torch` installs into
+ * .cache/peers/torch-venv or MAMBA_TS_PYTHON names, and as a fraction of numpy's GEMM FLOP limit;
+ * Vim's recipe beside its ViT baseline; 1 and 2 threads).
  */
 const sections: Record<string, () => unknown> = {
   kernels: benchKernels,
@@ -25,6 +29,7 @@ const sections: Record<string, () => unknown> = {
   vision: benchVisionScaling,
   moe: benchMoE,
   formats: benchFormats,
+  training: benchTraining,
 };
 
 const wanted = process.argv.slice(2);

@@ -4,8 +4,7 @@ import { imagePixels, normalisedImages, type ImageSet } from '../data/images.js'
 import { readImage } from '../io/image-files.js';
 import { loadImageClassifier } from '../io/registry.js';
 import { Vim, vimPreset, VIM_PRESETS, type VimConfig, type VimPreset } from '../models/vim.js';
-import { ViT, vitConfig, vitConfigForParameters } from '../models/vit.js';
-import { withoutInitialisation } from '../nn/init.js';
+import { ViT } from '../models/vit.js';
 import { fromArray } from '../ops/create.js';
 import { softmax } from '../ops/softmax.js';
 import { noGrad } from '../tensor/autograd.js';
@@ -21,6 +20,7 @@ import {
   VISION_TASK_DEFAULTS,
   VISION_TRAINER,
   VIT_HEADS,
+  vitBaselineConfig,
 } from '../train/vim.js';
 import { writeLineChart } from '../util/plot.js';
 import { MambaError } from '../util/errors.js';
@@ -279,20 +279,10 @@ export async function trainVisionCommand(argv: string[]): Promise<void> {
   if (kind === 'vim') {
     model = new Vim(vim, { generator });
   } else {
-    const shape = {
-      imageSize: vim.imageSize,
-      patchSize: vim.patchSize,
-      stride: vim.stride,
-      channels: vim.channels,
-      numClasses: vim.numClasses,
-      depth: vim.depth,
+    const config = vitBaselineConfig(vim, {
       ...vitShape,
-      dropPath: vim.dropPath,
-    };
-    const config =
-      values['d-model'] !== undefined
-        ? vitConfig({ ...shape, dModel: vim.dModel })
-        : vitConfigForParameters(withoutInitialisation(() => new Vim(vim)).numParameters(), shape);
+      dModel: values['d-model'] !== undefined ? vim.dModel : undefined,
+    });
     model = new ViT(config, { generator });
   }
   log(

@@ -59,6 +59,7 @@ export {
   VISION_TASK_DEFAULTS,
   VISION_EPOCHS,
   VIT_HEADS,
+  vitBaselineConfig,
   type VisionTaskSettings,
   type VisionTrainResult,
 } from './vim.js';

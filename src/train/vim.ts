@@ -16,8 +16,9 @@ import {
 } from '../data/images.js';
 import type { Normalisation } from '../models/classifier-schema.js';
 import { saveVisionModel } from '../io/model-types/classifier.js';
-import { Vim, type ImageClassifier } from '../models/vim.js';
-import type { ViT } from '../models/vit.js';
+import { Vim, type ImageClassifier, type VimConfig } from '../models/vim.js';
+import { vitConfig, vitConfigForParameters, type ViT, type VitConfig } from '../models/vit.js';
+import { withoutInitialisation } from '../nn/init.js';
 import { fromArray } from '../ops/create.js';
 import { add, mul, neg } from '../ops/elementwise.js';
 import { argmax, mean } from '../ops/reduce.js';
@@ -81,6 +82,24 @@ export function resolveImageDataset(
 
 /** Heads of the ViT baseline unless told otherwise. */
 export const VIT_HEADS = 4;
+
+/**
+ * The ViT baseline of a Vim: the same images, patches, depth and stochastic depth, with the given
+ * d_model or else the one whose parameter count is nearest the Vim's.
+ */
+export function vitBaselineConfig(
+  vim: VimConfig,
+  shape: { nHead: number; mlpRatio?: number; dModel?: number } = { nHead: VIT_HEADS },
+): VitConfig {
+  const { imageSize, patchSize, stride, channels, numClasses, depth, dropPath } = vim;
+  const { dModel, ...heads } = shape;
+  const options = { imageSize, patchSize, stride, channels, numClasses, depth, dropPath, ...heads };
+  if (dModel !== undefined) return vitConfig({ ...options, dModel });
+  const sized = withoutInitialisation(() => new Vim(vim));
+  const parameters = sized.numParameters();
+  sized.dispose();
+  return vitConfigForParameters(parameters, options);
+}
 
 /** The default run length of `mamba-ts train vim|vit`, in passes over the training images. */
 export const VISION_EPOCHS = 5;

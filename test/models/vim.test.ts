@@ -20,7 +20,7 @@ import {
 import { ViT, vitConfigForParameters, vitParameterCount } from '../../src/models/vit.js';
 import { withoutInitialisation } from '../../src/nn/init.js';
 import { BiMambaMixer } from '../../src/ssm/bimamba.js';
-import { trainImageClassifier, VISION_TRAINER } from '../../src/train/vim.js';
+import { trainImageClassifier, VISION_TRAINER, vitBaselineConfig, VIT_HEADS } from '../../src/train/vim.js';
 import { evalAny, train } from '../../src/cli/dispatch.js';
 import { classifyCommand, evalVisionCommand, trainVisionCommand } from '../../src/cli/vision.js';
 import { UsageError } from '../../src/cli/args.js';
@@ -349,6 +349,16 @@ describe('ViT baseline', () => {
         model.stateDict().has('blocks.0.mlp.fc2.bias') &&
         model.stateDict().has('norm.weight'),
     );
+  });
+
+  it("is built from a Vim's shape: its images, patches and depth, and its parameter count or a given width", () => {
+    const vim = vimPreset('vim-mnist');
+    const matched = vitBaselineConfig(vim);
+    const options = { imageSize: 28, patchSize: 4, channels: 1, numClasses: 10, depth: 4, nHead: VIT_HEADS };
+    const count = withoutInitialisation(() => new Vim(vim)).numParameters();
+    assert.deepEqual(matched, vitConfigForParameters(count, { ...options, dropPath: vim.dropPath }));
+    const wide = vitBaselineConfig(vim, { nHead: 2, mlpRatio: 2, dModel: 32 });
+    assert.deepEqual([wide.dModel, wide.nHead, wide.mlpRatio, wide.depth], [32, 2, 2, vim.depth]);
   });
 
   it('attends to every token without a mask: with positions removed, the class output ignores the order of the patches', () => {
