@@ -40,6 +40,7 @@ export const KERNEL_FAMILIES = {
   maxPool2d: 'conv',
   selectiveScan: 'scan',
   selectiveScanGrad: 'scan',
+  mambaStep: 'scan',
 } as const satisfies { readonly [K in KernelName]: KernelFamily };
 
 /** Calls of one kernel (or one family) and the time they took. */
