@@ -11,6 +11,7 @@ import {
   REMAINING,
   STOP,
   THREADS,
+  spinWhileEqual,
   WAIT_BOUND_MS,
   type WorkerInit,
 } from './protocol.js';
@@ -101,6 +102,8 @@ export class ThreadPool {
     for (;;) {
       const v = Atomics.load(this.control, slot);
       if (v === 0) return;
+      // The workers are usually microseconds from done: look for a while before sleeping.
+      if (!spinWhileEqual(this.control, slot, v)) continue;
       if (this.canBlock) Atomics.wait(this.control, slot, v, WAIT_BOUND_MS);
     }
   }
