@@ -315,6 +315,7 @@ export interface GgufTensorInfo {
   read(): Promise<ReadArray>;
 }
 
+/** What openGguf read: the header, the key/values and the tensor infos of a GGUF file. */
 export interface GgufFile {
   readonly name: string;
   readonly version: number;
