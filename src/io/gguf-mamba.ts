@@ -172,7 +172,8 @@ function ggufMetadata(model: MambaLM, options: GgufMambaOptions): Map<string, Gg
 /**
  * Writes a MambaLM as a GGUF file of llama.cpp's `mamba` architecture, all tensors F32, into
  * `sink`. llama.cpp (and so node-llama-cpp, ollama, LM Studio) loads the file and computes the
- * same model. The parameters are read from the backend, one tensor at a time.
+ * same model. Every parameter is read from the backend before the file is written: about 4 bytes
+ * of host memory a parameter.
  */
 export async function writeMambaGguf(sink: ByteSink, model: MambaLM, options: GgufMambaOptions = {}): Promise<void> {
   checkSupported(model);
