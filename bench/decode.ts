@@ -3,12 +3,17 @@ import { createNodeWasmBackend } from '../src/backends/wasm/node.js';
 import { generate } from '../src/generate/generate.js';
 import { withoutInitialisation } from '../src/nn/init.js';
 import { runNumpy } from './numpy.js';
+import { ggufFor, llamaCppModule, runLlamaCpp, UNAVAILABLE } from './peers/llama-cpp.js';
 
 /** mamba-130m's shape (mamba-spec.md §1.9), random weights, float32. */
 export const MAMBA_130M = { dModel: 768, nLayer: 24, vocabSize: 50280 };
 const PROMPT = 128;
 const DECODE = 32;
 const THREADS = [1, 2];
+const SEED = 1;
+const LLAMA_CPP_RUNS = 3;
+// Generations of mamba-ts per thread count: best and median of these.
+const RUNS = 3;
 
 /** Every weight uniform in [-0.05, 0.05): a random model whose activations stay in range. */
 export function randomWeights(model: mt.MambaLM, seed: number): void {
@@ -25,11 +30,62 @@ export function benchPrompt(length: number): number[] {
   return Array.from({ length }, (_, i) => (i * 7919) % 50277);
 }
 
+/** Best, median and every run of a rate. */
+function rates(values: number[]): { best: number; median: number; runs: number[] } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { best: sorted[sorted.length - 1]!, median: sorted[Math.floor(sorted.length / 2)]!, runs: values };
+}
+
+/** How many tokens two greedy generations share before they first differ. */
+function agreeing(a: readonly number[], b: readonly number[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
+/**
+ * llama.cpp (node-llama-cpp, prebuilt CPU binaries) on the same weights, prompt and thread
+ * count, in a child process; the row's llama.cpp fields, or the reason it could not run.
+ */
+async function llamaCppBeside(
+  model: mt.MambaLM,
+  prompt: number[],
+  threads: number,
+  ours: { prefill: number; decode: number; tokens: number[] },
+): Promise<object> {
+  if (!llamaCppModule()) return { llamaCpp: UNAVAILABLE };
+  const key = `mamba-${MAMBA_130M.dModel}x${MAMBA_130M.nLayer}-vocab${MAMBA_130M.vocabSize}-seed${SEED}-f32`;
+  const result = runLlamaCpp({
+    model: await ggufFor(model, key),
+    threads,
+    prompt,
+    newTokens: DECODE,
+    runs: LLAMA_CPP_RUNS,
+  });
+  if (typeof result === 'string') return { llamaCpp: result };
+  const prefill = rates(result.runs.map((r) => PROMPT / r.prefillSeconds));
+  const decode = rates(result.runs.map((r) => (r.tokens.length - 1) / r.decodeSeconds));
+  return {
+    llamaCpp: {
+      peer: 'node-llama-cpp 3.21.1, GGUF F32 (llama.cpp mamba architecture), same weights and prompt',
+      cpuBackend: result.cpuBackend,
+      prefillTokensPerS: prefill,
+      decodeTokensPerS: decode,
+      // Greedy tokens from the same prompt: random weights can leave near-ties that the two
+      // implementations' rounding breaks differently, after which the sequences part.
+      greedyTokensAgreeing: `${agreeing(ours.tokens, result.runs[0]!.tokens)} of ${DECODE}`,
+    },
+    decodeRatioToLlamaCpp: Number((ours.decode / decode.best).toFixed(3)),
+    prefillRatioToLlamaCpp: Number((ours.prefill / prefill.best).toFixed(3)),
+  };
+}
+
 /**
  * Prefill and decode speed of a model of mamba-130m's shape on 1 and 2 threads, and decode's
  * effective weight bandwidth (every weight is read once per token) beside the read bandwidth
- * numpy shows on the same number of bytes; and decode through TextModel.generate, which yields to
- * the event loop between tokens.
+ * numpy shows on the same number of bytes; decode through TextModel.generate, which yields to
+ * the event loop between tokens; and llama.cpp on the same weights and prompt when
+ * `npm run peers:llama` installed it.
  */
 export async function benchDecode(): Promise<object[]> {
   const rows: object[] = [];
@@ -38,17 +94,17 @@ export async function benchDecode(): Promise<object[]> {
     const backend = createNodeWasmBackend({ threads });
     mt.setBackend(backend);
     const model = withoutInitialisation(() => new mt.MambaLM(config));
-    randomWeights(model, 1);
+    randomWeights(model, SEED);
     const bytes = model.numParameters() * 4;
     const prompt = benchPrompt(PROMPT);
     generate(model, [prompt.slice(0, 8)], { maxNewTokens: 2 });
-    const runs = [0, 1].map(() => generate(model, [prompt], { maxNewTokens: DECODE }));
+    const runs = Array.from({ length: RUNS }, () => generate(model, [prompt], { maxNewTokens: DECODE }));
     const prefill = runs.map((r) => r.prefillTokens / r.prefillSeconds);
     const decode = runs.map((r) => r.decodeTokens / r.decodeSeconds);
     // The high-level API on the same work: it yields to the event loop after every token.
     const lm = new mt.TextModel(model, null, { name: 'bench', layout: 'transformers' });
     const asyncRuns = [];
-    for (let run = 0; run < 2; run++) asyncRuns.push(await lm.generate(prompt, { maxNewTokens: DECODE }));
+    for (let run = 0; run < RUNS; run++) asyncRuns.push(await lm.generate(prompt, { maxNewTokens: DECODE }));
     const asyncDecode = asyncRuns.map((r) => (r.ids.length - 1) / r.decodeSeconds);
     const numpy = runNumpy([{ kind: 'read', n: bytes / 4, repeats: 5 }], threads);
     const numpyGBps = 'results' in numpy ? bytes / 1e9 / numpy.results[0]!.min : null;
@@ -59,12 +115,17 @@ export async function benchDecode(): Promise<object[]> {
       parameters: model.numParameters(),
       promptTokens: PROMPT,
       decodeTokens: DECODE,
-      prefillTokensPerS: { best: Math.max(...prefill), runs: prefill },
-      decodeTokensPerS: { best: Math.max(...decode), runs: decode },
-      textModelDecodeTokensPerS: { best: Math.max(...asyncDecode), runs: asyncDecode },
+      prefillTokensPerS: rates(prefill),
+      decodeTokensPerS: rates(decode),
+      textModelDecodeTokensPerS: rates(asyncDecode),
       decodeWeightGBps: decodeGBps,
       numpyReadGBpsSameBytes: numpyGBps ?? ('unavailable' in numpy ? numpy.unavailable : null),
       decodeBandwidthFractionOfNumpy: numpyGBps ? Number((decodeGBps / numpyGBps).toFixed(3)) : null,
+      ...(await llamaCppBeside(model, prompt, threads, {
+        prefill: Math.max(...prefill),
+        decode: Math.max(...decode),
+        tokens: runs[0]!.tokens[0]!,
+      })),
     });
     model.dispose();
     backend.dispose();

@@ -12,7 +12,8 @@ import { benchVisionScaling } from './vision.js';
 /**
  * `npm run bench [-- section ...]`: prints one JSON object. Every speed is measured beside
  * numpy's (OpenBLAS) figure on the same work in the same run, with the ratio, because absolute
- * numbers on a shared machine mean little. Sections: kernels, gemm, scan, decode, memory, vision
+ * numbers on a shared machine mean little. Sections: kernels, gemm, scan, decode (also beside
+ * llama.cpp on the same weights, when `npm run peers:llama` installed it), memory, vision
  * (Vim against ViT from 16 to 4096 patches; no numpy twin: the two models are each other's yardstick),
  * moe (MoE-Mamba beside a plain Mamba LM of its active size: each is the other's yardstick),
  * formats (CRC-32 and inflate beside Node's zlib on the same bytes), training (MambaByte's recipe

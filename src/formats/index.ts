@@ -3,6 +3,16 @@
 export { bytesSource, MemorySink, type ByteSink, type ByteSource } from './byte-source.js';
 export type { FloatWriteDType, ReadArray, StoredDType, TensorEntry } from './dtypes.js';
 export { openSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors.js';
+export {
+  GGUF_DEFAULT_ALIGNMENT,
+  openGguf,
+  writeGguf,
+  type GgufFile,
+  type GgufTensorInfo,
+  type GgufTensorInput,
+  type GgufValue,
+} from './gguf.js';
+export { ggmlType, ggmlTypeById, type GgmlType } from './ggml-types.js';
 export { openTorchCheckpoint, type TorchCheckpoint } from './torch-zip.js';
 export {
   decodeNifti,

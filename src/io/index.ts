@@ -26,6 +26,7 @@ export {
   type SaveMambaOptions,
 } from './model-types/mamba.js';
 export { folderFiles } from './folder-files.js';
+export { saveMambaGguf, writeMambaGguf, type GgufMambaOptions } from './gguf-mamba.js';
 export { saveVisionModel } from './model-types/classifier.js';
 export { saveSegmentationModel } from './model-types/segmentation.js';
 export type {

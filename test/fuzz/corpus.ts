@@ -103,8 +103,38 @@ function torchWithPickle(pickle: Uint8Array): Uint8Array {
   ]);
 }
 
+/** A GGUF header: magic, version 3, the tensor and key/value counts, then `rest`. */
+function ggufHeader(tensors: bigint, kvs: bigint, ...rest: Uint8Array[]): Uint8Array {
+  const head = Buffer.alloc(24);
+  head.write('GGUF', 0, 'latin1');
+  head.writeUInt32LE(3, 4);
+  head.writeBigUInt64LE(tensors, 8);
+  head.writeBigUInt64LE(kvs, 16);
+  return Buffer.concat([head, ...rest, Buffer.alloc(64)]);
+}
+
 export const CORPUS: readonly CorpusCase[] = [
   // --- Unbounded work from small files ---
+  {
+    name: 'gguf: 88 bytes claiming 2^40 key/values and 2^40 tensors',
+    format: 'gguf',
+    expect: 'error',
+    bytes: () => ggufHeader(2n ** 40n, 2n ** 40n),
+  },
+  {
+    name: 'gguf: a string array of 2^40 items in a 113-byte file',
+    format: 'gguf',
+    expect: 'error',
+    bytes: () => {
+      const kv = Buffer.alloc(8 + 1 + 4 + 4 + 8);
+      kv.writeBigUInt64LE(1n, 0);
+      kv.write('k', 8, 'latin1');
+      kv.writeUInt32LE(9, 9); // array
+      kv.writeUInt32LE(8, 13); // of strings
+      kv.writeBigUInt64LE(2n ** 40n, 17);
+      return ggufHeader(0n, 1n, kv);
+    },
+  },
   {
     name: 'torch: data.pkl of 20M EMPTY_DICT opcodes (a 20 KB file)',
     format: 'torch-zip',

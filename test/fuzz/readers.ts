@@ -1,5 +1,6 @@
 import { decodeImage } from '../../src/formats/images.js';
 import { decodeNifti } from '../../src/formats/nifti.js';
+import { openGguf } from '../../src/formats/gguf.js';
 import { openSafetensors } from '../../src/formats/safetensors.js';
 import { openTorchCheckpoint } from '../../src/formats/torch-zip.js';
 import { bytesSource } from '../../src/formats/byte-source.js';
@@ -23,6 +24,7 @@ export const FORMATS = [
   'safetensors',
   'shard-index',
   'torch-zip',
+  'gguf',
   ...MODEL_FOLDER_TYPES.map((type) => `config-${type}` as const),
   'tokenizer',
   'nifti',
@@ -58,6 +60,12 @@ export function fuzzReaders(
     'shard-index': async (bytes) =>
       readAll((await openWeights(memoryFiles({ ...shards, [SHARD_INDEX]: bytes }, 'fuzz'))).tensors),
     'torch-zip': async (bytes) => readAll((await openTorchCheckpoint(bytesSource(bytes, 'fuzz.bin'))).tensors),
+    gguf: async (bytes) => {
+      const file = await openGguf(bytesSource(bytes, 'fuzz.gguf'));
+      let elements = 0;
+      for (const info of file.tensors.values()) elements += (await info.read()).length;
+      return elements;
+    },
     ...(Object.fromEntries(MODEL_FOLDER_TYPES.map((type) => [`config-${type}`, configReader(type)])) as Record<
       `config-${ModelFolderType}`,
       Reader

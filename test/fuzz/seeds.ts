@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
+import { MemorySink } from '../../src/formats/byte-source.js';
+import { writeGguf } from '../../src/formats/gguf.js';
 import { decodeNifti, encodeNifti, niftiLike } from '../../src/formats/nifti.js';
 import { FORMATS, SHARD_INDEX, type FormatName } from './readers.js';
 import { MODEL_FOLDER_TYPES, tinyModelFolders, type FolderBytes, type ModelFolderType } from './model-folders.js';
@@ -47,6 +49,26 @@ export function tinyJpeg(): Uint8Array {
   return new Uint8Array(jpeg.encode({ width: 8, height: 8, data }, 90).data);
 }
 
+/** A small GGUF with metadata of several types (a string list among them) and two F32 tensors. */
+export async function tinyGguf(): Promise<Uint8Array> {
+  const sink = new MemorySink('tiny.gguf');
+  await writeGguf(
+    sink,
+    new Map([
+      ['general.architecture', { type: 'string', value: 'mamba' }],
+      ['mamba.block_count', { type: 'uint32', value: 1 }],
+      ['mamba.attention.layer_norm_rms_epsilon', { type: 'float32', value: 1e-5 }],
+      ['tokenizer.ggml.tokens', { type: 'array', itemType: 'string', value: ['a', 'b', 'Ġc'] }],
+      ['tokenizer.ggml.token_type', { type: 'array', itemType: 'int32', value: [1, 1, 3] }],
+    ]),
+    [
+      { name: 'token_embd.weight', shape: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => i / 4) },
+      { name: 'blk.0.ssm_d', shape: [5], data: new Float32Array(5).fill(1) },
+    ],
+  );
+  return sink.bytes();
+}
+
 export async function fuzzMaterial(): Promise<FuzzMaterial> {
   const folders = await tinyModelFolders();
   const sharded = 'io/mamba-orig-sharded';
@@ -64,6 +86,7 @@ export async function fuzzMaterial(): Promise<FuzzMaterial> {
     safetensors: seedsOf('io/dtypes.safetensors', 'io/mixed.safetensors'),
     'shard-index': seedsOf(`${sharded}/${SHARD_INDEX}`),
     'torch-zip': seedsOf('io/torch-deflate.bin', 'io/torch-zip64.bin', 'io/mamba-orig-f16/pytorch_model.bin'),
+    gguf: [{ name: 'tiny.gguf', bytes: await tinyGguf() }],
     ...(Object.fromEntries(
       MODEL_FOLDER_TYPES.map((type) => [
         `config-${type}`,
