@@ -104,7 +104,10 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
   return out;
 }
 
-/** Reverses the order of elements along the given axes. */
+/**
+ * Reverses the order of elements along the given axes: a view with negative strides, no copy (Vim
+ * reverses every layer's sequence twice). Kernels read such views in place; contiguous() copies.
+ */
 export function flip(x: Tensor, axes: number | readonly number[]): Tensor {
   const ax = normalizeAxes(axes, x.rank, 'flip');
   const strides = [...x.strides];
@@ -113,8 +116,7 @@ export function flip(x: Tensor, axes: number | readonly number[]): Tensor {
     offset += (x.shape[a]! - 1) * x.strides[a]!;
     strides[a] = -x.strides[a]!;
   }
-  const out = empty(x.shape, x.dtype, x.backend);
-  x.backend.copy(out.view(), { ...x.view(), strides, offset: x.shape.some((d) => d === 0) ? x.offset : offset });
+  const out = x.restride(x.shape, strides, x.shape.some((d) => d === 0) ? x.offset : offset);
   attach('flip', [x], [out], [], ([g]) => [flip(g!, ax)]);
   return out;
 }

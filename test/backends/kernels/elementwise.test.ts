@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as mt from '../../../src/index.js';
 import { checkParity } from '../parity.js';
@@ -37,6 +38,20 @@ describe('elementwise kernels agree with the reference backend on every fast bac
     checkParity((x) => mt.tanh(mt.slice(x, 1, 1, 9, 3)), [{ shape: [4, 10] }]);
     checkParity((x) => mt.silu(mt.expand(x, [3, 4, 6])), [{ shape: [4, 1] }]);
     checkParity((x) => mt.sigmoid(mt.flip(x, [0, 1])), [{ shape: [3, 5] }]);
+  });
+
+  it('flip is a view with negative strides, read in place by the kernels', () => {
+    const x = mt.randn([2, 3]);
+    const flipped = mt.flip(x, 1);
+    assert.equal(flipped.storage, x.storage);
+    assert.deepEqual(flipped.strides, [3, -1]);
+    assert.deepEqual(
+      Array.from(flipped.toArray()),
+      [2, 1, 0, 5, 4, 3].map((i) => x.toArray()[i]!),
+    );
+    checkParity((a, b) => mt.add(mt.flip(a, 1), b), [{ shape: [4, 6] }, { shape: [4, 6] }]);
+    checkParity((a, b) => mt.matmul(mt.flip(a, 0), b), [{ shape: [5, 3] }, { shape: [3, 4] }]);
+    checkParity((a) => mt.sum(mt.flip(a, [0, 1]), 1), [{ shape: [3, 9] }]);
   });
 
   const binary: [string, (a: mt.Tensor, b: mt.Tensor) => mt.Tensor, [number, number]][] = [
