@@ -43,8 +43,9 @@ function store4(base: usize, index: i32, v: v128, lanes: i32): void {
   if (lanes > 2) store<f32>(p + 8, f32x4.extract_lane(v, 2));
 }
 
-// Spins before a thread sleeps at the barrier: about the length of a phase, a few microseconds.
-const SPINS = 4000;
+// Checks before a thread sleeps at the barrier: tens of microseconds, as long as the pool spins
+// (protocol.ts), since a thread that arrives late was most often just slower to start.
+const SPINS = 100000;
 
 /**
  * Waits until all nthreads threads have arrived (a sense-reversing counter at p: the count, then
