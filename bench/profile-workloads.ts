@@ -9,7 +9,7 @@ import { Generator } from '../src/tensor/random.js';
 import { scope } from '../src/tensor/scope.js';
 import { byteLmTask } from '../src/train/byte-lm.js';
 import { clipGradNorm } from '../src/train/clip.js';
-import { MAMBABYTE_DEFAULTS, MAMBABYTE_TRAINER } from '../src/train/mambabyte.js';
+import { MAMBABYTE_DEFAULTS, MAMBABYTE_TRAINER, mambaByteModel } from '../src/train/mambabyte.js';
 import { trainerOptimizer, type TrainerConfig, type TrainTask } from '../src/train/trainer.js';
 import { imageClassificationTask, VISION_TASK_DEFAULTS, VISION_TRAINER } from '../src/train/vim.js';
 import { MambaError } from '../src/util/errors.js';
@@ -88,16 +88,7 @@ function trainingWorkload(task: TrainTask, config: TrainerConfig): (steps: numbe
 
 function mambaByteTraining(steps: number): PreparedWorkload {
   const settings = MAMBABYTE_DEFAULTS;
-  const model = new MambaLM(
-    mambaConfig({
-      dModel: settings.dModel,
-      nLayer: settings.nLayer,
-      dState: settings.dState,
-      expand: settings.expand,
-      vocabSize: 256,
-    }),
-    { generator: new Generator(settings.seed) },
-  );
+  const model = mambaByteModel(settings);
   const data = { train: randomBytes(1 << 20, 1), validation: new Uint8Array(0) };
   const task = byteLmTask(model, data, settings, { bitsPerByte: UNUSED, saveModel: UNUSED, settings: {} });
   return trainingWorkload(task, MAMBABYTE_TRAINER)(steps);

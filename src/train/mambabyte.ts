@@ -64,6 +64,14 @@ export interface MambaByteResult extends TrainResult {
   parameters: number;
 }
 
+/** A freshly initialised MambaByte of these settings: a Mamba LM over the 256 byte values. */
+export function mambaByteModel(settings: MambaByteSettings): MambaLM {
+  const { dModel, nLayer, dState, expand, seed } = settings;
+  return new MambaLM(mambaConfig({ dModel, nLayer, dState, expand, vocabSize: 256 }), {
+    generator: new Generator(seed),
+  });
+}
+
 /** Trains MambaByte (a Mamba LM over the 256 byte values) on `train`, scoring `validation`. */
 export async function trainMambaByte(
   data: { train: Uint8Array; validation: Uint8Array },
@@ -71,18 +79,7 @@ export async function trainMambaByte(
   trainer: TrainerConfig,
   run: RunOptions,
 ): Promise<MambaByteResult> {
-  const model = new MambaLM(
-    mambaConfig({
-      dModel: settings.dModel,
-      nLayer: settings.nLayer,
-      dState: settings.dState,
-      expand: settings.expand,
-      vocabSize: 256,
-    }),
-    {
-      generator: new Generator(settings.seed),
-    },
-  );
+  const model = mambaByteModel(settings);
   const task = byteLmTask(model, data, settings, {
     bitsPerByte: (bytes, onProgress) => bitsPerByte(model, bytes, settings.seqLen, onProgress),
     saveModel: (dir) => saveMambaLM(model, dir),

@@ -31,3 +31,34 @@
 @inline export function setI32(base: usize, index: i32, v: i32): void {
   store<i32>(base + ((<usize>index) << 2), v);
 }
+
+/** Lanes [0, lanes) of base[index], base[index + stride], ... (f32 elements); the others zero. */
+// @ts-ignore: decorator
+@inline export function gatherLanes(base: usize, index: i32, stride: i32, lanes: i32): v128 {
+  let v = f32x4.splat(0);
+  const step = (<usize>stride) << 2;
+  const p = base + ((<usize>index) << 2);
+  if (lanes > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + step));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * step));
+  if (lanes > 3) v = f32x4.replace_lane(v, 3, load<f32>(p + 3 * step));
+  return v;
+}
+
+/** Stores lanes [0, lanes) of v at base[index], base[index + stride], ... (f32 elements). */
+// @ts-ignore: decorator
+@inline export function scatterLanes(base: usize, index: i32, stride: i32, v: v128, lanes: i32): void {
+  const step = (<usize>stride) << 2;
+  const p = base + ((<usize>index) << 2);
+  if (lanes > 0) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (lanes > 1) store<f32>(p + step, f32x4.extract_lane(v, 1));
+  if (lanes > 2) store<f32>(p + 2 * step, f32x4.extract_lane(v, 2));
+  if (lanes > 3) store<f32>(p + 3 * step, f32x4.extract_lane(v, 3));
+}
+
+/** The sum of the four lanes, (0 + 2) + (1 + 3): one shuffle and add, then one scalar add. */
+// @ts-ignore: decorator
+@inline export function hsum(v: v128): f32 {
+  const s = f32x4.add(v, f32x4.shuffle(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
+}

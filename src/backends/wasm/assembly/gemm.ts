@@ -10,7 +10,7 @@
 // output element accumulates its K products depends only on K and the block size, so results
 // are the same for any number of threads.
 import { MR, NR } from '../abi/gemm';
-import { madd, shareStart } from './common';
+import { hsum, madd, shareStart } from './common';
 
 // The micro-tile (MR x NR): 4 rows x 8 columns, eight v128 accumulators. V8 on x64 allocates 15
 // xmm registers; tiles with more accumulators (5x8, 6x8, 4x12, 8x8) measured at half the speed
@@ -302,12 +302,6 @@ export function gemm(
       n1,
     );
   }
-}
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  const s = f32x4.add(v, f32x4.shuffle(v, v, 2, 3, 0, 1));
-  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
 }
 
 /** y[n0:n1] = x · B[:, n0:n1] where column n of B is contiguous (SBK == 1) and x is contiguous. */

@@ -2,7 +2,7 @@
 // time: the state update is independent per channel, and B_t, C_t are shared by all channels,
 // so each step costs dState vector exps per four channels. The arguments arrive in a parameter
 // block (its word offsets in ../abi/scan.ts).
-import { madd, shareStart } from './common';
+import { gatherLanes, hsum, madd, scatterLanes, shareStart } from './common';
 import { LOG2E, exp2v, sigmoidv, softplusv } from './vmath';
 import {
   Y,
@@ -59,50 +59,27 @@ import {
 @inline function load4(base: usize, p: usize, strides: i32, b: i32, t: i32, d0: i32, lanes: i32): v128 {
   const s2 = param(p, strides + 2);
   const at = base + ((<usize>(b * param(p, strides) + t * param(p, strides + 1) + d0 * s2)) << 2);
-  if (lanes == 4 && s2 == 1) return v128.load(at);
-  let v = f32x4.splat(0);
-  const step = (<usize>s2) << 2;
-  if (lanes > 0) v = f32x4.replace_lane(v, 0, load<f32>(at));
-  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(at + step));
-  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(at + 2 * step));
-  if (lanes > 3) v = f32x4.replace_lane(v, 3, load<f32>(at + 3 * step));
-  return v;
+  return lanes == 4 && s2 == 1 ? v128.load(at) : gatherLanes(at, 0, s2, lanes);
 }
 
 /** Four channels of a contiguous [B, L, D] array at flat index `index`. */
 // @ts-ignore: decorator
 @inline function loadDense4(base: usize, index: i32, lanes: i32): v128 {
-  return lanes == 4 ? v128.load(f32p(base, index)) : gatherChannels(base, index, lanes);
+  return lanes == 4 ? v128.load(f32p(base, index)) : gatherLanes(base, index, 1, lanes);
 }
 
 /** Stores the first `lanes` lanes at base + index*4, base + (index+stride)*4, ... */
 // @ts-ignore: decorator
 @inline function store4(base: usize, index: i32, stride: i32, v: v128, lanes: i32): void {
-  const at = f32p(base, index);
-  if (lanes == 4 && stride == 1) {
-    v128.store(at, v);
-    return;
-  }
-  const step = (<usize>stride) << 2;
-  if (lanes > 0) store<f32>(at, f32x4.extract_lane(v, 0));
-  if (lanes > 1) store<f32>(at + step, f32x4.extract_lane(v, 1));
-  if (lanes > 2) store<f32>(at + 2 * step, f32x4.extract_lane(v, 2));
-  if (lanes > 3) store<f32>(at + 3 * step, f32x4.extract_lane(v, 3));
+  if (lanes == 4 && stride == 1) v128.store(f32p(base, index), v);
+  else scatterLanes(base, index, stride, v, lanes);
 }
 
 /** Lanes of a per-channel vector [D] (D, delta bias), zero where absent or past the end. */
 // @ts-ignore: decorator
 @inline function channels(base: usize, d0: i32, lanes: i32): v128 {
   if (base == 0) return f32x4.splat(0);
-  return lanes == 4 ? v128.load(f32p(base, d0)) : gatherChannels(base, d0, lanes);
-}
-
-function gatherChannels(base: usize, d0: i32, lanes: i32): v128 {
-  let v = f32x4.splat(0);
-  if (lanes > 0) v = f32x4.replace_lane(v, 0, load<f32>(f32p(base, d0)));
-  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(f32p(base, d0 + 1)));
-  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(f32p(base, d0 + 2)));
-  return v;
+  return lanes == 4 ? v128.load(f32p(base, d0)) : gatherLanes(base, d0, 1, lanes);
 }
 
 /** Address of B or C at (b, t, 0); the state index then steps by rowStep(). */
@@ -118,19 +95,11 @@ function gatherChannels(base: usize, d0: i32, lanes: i32): v128 {
 
 /** Element [i, j] of the state layout [..., D, N] for the four channels d0.. as one vector. */
 function gatherState(base: usize, row: i32, n: i32, i: i32, lanes: i32): v128 {
-  let v = f32x4.splat(0);
-  if (lanes > 0) v = f32x4.replace_lane(v, 0, load<f32>(f32p(base, row * n + i)));
-  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(f32p(base, (row + 1) * n + i)));
-  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(f32p(base, (row + 2) * n + i)));
-  if (lanes > 3) v = f32x4.replace_lane(v, 3, load<f32>(f32p(base, (row + 3) * n + i)));
-  return v;
+  return gatherLanes(base, row * n + i, n, lanes);
 }
 
 function scatterState(base: usize, row: i32, n: i32, i: i32, v: v128, lanes: i32): void {
-  if (lanes > 0) store<f32>(f32p(base, row * n + i), f32x4.extract_lane(v, 0));
-  if (lanes > 1) store<f32>(f32p(base, (row + 1) * n + i), f32x4.extract_lane(v, 1));
-  if (lanes > 2) store<f32>(f32p(base, (row + 2) * n + i), f32x4.extract_lane(v, 2));
-  if (lanes > 3) store<f32>(f32p(base, (row + 3) * n + i), f32x4.extract_lane(v, 3));
+  scatterLanes(base, row * n + i, n, v, lanes);
 }
 
 // @ts-ignore: decorator
@@ -208,11 +177,6 @@ export function scanForward(p: usize, tid: i32, nthreads: i32): void {
     const skip = channels(param(p, DSKIP), d0, lanes);
     for (let b = 0; b < param(p, BATCH); b++) forwardSequence(p, b, d0, lanes, aq, h, bias, skip);
   }
-}
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
 /**

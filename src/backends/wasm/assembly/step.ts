@@ -2,7 +2,7 @@
 // into one call so that generation pays one dispatch per layer for it instead of a dozen. The
 // phases depend on each other across channels (x_proj reads every channel's u; each channel's
 // delta reads all of x_proj's output), so the threads meet at a barrier between them.
-import { madd, shareStart } from './common';
+import { gatherLanes, hsum, madd, scatterLanes, shareStart } from './common';
 import { expv, sigmoidv, softplusv } from './vmath';
 
 // @ts-ignore: decorator
@@ -11,36 +11,13 @@ import { expv, sigmoidv, softplusv } from './vmath';
 }
 
 // @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
-
-/** Lanes [0, lanes) of base[index ..] at `stride` elements apart; the others zero. */
-function gather(base: usize, index: i32, stride: i32, lanes: i32): v128 {
-  let v = f32x4.splat(0);
-  const step = (<usize>stride) << 2;
-  const p = at(base, index);
-  if (lanes > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + step));
-  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * step));
-  if (lanes > 3) v = f32x4.replace_lane(v, 3, load<f32>(p + 3 * step));
-  return v;
-}
-
-// @ts-ignore: decorator
 @inline function load4(base: usize, index: i32, lanes: i32): v128 {
-  return lanes == 4 ? v128.load(at(base, index)) : gather(base, index, 1, lanes);
+  return lanes == 4 ? v128.load(at(base, index)) : gatherLanes(base, index, 1, lanes);
 }
 
 function store4(base: usize, index: i32, v: v128, lanes: i32): void {
-  const p = at(base, index);
-  if (lanes == 4) {
-    v128.store(p, v);
-    return;
-  }
-  if (lanes > 0) store<f32>(p, f32x4.extract_lane(v, 0));
-  if (lanes > 1) store<f32>(p + 4, f32x4.extract_lane(v, 1));
-  if (lanes > 2) store<f32>(p + 8, f32x4.extract_lane(v, 2));
+  if (lanes == 4) v128.store(at(base, index), v);
+  else scatterLanes(base, index, 1, v, lanes);
 }
 
 // Checks before a thread sleeps at the barrier: tens of microseconds, as long as the pool spins
@@ -134,10 +111,10 @@ export function mambaStep(
       const lanes = min(4, d1 - d);
       let acc = convBias ? load4(convBias, d, lanes) : f32x4.splat(0);
       for (let k = 0; k < K - 1; k++) {
-        acc = madd(gather(convWeight, d * K + k, K, lanes), load4(window, k * dInner + d, lanes), acc);
+        acc = madd(gatherLanes(convWeight, d * K + k, K, lanes), load4(window, k * dInner + d, lanes), acc);
       }
       const xt = load4(x, b * xStride + d, lanes);
-      acc = madd(gather(convWeight, d * K + K - 1, K, lanes), xt, acc);
+      acc = madd(gatherLanes(convWeight, d * K + K - 1, K, lanes), xt, acc);
       for (let k = 0; k + 1 < K - 1; k++)
         store4(window, k * dInner + d, load4(window, (k + 1) * dInner + d, lanes), lanes);
       if (K > 1) store4(window, (K - 2) * dInner + d, xt, lanes);
@@ -190,10 +167,10 @@ export function mambaStep(
       let out = hsum(acc);
       if (n < N) {
         const rest = N - n;
-        const dA = expv(f32x4.mul(dt, f32x4.neg(expv(gather(logA, n, 1, rest)))));
-        const hn = madd(dA, gather(h, n, 1, rest), f32x4.mul(dtu, gather(Bt, n, 1, rest)));
+        const dA = expv(f32x4.mul(dt, f32x4.neg(expv(gatherLanes(logA, n, 1, rest)))));
+        const hn = madd(dA, gatherLanes(h, n, 1, rest), f32x4.mul(dtu, gatherLanes(Bt, n, 1, rest)));
         store4(h, n, hn, rest);
-        out += hsum(f32x4.mul(hn, gather(Ct, n, 1, rest)));
+        out += hsum(f32x4.mul(hn, gatherLanes(Ct, n, 1, rest)));
       }
       store<f32>(at(y, b * dInner + d), out);
     }
