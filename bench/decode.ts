@@ -4,6 +4,7 @@ import { generate } from '../src/generate/generate.js';
 import { withoutInitialisation } from '../src/nn/init.js';
 import { runNumpy } from './numpy.js';
 import { ggufFor, llamaCppModule, runLlamaCpp, UNAVAILABLE } from './peers/llama-cpp.js';
+import { rates } from './timing.js';
 
 /** mamba-130m's shape (mamba-spec.md §1.9), random weights, float32. */
 export const MAMBA_130M = { dModel: 768, nLayer: 24, vocabSize: 50280 };
@@ -15,25 +16,24 @@ const LLAMA_CPP_RUNS = 3;
 // Generations of mamba-ts per thread count: best and median of these.
 const RUNS = 3;
 
-/** Every weight uniform in [-0.05, 0.05): a random model whose activations stay in range. */
-export function randomWeights(model: mt.MambaLM, seed: number): void {
+/**
+ * A model of mamba-130m's shape with every weight uniform in [-0.05, 0.05): random, with
+ * activations that stay in range.
+ */
+export function randomMamba130m(seed: number): mt.MambaLM {
+  const model = withoutInitialisation(() => new mt.MambaLM(mt.mambaConfig(MAMBA_130M)));
   const g = new mt.Generator(seed);
   for (const p of model.parameters()) {
     const values = new Float32Array(p.size);
     for (let i = 0; i < values.length; i++) values[i] = (g.uniform() * 2 - 1) * 0.05;
     p.write(values);
   }
+  return model;
 }
 
 /** A fixed prompt of token ids spread over mamba-130m's vocabulary. */
 export function benchPrompt(length: number): number[] {
   return Array.from({ length }, (_, i) => (i * 7919) % 50277);
-}
-
-/** Best, median and every run of a rate. */
-function rates(values: number[]): { best: number; median: number; runs: number[] } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { best: sorted[sorted.length - 1]!, median: sorted[Math.floor(sorted.length / 2)]!, runs: values };
 }
 
 /** How many tokens two greedy generations share before they first differ. */
@@ -89,12 +89,10 @@ async function llamaCppBeside(
  */
 export async function benchDecode(): Promise<object[]> {
   const rows: object[] = [];
-  const config = mt.mambaConfig(MAMBA_130M);
   for (const threads of THREADS) {
     const backend = createNodeWasmBackend({ threads });
     mt.setBackend(backend);
-    const model = withoutInitialisation(() => new mt.MambaLM(config));
-    randomWeights(model, SEED);
+    const model = randomMamba130m(SEED);
     const bytes = model.numParameters() * 4;
     const prompt = benchPrompt(PROMPT);
     generate(model, [prompt.slice(0, 8)], { maxNewTokens: 2 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as mt from '../src/index.js';
 import { createNodeWasmBackend } from '../src/backends/wasm/node.js';
 import { runNumpy, type NumpyJob } from './numpy.js';
-import { rate } from './timing.js';
+import { rate, spread } from './timing.js';
 
 /** The Mamba-130m projections, x [M, K] · W^T with W [N, K] as nn.Linear stores it. */
 const PROJECTIONS = [
@@ -84,8 +84,8 @@ function timeInTurns(fns: (() => void)[], repeats: number): { min: number; media
     });
   }
   return samples.map((s) => {
-    s.sort((a, b) => a - b);
-    return { min: s[0]!, median: s[Math.floor(s.length / 2)]! };
+    const { min, median } = spread(s);
+    return { min, median };
   });
 }
 

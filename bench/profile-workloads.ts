@@ -1,9 +1,6 @@
-import { channelStats, type ImageSet } from '../src/data/images.js';
+import { channelStats } from '../src/data/images.js';
 import { generate, generateSteps } from '../src/generate/generate.js';
-import { mambaConfig } from '../src/models/mamba-config.js';
-import { MambaLM } from '../src/models/mamba-lm.js';
 import { Vim, vimPreset } from '../src/models/vim.js';
-import { withoutInitialisation } from '../src/nn/init.js';
 import { backward } from '../src/tensor/autograd.js';
 import { Generator } from '../src/tensor/random.js';
 import { scope } from '../src/tensor/scope.js';
@@ -13,7 +10,8 @@ import { MAMBABYTE_DEFAULTS, MAMBABYTE_TRAINER, mambaByteModel } from '../src/tr
 import { trainerOptimizer, type TrainerConfig, type TrainTask } from '../src/train/trainer.js';
 import { imageClassificationTask, VISION_TASK_DEFAULTS, VISION_TRAINER } from '../src/train/vim.js';
 import { MambaError } from '../src/util/errors.js';
-import { benchPrompt, MAMBA_130M, randomWeights } from './decode.js';
+import { benchPrompt, randomMamba130m } from './decode.js';
+import { randomBytes, randomImages } from './random-inputs.js';
 
 /** Runs fn as a named part of the measured work (its wall and kernel time are added to that phase's). */
 export type Phase = <T>(name: string, fn: () => T) => T;
@@ -34,17 +32,6 @@ export interface Workload {
 
 const DECODE_PROMPT = 128;
 const PREFILL_PROMPT = 256;
-
-function mamba130m(): MambaLM {
-  const model = withoutInitialisation(() => new MambaLM(mambaConfig(MAMBA_130M)));
-  randomWeights(model, 1);
-  return model;
-}
-
-function randomBytes(length: number, seed: number): Uint8Array {
-  const g = new Generator(seed);
-  return Uint8Array.from({ length }, () => Math.floor(g.uniform() * 256));
-}
 
 /** Hooks of a training task that the profile never calls: it neither evaluates nor saves. */
 const UNUSED = () => {
@@ -94,18 +81,6 @@ function mambaByteTraining(steps: number): PreparedWorkload {
   return trainingWorkload(task, MAMBABYTE_TRAINER)(steps);
 }
 
-function randomImages(count: number, size: number, classes: number, seed: number): ImageSet {
-  const g = new Generator(seed);
-  return {
-    pixels: randomBytes(count * size * size, seed),
-    labels: Int32Array.from({ length: count }, () => Math.floor(g.uniform() * classes)),
-    count,
-    channels: 1,
-    height: size,
-    width: size,
-  };
-}
-
 function vimTraining(steps: number): PreparedWorkload {
   const config = vimPreset('vim-mnist');
   const model = new Vim(config, { generator: new Generator(0) });
@@ -129,7 +104,7 @@ export const WORKLOADS: Record<string, Workload> = {
     describe: (steps) =>
       `decode: mamba-130m shape (random weights), ${steps} tokens one at a time after a ${DECODE_PROMPT}-token prompt`,
     prepare(steps) {
-      const model = mamba130m();
+      const model = randomMamba130m(1);
       const prompt = benchPrompt(DECODE_PROMPT);
       generate(model, [prompt.slice(0, 8)], { maxNewTokens: 2 });
       // The first step prefills the prompt (unmeasured); each later one decodes a token.
@@ -150,7 +125,7 @@ export const WORKLOADS: Record<string, Workload> = {
     steps: { unit: 'prompts', default: 2 },
     describe: (steps) => `prefill: mamba-130m shape (random weights), ${steps} x a ${PREFILL_PROMPT}-token prompt`,
     prepare(steps) {
-      const model = mamba130m();
+      const model = randomMamba130m(1);
       const prompt = benchPrompt(PREFILL_PROMPT);
       generate(model, [prompt], { maxNewTokens: 1 });
       return {

@@ -1,3 +1,9 @@
+/** Min, median and max of a non-empty list of samples (times or rates). */
+export function spread(samples: readonly number[]): { min: number; median: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]! };
+}
+
 /** Seconds per call of fn over `repeats` timed runs after one warm-up: min and median. */
 export function time(fn: () => void, repeats = 5): { min: number; median: number } {
   fn();
@@ -7,8 +13,14 @@ export function time(fn: () => void, repeats = 5): { min: number; median: number
     fn();
     samples.push((performance.now() - start) / 1000);
   }
-  samples.sort((a, b) => a - b);
-  return { min: samples[0]!, median: samples[Math.floor(samples.length / 2)]! };
+  const { min, median } = spread(samples);
+  return { min, median };
+}
+
+/** Best (largest), median and every run of measured rates. */
+export function rates(runs: number[]): { best: number; median: number; runs: number[] } {
+  const { median, max } = spread(runs);
+  return { best: max, median, runs };
 }
 
 /** Work per second from seconds per call: the min time gives the max rate. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setBackend } from '../src/backends/registry.js';
 import { createNodeWasmBackend } from '../src/backends/wasm/node.js';
-import type { ImageDataset, ImageSet } from '../src/data/images.js';
+import type { ImageDataset } from '../src/data/images.js';
 import { Vim, vimPreset } from '../src/models/vim.js';
 import { ViT } from '../src/models/vit.js';
 import { Generator } from '../src/tensor/random.js';
@@ -11,7 +11,8 @@ import { MAMBABYTE_DEFAULTS, MAMBABYTE_TRAINER, trainMambaByte } from '../src/tr
 import type { MetricsRecord, RunOptions, TrainerConfig } from '../src/train/trainer.js';
 import { trainImageClassifier, VISION_TASK_DEFAULTS, VISION_TRAINER, vitBaselineConfig } from '../src/train/vim.js';
 import { runNumpy, type NumpyJob } from './numpy.js';
-import { rate } from './timing.js';
+import { randomBytes, randomImages } from './random-inputs.js';
+import { rate, spread } from './timing.js';
 import { runTorchPeer } from './torch-peer.js';
 
 const THREADS = [1, 2];
@@ -46,11 +47,8 @@ function benchTrainer(recipe: TrainerConfig): TrainerConfig {
 
 /** Min and median seconds of the timed steps, from the speed the trainer logged for each. */
 function timedSteps(history: MetricsRecord[], unitsPerStep: number): Seconds {
-  const seconds = history
-    .filter((r) => r.step > WARMUP)
-    .map((r) => unitsPerStep / r.units_per_s)
-    .sort((a, b) => a - b);
-  return { min: seconds[0]!, median: seconds[Math.floor(seconds.length / 2)]! };
+  const { min, median } = spread(history.filter((r) => r.step > WARMUP).map((r) => unitsPerStep / r.units_per_s));
+  return { min, median };
 }
 
 /** A quiet run in a fresh folder, removed afterwards. */
@@ -61,20 +59,6 @@ async function inScratchRun<T>(fn: (run: RunOptions) => Promise<T>): Promise<T> 
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-}
-
-function randomBytes(length: number, seed: number): Uint8Array {
-  const g = new Generator(seed);
-  return Uint8Array.from({ length }, () => g.int(256));
-}
-
-/** Random 28x28 one-channel images with random labels of 10 classes: MNIST's shape. */
-function randomImages(count: number, seed: number): ImageSet {
-  const g = new Generator(seed);
-  const side = 28;
-  const pixels = Uint8Array.from({ length: count * side * side }, () => g.int(256));
-  const labels = Int32Array.from({ length: count }, () => g.int(10));
-  return { pixels, labels, count, channels: 1, height: side, width: side };
 }
 
 /** MambaByte's default recipe (model, batch, optimizer) through trainMambaByte, as `mamba-ts train mambabyte` runs it. */
@@ -142,8 +126,8 @@ export async function benchTraining(): Promise<object> {
   const images: ImageDataset = {
     source: 'random 28x28 images',
     classNames: Array.from({ length: 10 }, (_, i) => String(i)),
-    train: randomImages(VISION_TASK_DEFAULTS.batchSize * (WARMUP + TIMED), 3),
-    test: randomImages(VISION_TASK_DEFAULTS.batchSize, 4),
+    train: randomImages(VISION_TASK_DEFAULTS.batchSize * (WARMUP + TIMED), 28, 10, 3),
+    test: randomImages(VISION_TASK_DEFAULTS.batchSize, 28, 10, 4),
   };
   const ours = [];
   for (const threads of THREADS) {

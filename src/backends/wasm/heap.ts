@@ -2,6 +2,11 @@ import { MambaError } from '../../util/errors.js';
 
 const ALIGN = 64;
 const PAGE = 65536;
+
+/** bytes rounded up to whole 64-byte blocks: what the heap hands out, a cache line apart. */
+export function alignToBlock(bytes: number): number {
+  return Math.ceil(bytes / ALIGN) * ALIGN;
+}
 const MAX_PAGES = 65536;
 
 /**
@@ -17,7 +22,7 @@ export class WasmHeap {
     private readonly memory: WebAssembly.Memory,
     base: number,
   ) {
-    const start = Math.ceil(base / ALIGN) * ALIGN;
+    const start = alignToBlock(base);
     const end = memory.buffer.byteLength;
     if (end > start) this.free.push({ start, size: end - start });
   }
@@ -27,7 +32,7 @@ export class WasmHeap {
   }
 
   alloc(bytes: number): number {
-    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    const size = Math.max(ALIGN, alignToBlock(bytes));
     let i = this.free.findIndex((b) => b.size >= size);
     if (i < 0) {
       this.grow(size);

@@ -1,6 +1,7 @@
 import type { View } from '../../backend.js';
 import { MR, NR } from '../abi/gemm.js';
 import type { WasmContext } from '../context.js';
+import { alignToBlock } from '../heap.js';
 
 // Cache blocking (elements; the blocks hold whole MR x NR micro-tiles). A KC x NR panel of B
 // (8 KiB) stays in L1 while the MC x KC block of A (64 KiB) streams from L2; the KC x NC block
@@ -109,8 +110,8 @@ export function matmul(ctx: WasmContext, out: View, a: View, b: View): void {
         ? { x: bAddr, sx: sbk, w: aAddr, sk: sak, sn: sam, length: m, table: table.map((_, i) => table[i ^ 1]!) }
         : null;
   if (vector && (vector.sk === 1 || vector.sn === 1)) {
-    const threadBytes = roundUp(4 * k, 64);
-    const tableBytes = roundUp(table.byteLength, 64);
+    const threadBytes = alignToBlock(4 * k);
+    const tableBytes = alignToBlock(table.byteLength);
     const scratch = ctx.scratch(tableBytes + ctx.threads * threadBytes);
     try {
       new Int32Array(ctx.memory.buffer, scratch, table.length).set(vector.table);
@@ -139,8 +140,8 @@ export function matmul(ctx: WasmContext, out: View, a: View, b: View): void {
   const kc = Math.min(k, roundUp(Math.ceil(k / Math.ceil(k / KC)), 4));
   const mc = Math.min(MC, roundUp(m, MR));
   const nc = Math.min(NC, roundUp(n, NR));
-  const threadBytes = roundUp(4 * (mc * kc + kc * nc + MR * NR), 64);
-  const tableBytes = roundUp(table.byteLength, 64);
+  const threadBytes = alignToBlock(4 * (mc * kc + kc * nc + MR * NR));
+  const tableBytes = alignToBlock(table.byteLength);
   const scratch = ctx.scratch(tableBytes + ctx.threads * threadBytes);
   try {
     new Int32Array(ctx.memory.buffer, scratch, table.length).set(table);

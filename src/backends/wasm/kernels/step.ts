@@ -1,7 +1,7 @@
 import type { View } from '../../backend.js';
 import type { WasmContext } from '../context.js';
+import { alignToBlock } from '../heap.js';
 
-const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 const BARRIER_BYTES = 16;
 
 /**
@@ -45,12 +45,16 @@ export function mambaStep(
       D,
     ]);
   }
-  // Scratch: u, delta, x_proj's output, then the barrier's words, each 64-byte aligned.
-  const sizes = [batch * dInner, batch * dInner, batch * (R + 2 * N)].map((n) => roundUp(4 * n, 64));
-  const scratch = ctx.scratch(sizes.reduce((a, b) => a + b) + BARRIER_BYTES);
-  const [u, delta, xdbc, sync] = [0, 1, 2, 3].map((i) => scratch + sizes.slice(0, i).reduce((a, b) => a + b, 0));
+  // Scratch: u, delta, x_proj's output, then the barrier's words, each on its own cache lines.
+  const [uBytes, deltaBytes, xdbcBytes] = [batch * dInner, batch * dInner, batch * (R + 2 * N)].map((n) =>
+    alignToBlock(4 * n),
+  ) as [number, number, number];
+  const u = ctx.scratch(uBytes + deltaBytes + xdbcBytes + BARRIER_BYTES);
+  const delta = u + uBytes;
+  const xdbc = delta + deltaBytes;
+  const sync = xdbc + xdbcBytes;
   try {
-    new Int32Array(ctx.memory.buffer, sync!, BARRIER_BYTES / 4).fill(0);
+    new Int32Array(ctx.memory.buffer, sync, BARRIER_BYTES / 4).fill(0);
     const addr = (v: View | null) => (v ? ctx.addr(v) : 0);
     // Work: the weights each token reads, dominated by x_proj and dt_proj.
     const work = (batch * dInner * (2 * (R + 2 * N) + K + 4 * N)) / 4;
@@ -76,15 +80,15 @@ export function mambaStep(
         K,
         R,
         N,
-        u!,
-        delta!,
-        xdbc!,
-        sync!,
+        u,
+        delta,
+        xdbc,
+        sync,
         ctx.pool.canBlock ? 1 : 0,
       ],
       work,
     );
   } finally {
-    ctx.freeScratch(scratch);
+    ctx.freeScratch(u);
   }
 }
